@@ -1,0 +1,37 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "probe-agent",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "probe-agent", targets: ["ProbeAgent"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
+        .target(name: "HTTPClient", dependencies: ["CCurl"]),
+        .target(name: "Tracing"),
+        .target(name: "OTLPExporter", dependencies: ["Tracing", "HTTPClient", "CZlib"]),
+        .target(name: "ProbeLogic", dependencies: ["Tracing", "HTTPClient"]),
+        .executableTarget(name: "ProbeAgent", dependencies: [
+            "Tracing", "HTTPClient", "OTLPExporter", "ProbeLogic",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Yams", package: "Yams"),
+        ]),
+        .executableTarget(name: "ProbeBench", dependencies: ["Tracing", "OTLPExporter", "HTTPClient"]),
+
+        .target(name: "TestSupport", dependencies: ["HTTPClient"], path: "Tests/TestSupport"),
+        .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient", "TestSupport"]),
+        .testTarget(name: "TracingTests", dependencies: ["Tracing"]),
+        .testTarget(name: "OTLPExporterTests", dependencies: ["OTLPExporter", "Tracing", "HTTPClient", "TestSupport"]),
+        .testTarget(name: "ProbeLogicTests", dependencies: ["ProbeLogic", "Tracing", "HTTPClient", "TestSupport"]),
+        .testTarget(name: "ProbeAgentTests", dependencies: ["ProbeAgent", "ProbeLogic", "OTLPExporter", "Tracing", "TestSupport"]),
+    ]
+)

@@ -1,0 +1,112 @@
+# probe-agent test peer: an MCP server from the official Python `mcp` SDK (2.x MCPServer, or 1.x
+# FastMCP when run with an mcp 1.x interpreter), wrapped in a small ASGI recorder so tests can see
+# what the probe sent. Binds 127.0.0.1 only; writes no files.
+#
+# Usage: python mcp_server.py MODE PORT
+#   MODE: json | sse | stateless | legacy-sse | resumable | auth
+# Test-only routes (outside the MCP app):
+#   GET /_test/requests  -> JSON list of {method, path, headers} the MCP app received
+#   GET /_test/sessions  -> {"open": N} sessions the server's session manager holds now
+import itertools
+import json
+import sys
+
+import uvicorn
+
+mode, port = sys.argv[1], int(sys.argv[2])
+RESOURCE = f"http://127.0.0.1:{port}/mcp"
+
+try:  # mcp 2.x
+    from mcp.server.mcpserver import MCPServer as Server
+    MAJOR = 2
+except ImportError:  # mcp 1.x
+    from mcp.server.fastmcp import FastMCP as Server
+    MAJOR = 1
+
+kwargs = {}
+if mode == "auth":
+    from mcp.server.auth.provider import AccessToken
+    from mcp.server.auth.settings import AuthSettings
+
+    class StaticVerifier:
+        async def verify_token(self, token):
+            if token == "good-token":
+                return AccessToken(token=token, client_id="probe", scopes=["mcp:read"], resource=RESOURCE)
+            if token == "weak-token":
+                return AccessToken(token=token, client_id="probe", scopes=[], resource=RESOURCE)
+            return None
+
+    kwargs = dict(token_verifier=StaticVerifier(),
+                  auth=AuthSettings(issuer_url="https://auth.example.com", resource_server_url=RESOURCE,
+                                    required_scopes=["mcp:read"], validate_token_resource=True))
+
+if MAJOR == 2:
+    server = Server("probe-test", version="0.0.1", **kwargs)
+else:
+    server = Server("probe-test", host="127.0.0.1", port=port,
+                    json_response=mode in ("json", "stateless", "auth"),
+                    stateless_http=mode == "stateless", **kwargs)
+
+
+@server.tool()
+def echo(text: str) -> str:
+    return text
+
+
+if mode == "legacy-sse":
+    app = server.sse_app() if MAJOR == 2 else server.sse_app()
+elif MAJOR == 2:
+    extra = {}
+    if mode == "resumable":
+        from mcp.server.streamable_http import EventMessage, EventStore
+
+        class MemStore(EventStore):
+            def __init__(self):
+                self.events, self.ids = [], itertools.count(1)
+
+            async def store_event(self, stream_id, message):
+                eid = f"{stream_id}:{next(self.ids)}"
+                self.events.append((eid, stream_id, message))
+                return eid
+
+            async def replay_events_after(self, last_event_id, send_callback):
+                return None
+
+        extra = dict(event_store=MemStore(), retry_interval=3000)
+    app = server.streamable_http_app(json_response=mode in ("json", "stateless", "auth"),
+                                     stateless_http=mode == "stateless", **extra)
+else:
+    app = server.streamable_http_app()
+
+recorded = []
+RECORDED_HEADERS = ("traceparent", "tracestate", "mcp-session-id", "mcp-protocol-version",
+                    "authorization", "user-agent", "accept", "content-type", "origin")
+
+
+def open_sessions():
+    mgr = getattr(server, "_session_manager", None) or getattr(getattr(server, "_lowlevel_server", None), "_session_manager", None)
+    if mgr is None:
+        return 0
+    return len(getattr(mgr, "_server_instances", {}))
+
+
+async def recorder(scope, receive, send):
+    if scope["type"] == "http" and scope["path"].startswith("/_test/"):
+        if scope["path"] == "/_test/requests":
+            body = json.dumps(recorded).encode()
+        elif scope["path"] == "/_test/sessions":
+            body = json.dumps({"open": open_sessions()}).encode()
+        else:
+            body = b"{}"
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", b"application/json")]})
+        await send({"type": "http.response.body", "body": body})
+        return
+    if scope["type"] == "http":
+        headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
+        recorded.append({"method": scope["method"], "path": scope["path"],
+                         "headers": {k: v for k, v in headers.items() if k in RECORDED_HEADERS}})
+    await app(scope, receive, send)
+
+
+uvicorn.run(recorder, host="127.0.0.1", port=port, log_level="warning")

@@ -1,0 +1,126 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Locates the repository and the test-peer Python environment.
+public enum FixturePaths {
+    /// Repository root, derived from this file's location (Tests/TestSupport/Fixtures.swift).
+    public static let repoRoot: URL = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    public static let fixturesDir: URL = repoRoot.appendingPathComponent("Tests/Fixtures")
+
+    /// The Python interpreter of the test peers' venv (created by scripts/test).
+    /// `PROBE_AGENT_TEST_PYTHON` overrides; `PROBE_AGENT_TEST_PYTHON_MCP1` names the mcp 1.x venv.
+    public static func python(mcpMajor: Int = 2) -> String {
+        let env = ProcessInfo.processInfo.environment
+        if mcpMajor == 1 {
+            return env["PROBE_AGENT_TEST_PYTHON_MCP1"] ?? repoRoot.appendingPathComponent(".venv-mcp1/bin/python").path
+        }
+        return env["PROBE_AGENT_TEST_PYTHON"] ?? repoRoot.appendingPathComponent(".venv/bin/python").path
+    }
+
+    public static func fixture(_ name: String) -> String { fixturesDir.appendingPathComponent(name).path }
+}
+
+public struct FixtureError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// A loopback port that nothing listens on right now (bind to port 0, read it back, close).
+public func freeLoopbackPort() throws -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { throw FixtureError("socket() failed") }
+    defer { close(fd) }
+    var addr = sockaddr_in()
+    addr.sin_family = sa_family_t(AF_INET)
+    addr.sin_port = 0
+    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+    let bound = withUnsafePointer(to: &addr) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
+    guard bound == 0 else { throw FixtureError("bind() failed") }
+    var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+    _ = withUnsafeMutablePointer(to: &addr) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) }
+    }
+    return Int(UInt16(bigEndian: addr.sin_port))
+}
+
+/// True when a TCP connection to 127.0.0.1:port succeeds.
+public func loopbackPortAccepts(_ port: Int) -> Bool {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { return false }
+    defer { close(fd) }
+    var addr = sockaddr_in()
+    addr.sin_family = sa_family_t(AF_INET)
+    addr.sin_port = in_port_t(UInt16(port).bigEndian)
+    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+    return withUnsafePointer(to: &addr) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    } == 0
+}
+
+/// A test peer process (Python fixture server) listening on a loopback port.
+/// Stopped by `stop()` or when released.
+public final class FixtureServer: @unchecked Sendable {
+    public let port: Int
+    public let process: Process
+    public let logFile: URL
+    public var baseURL: String { "http://127.0.0.1:\(port)" }
+
+    /// Starts `python <script> <args...>` with `{port}` in args replaced by a free port, and waits
+    /// until the port accepts connections.
+    public init(script: String, args: [String] = ["{port}"], mcpMajor: Int = 2,
+                environment: [String: String] = [:], startupTimeout: TimeInterval = 20) throws {
+        let python = FixturePaths.python(mcpMajor: mcpMajor)
+        guard FileManager.default.isExecutableFile(atPath: python) else {
+            throw FixtureError("test-peer Python not found at \(python); run scripts/test (it creates the venv)")
+        }
+        let port = try freeLoopbackPort()
+        self.port = port
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: python)
+        process.arguments = [FixturePaths.fixture(script)] + args.map { $0.replacingOccurrences(of: "{port}", with: String(port)) }
+        var env = ProcessInfo.processInfo.environment
+        env["PYTHONUNBUFFERED"] = "1"
+        for (k, v) in environment { env[k] = v }
+        process.environment = env
+        let log = FileManager.default.temporaryDirectory.appendingPathComponent("fixture-\(script)-\(port).log")
+        FileManager.default.createFile(atPath: log.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: log)
+        process.standardOutput = handle
+        process.standardError = handle
+        self.logFile = log
+        self.process = process
+        try process.run()
+        let deadline = Date().addingTimeInterval(startupTimeout)
+        while !loopbackPortAccepts(port) {
+            if !process.isRunning {
+                throw FixtureError("fixture \(script) exited early: \(Self.tail(log))")
+            }
+            if Date() > deadline {
+                process.terminate()
+                throw FixtureError("fixture \(script) did not listen on \(port) within \(startupTimeout)s: \(Self.tail(log))")
+            }
+            usleep(50_000)
+        }
+    }
+
+    public func stop() {
+        guard process.isRunning else { return }
+        process.terminate()
+        process.waitUntilExit()
+    }
+
+    public var log: String { Self.tail(logFile) }
+
+    deinit { stop() }
+
+    static func tail(_ url: URL) -> String {
+        let text = (try? String(contentsOf: url, encoding: .utf8)) ?? ""
+        return String(text.suffix(2000))
+    }
+}
