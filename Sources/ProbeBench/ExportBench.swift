@@ -1,0 +1,1 @@
+func runExportBenchmarks() async throws { print("export benchmarks: not written yet") }
