@@ -1,0 +1,88 @@
+import Tracing
+
+/// `ExportTraceServiceRequest` (opentelemetry.proto.collector.trace.v1) straight from `SpanData`.
+public struct TraceRequestProtobuf: ProtobufEncodable {
+    public let resource: Resource
+    let groups: [(scope: InstrumentationScope, items: [SpanData])]
+
+    public init(spans: [SpanData], resource: Resource) {
+        self.resource = resource
+        groups = groupedByScope(spans) { $0.scope }
+    }
+
+    public func encode<S: ProtobufSink>(into s: inout S) {
+        guard !groups.isEmpty else { return }  // no empty envelopes
+        s.messageField(1) { rs in
+            rs.messageField(1) { CommonProtobuf.resource(resource, into: &$0) }
+            for group in groups {
+                rs.messageField(2) { ss in
+                    ss.messageField(1) { CommonProtobuf.scope(group.scope, into: &$0) }
+                    for span in group.items {
+                        ss.messageField(2) { TraceProtobuf.span(span, into: &$0) }
+                    }
+                }
+            }
+        }
+    }
+}
+
+enum TraceProtobuf {
+    static func span<S: ProtobufSink>(_ span: SpanData, into s: inout S) {
+        let ctx = span.context
+        s.idField(1, high: ctx.traceID.high, low: ctx.traceID.low)
+        s.idField(2, high: nil, low: ctx.spanID.value)
+        if !ctx.traceState.isEmpty { s.stringField(3, ctx.traceState) }
+        if let parent = span.parentSpanID, parent.isValid { s.idField(4, high: nil, low: parent.value) }
+        s.stringField(5, span.name)
+        if span.kind.rawValue != 0 { s.varintField(6, UInt64(span.kind.rawValue)) }
+        if span.startTimeUnixNano != 0 { s.fixed64Field(7, span.startTimeUnixNano) }
+        if span.endTimeUnixNano != 0 { s.fixed64Field(8, span.endTimeUnixNano) }
+        CommonProtobuf.keyValues(span.attributes, field: 9, into: &s)
+        CommonProtobuf.uint32IfNonZero(10, span.droppedAttributesCount, into: &s)
+        for event in span.events {
+            s.messageField(11) { e in
+                if event.timeUnixNano != 0 { e.fixed64Field(1, event.timeUnixNano) }
+                if !event.name.isEmpty { e.stringField(2, event.name) }
+                CommonProtobuf.keyValues(event.attributes, field: 3, into: &e)
+                CommonProtobuf.uint32IfNonZero(4, event.droppedAttributesCount, into: &e)
+            }
+        }
+        CommonProtobuf.uint32IfNonZero(12, span.droppedEventsCount, into: &s)
+        for link in span.links {
+            s.messageField(13) { l in
+                l.idField(1, high: link.context.traceID.high, low: link.context.traceID.low)
+                l.idField(2, high: nil, low: link.context.spanID.value)
+                if !link.context.traceState.isEmpty { l.stringField(3, link.context.traceState) }
+                CommonProtobuf.keyValues(link.attributes, field: 4, into: &l)
+                CommonProtobuf.uint32IfNonZero(5, link.droppedAttributesCount, into: &l)
+                l.fixed32Field(6, SpanFlagBits.link(link.context))
+            }
+        }
+        CommonProtobuf.uint32IfNonZero(14, span.droppedLinksCount, into: &s)
+        if span.status.code != .unset || !span.status.message.isEmpty {
+            s.messageField(15) { st in
+                if span.status.code == .error, !span.status.message.isEmpty { st.stringField(2, span.status.message) }
+                if span.status.code != .unset { st.varintField(3, UInt64(span.status.code.rawValue)) }
+            }
+        }
+        s.fixed32Field(16, SpanFlagBits.span(span))
+    }
+}
+
+/// OTLP `SpanFlags`: bits 0-7 W3C trace flags, bit 8 "is-remote known", bit 9 "is remote".
+enum SpanFlagBits {
+    static let hasIsRemote: UInt32 = 0x100
+    static let isRemote: UInt32 = 0x200
+
+    static func span(_ span: SpanData) -> UInt32 {
+        var flags = UInt32(span.context.traceFlags.rawValue)
+        // A root span's parent remoteness is known (there is none); a child's is known when recorded.
+        if span.parentSpanID == nil || span.parentIsRemote != nil { flags |= hasIsRemote }
+        if span.parentIsRemote == true { flags |= isRemote }
+        return flags
+    }
+
+    static func link(_ context: SpanContext) -> UInt32 {
+        UInt32(context.traceFlags.rawValue) | hasIsRemote | (context.isRemote ? isRemote : 0)
+    }
+}
