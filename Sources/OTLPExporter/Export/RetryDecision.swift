@@ -1,0 +1,117 @@
+import Foundation
+
+/// Why a batch was not delivered and will not be retried.
+public enum DropReason: Equatable, Sendable, CustomStringConvertible {
+    case httpStatus(Int)
+    case transport(String)
+    case responseTooLarge
+    case retryAfterPastDeadline(Duration)
+    case deadlineExceeded
+    case attemptsExhausted
+
+    public var description: String {
+        switch self {
+        case .httpStatus(let s): return "HTTP \(s)"
+        case .transport(let kind): return "transport error (\(kind))"
+        case .responseTooLarge: return "response larger than the cap"
+        case .retryAfterPastDeadline(let d): return "Retry-After \(d) does not fit the export deadline"
+        case .deadlineExceeded: return "export deadline exceeded"
+        case .attemptsExhausted: return "retry attempts exhausted"
+        }
+    }
+}
+
+public enum RetryDecision: Equatable, Sendable {
+    case success
+    /// Retry after the server's delay, or after exponential backoff when nil.
+    case retry(after: Duration?)
+    case drop(DropReason)
+}
+
+/// The pure part of the export policy (§4).
+public enum RetryRules {
+    public static let retryableStatuses: Set<Int> = [429, 502, 503, 504]
+
+    /// Any 2xx succeeds; only 429/502/503/504 are retried (honouring Retry-After); the rest is dropped.
+    public static func decision(status: Int, retryAfter: String?, now: Date) -> RetryDecision {
+        if (200..<300).contains(status) { return .success }
+        guard retryableStatuses.contains(status) else { return .drop(.httpStatus(status)) }
+        return .retry(after: retryAfter.flatMap { RetryAfter.parse($0, now: now) })
+    }
+
+    /// Transport failures that mean "try again": no connection, or no (complete) answer.
+    public static let retryableTransportKinds: Set<String> = [
+        "connectionRefused", "timeout", "sendFailed", "receiveFailed", "emptyReply", "connectionReset",
+    ]
+
+    public static func decision(transportErrorKind kind: String) -> RetryDecision {
+        if kind == "responseTooLarge" { return .drop(.responseTooLarge) }
+        return retryableTransportKinds.contains(kind) ? .retry(after: nil) : .drop(.transport(kind))
+    }
+}
+
+/// `Retry-After`: delay-seconds or an HTTP-date (IMF-fixdate, RFC 850, asctime).
+public enum RetryAfter {
+    public static func parse(_ value: String, now: Date) -> Duration? {
+        let text = value.trimmingCharacters(in: .whitespaces)
+        if !text.isEmpty, text.allSatisfy(\.isASCII), text.allSatisfy(\.isNumber) {
+            return Int64(text).map { .seconds($0) } ?? .seconds(Int64(Int32.max))
+        }
+        guard let date = httpDate(text) else { return nil }
+        let seconds = date.timeIntervalSince(now)
+        return seconds > 0 ? .milliseconds(Int64((seconds * 1000).rounded(.up))) : .zero
+    }
+
+    static func httpDate(_ text: String) -> Date? {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "GMT")
+        for format in ["EEE, dd MMM yyyy HH:mm:ss zzz", "EEEE, dd-MMM-yy HH:mm:ss zzz", "EEE MMM d HH:mm:ss yyyy"] {
+            formatter.dateFormat = format
+            if let date = formatter.date(from: text) { return date }
+        }
+        return nil
+    }
+}
+
+/// Full-jitter exponential backoff: `random(0, min(cap, base·2^attempt))`, reset per batch.
+public struct RetryPolicy: Sendable {
+    public var base: Duration
+    public var cap: Duration
+    /// A safety net when the export has no deadline (timeout 0).
+    public var maxAttempts: Int
+    /// Maps the backoff ceiling to the actual delay; full jitter by default.
+    public var jitter: @Sendable (Duration) -> Duration
+
+    public init(base: Duration = .seconds(1), cap: Duration = .seconds(30), maxAttempts: Int = 10,
+                jitter: @escaping @Sendable (Duration) -> Duration = RetryPolicy.fullJitter) {
+        self.base = base
+        self.cap = cap
+        self.maxAttempts = maxAttempts
+        self.jitter = jitter
+    }
+
+    public static let `default` = RetryPolicy()
+
+    @Sendable public static func fullJitter(_ ceiling: Duration) -> Duration {
+        let ns = ceiling.nanoseconds
+        return ns > 0 ? .nanoseconds(Int64.random(in: 0...ns)) : .zero
+    }
+
+    /// Delay before retry number `attempt + 1` (attempt 0 = after the first failure).
+    public func backoff(attempt: Int) -> Duration {
+        let factor = Int64(1) << Int64(Swift.min(attempt, 40))
+        let ceiling = base.nanoseconds.multipliedReportingOverflow(by: factor)
+        let capped = ceiling.overflow ? cap.nanoseconds : Swift.min(cap.nanoseconds, ceiling.partialValue)
+        return jitter(.nanoseconds(capped))
+    }
+}
+
+extension Duration {
+    /// Whole nanoseconds, saturating.
+    var nanoseconds: Int64 {
+        let (s, atto) = components
+        let (ns, overflow) = s.multipliedReportingOverflow(by: 1_000_000_000)
+        return overflow ? (s < 0 ? .min : .max) : ns.addingReportingOverflow(atto / 1_000_000_000).partialValue
+    }
+}
