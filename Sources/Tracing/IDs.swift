@@ -18,9 +18,9 @@ public struct TraceID: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// A random valid id from the process-wide fast generator.
     public static func random() -> TraceID {
-        var rng = SystemRandomNumberGenerator()
-        return random(using: &rng)
+        FastRandomNumberGenerator.traceID()
     }
 
     /// Big-endian bytes, as on the wire.
@@ -60,9 +60,9 @@ public struct SpanID: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// A random valid id from the process-wide fast generator.
     public static func random() -> SpanID {
-        var rng = SystemRandomNumberGenerator()
-        return random(using: &rng)
+        FastRandomNumberGenerator.spanID()
     }
 
     public var bytes: [UInt8] { value.bigEndianBytes }

@@ -40,7 +40,12 @@ public final class Span: Sendable {
                             scope: tracer?.scope ?? InstrumentationScope(name: "probe-agent"),
                             parentIsRemote: parentIsRemote)
         if isRecording, let limits = tracer?.limits {
-            for attribute in attributes { Self.set(attribute.key, attribute.value, in: &data, limits: limits) }
+            if Self.fitsAsIs(attributes, limits) {
+                data.attributes = attributes  // shares the caller's buffer: no copy on the hot path
+            } else {
+                data.attributes.reserveCapacity(min(attributes.count, limits.attributeCount))
+                for attribute in attributes { Self.set(attribute.key, attribute.value, in: &data, limits: limits) }
+            }
             for link in links { Self.add(link, to: &data, limits: limits) }
         }
         self.state = Mutex(State(data: data))
@@ -129,6 +134,17 @@ public final class Span: Sendable {
 
     /// A snapshot of what has been recorded so far.
     public var snapshot: SpanData { state.withLock { $0.data } }
+
+    /// True when `attributes` can be stored unchanged: within the count, no truncation, unique keys.
+    private static func fitsAsIs(_ attributes: [Attribute], _ limits: SpanLimits) -> Bool {
+        guard attributes.count <= limits.attributeCount, limits.attributeValueLength == nil else { return false }
+        for i in attributes.indices {
+            for j in attributes.indices where j > i {
+                if attributes[i].key == attributes[j].key { return false }
+            }
+        }
+        return true
+    }
 
     private static func set(_ key: String, _ value: AttributeValue, in data: inout SpanData, limits: SpanLimits) {
         let value = truncated(value, limits.attributeValueLength)

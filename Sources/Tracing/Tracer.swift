@@ -21,18 +21,20 @@ public final class Tracer: Sendable {
                           startTimeUnixNano: UInt64? = nil) -> Span {
         let parentContext = root ? nil : (parent ?? Span.current?.context)
         let validParent = parentContext?.isValid == true ? parentContext : nil
-        let traceID = validParent?.traceID ?? TraceID.random()
+        let (traceID, spanID) = validParent.map { ($0.traceID, SpanID.random()) }
+            ?? FastRandomNumberGenerator.traceAndSpanID()
         let result = sampler.shouldSample(parent: validParent, traceID: traceID, name: name, kind: kind,
                                           attributes: attributes, links: links)
-        var flags = validParent?.traceFlags ?? []
-        if result.decision == .recordAndSample { flags.insert(.sampled) } else { flags.remove(.sampled) }
-        let context = SpanContext(traceID: traceID, spanID: SpanID.random(), traceFlags: flags,
+        // Only defined flags propagate: reserved bits of a remote parent are not ours to repeat.
+        var flags = (validParent?.traceFlags ?? []).intersection(.random)
+        if result.decision == .recordAndSample { flags.insert(.sampled) }
+        let context = SpanContext(traceID: traceID, spanID: spanID, traceFlags: flags,
                                   traceState: validParent?.traceState ?? "", isRemote: false)
         let span = Span(context: context, parentSpanID: validParent?.spanID,
                         parentIsRemote: validParent.map { $0.isRemote }, name: name, kind: kind,
                         startTimeUnixNano: startTimeUnixNano ?? wallClockUnixNano(),
-                        attributes: attributes + result.attributes, links: links,
-                        isRecording: result.decision != .drop, tracer: self)
+                        attributes: result.attributes.isEmpty ? attributes : attributes + result.attributes,
+                        links: links, isRecording: result.decision != .drop, tracer: self)
         if span.isRecording { processor.onStart(span) }
         return span
     }
