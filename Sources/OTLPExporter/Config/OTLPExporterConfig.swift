@@ -1,4 +1,5 @@
 import Foundation
+import HTTPClient
 import Tracing
 
 /// A configuration error. The message names the variable; it never quotes a header value.
@@ -130,8 +131,8 @@ struct EnvReader {
 
     /// `k=v,k2=v2`; entries are trimmed and percent-decoded. Bad entries are skipped with a
     /// warning that names the entry's position, never its value.
-    mutating func headers(_ text: String, variable: String) -> [OTLPHeader] {
-        var result: [OTLPHeader] = []
+    mutating func headers(_ text: String, variable: String) -> [HTTPHeader] {
+        var result: [HTTPHeader] = []
         for (index, entry) in text.split(separator: ",", omittingEmptySubsequences: false).enumerated() {
             let trimmed = entry.trimmingCharacters(in: .whitespaces)
             if trimmed.isEmpty { continue }
@@ -149,7 +150,7 @@ struct EnvReader {
                 warn("\(variable): the value of header '\(name)' is not valid percent-encoding; skipped")
                 continue
             }
-            result.append(OTLPHeader(name, decoded))
+            result.append(HTTPHeader(name, decoded))
         }
         return result
     }

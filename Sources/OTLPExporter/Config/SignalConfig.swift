@@ -1,3 +1,4 @@
+import HTTPClient
 import Tracing
 
 public enum OTLPSignal: String, Sendable {
@@ -29,15 +30,6 @@ public enum MetricsTemporalityPreference: String, Sendable {
     case cumulative, delta, lowmemory
 }
 
-public struct OTLPHeader: Sendable, Equatable {
-    public var name: String
-    public var value: String
-    public init(_ name: String, _ value: String) {
-        self.name = name
-        self.value = value
-    }
-}
-
 /// Everything one signal's exporter needs. `description` never shows header values or URL userinfo.
 public struct SignalConfig: Sendable, CustomStringConvertible {
     public var signal: OTLPSignal
@@ -46,7 +38,7 @@ public struct SignalConfig: Sendable, CustomStringConvertible {
     public var exporter: SignalExporterKind = .otlp
     /// The final URL the exporter POSTs to.
     public var endpoint: String
-    public var headers: [OTLPHeader] = []
+    public var headers: [HTTPHeader] = []
     /// Per-export deadline; nil = no limit (timeout 0).
     public var timeout: Duration? = .seconds(10)
     public var compression: OTLPCompression = .none

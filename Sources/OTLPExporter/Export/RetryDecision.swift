@@ -1,9 +1,10 @@
 import Foundation
+import HTTPClient
 
 /// Why a batch was not delivered and will not be retried.
 public enum DropReason: Equatable, Sendable, CustomStringConvertible {
     case httpStatus(Int)
-    case transport(String)
+    case transport(HTTPClientError.Kind)
     case responseTooLarge
     case retryAfterPastDeadline(Duration)
     case deadlineExceeded
@@ -12,7 +13,7 @@ public enum DropReason: Equatable, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .httpStatus(let s): return "HTTP \(s)"
-        case .transport(let kind): return "transport error (\(kind))"
+        case .transport(let kind): return "transport error (\(kind.rawValue))"
         case .responseTooLarge: return "response larger than the cap"
         case .retryAfterPastDeadline(let d): return "Retry-After \(d) does not fit the export deadline"
         case .deadlineExceeded: return "export deadline exceeded"
@@ -39,14 +40,19 @@ public enum RetryRules {
         return .retry(after: retryAfter.flatMap { RetryAfter.parse($0, now: now) })
     }
 
-    /// Transport failures that mean "try again": no connection, or no (complete) answer.
-    public static let retryableTransportKinds: Set<String> = [
-        "connectionRefused", "timeout", "sendFailed", "receiveFailed", "emptyReply", "connectionReset",
+    /// Transport failures that mean "try again": no connection, or no (complete) answer. Never TLS,
+    /// certificate, DNS-less or malformed-URL failures: retrying cannot fix those.
+    public static let retryableTransportKinds: Set<HTTPClientError.Kind> = [
+        .connectionRefused, .timeout, .sendFailed, .receiveFailed, .emptyReply, .connectionReset,
     ]
 
-    public static func decision(transportErrorKind kind: String) -> RetryDecision {
-        if kind == "responseTooLarge" { return .drop(.responseTooLarge) }
+    public static func decision(transportError kind: HTTPClientError.Kind) -> RetryDecision {
+        if kind == .responseTooLarge { return .drop(.responseTooLarge) }
         return retryableTransportKinds.contains(kind) ? .retry(after: nil) : .drop(.transport(kind))
+    }
+
+    public static func decision(status: Int, headers: HTTPHeaders, now: Date) -> RetryDecision {
+        decision(status: status, retryAfter: headers["Retry-After"], now: now)
     }
 }
 

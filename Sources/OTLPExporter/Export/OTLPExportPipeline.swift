@@ -1,0 +1,290 @@
+import Foundation
+import HTTPClient
+import Synchronization
+import Tracing
+
+/// One signal's export path: encode, split under the request cap, compress, POST with retries
+/// bounded by a deadline, read partial success, count everything. One export in flight at a time.
+final class OTLPExportPipeline<Item: Sendable>: Sendable {
+    let config: SignalConfig
+    private let codec: SignalCodec<Item>
+    private let transport: any OTLPTransport
+    private let retry: RetryPolicy
+    private let clock: ExportClock
+    private let log: RateLimitedDiagnostics
+    private let scrubber: SecretScrubber
+    private let baseRequest: HTTPRequest
+    private let gate = ExportGate()
+    private let state = Mutex(State())
+
+    private struct State {
+        var stats = ExporterStats()
+        var shutdownDeadline: ContinuousClock.Instant?
+        var inFlight: Task<ExportResult, Never>?
+        var warnedOnce = false
+    }
+
+    private enum DropCounter { case nonRetryable, retryExhausted, tooLarge, atShutdown }
+
+    static var userAgent: String { "probe-agent/\(OTLPResource.sdkVersion) (OTLP-Exporter-Swift)" }
+    /// Stands in for "no limit" (timeout 0), as the spec allows.
+    static var noLimit: Duration { .milliseconds(Int64(Int32.max)) }
+
+    init(config: SignalConfig, codec: SignalCodec<Item>, transport: any OTLPTransport, retry: RetryPolicy,
+         clock: ExportClock, diagnostics: @escaping DiagnosticsSink) {
+        self.config = config
+        self.codec = codec
+        self.transport = transport
+        self.retry = retry
+        self.clock = clock
+        scrubber = SecretScrubber(config: config)
+        log = RateLimitedDiagnostics(sink: diagnostics, scrubber: scrubber, now: clock.now)
+
+        var headers = HTTPHeaders()
+        headers.add("Content-Type", config.protocol.contentType)
+        headers.add("User-Agent", Self.userAgent)
+        if config.compression == .gzip { headers.add("Content-Encoding", "gzip") }
+        let reserved: Set<String> = ["content-type", "content-encoding", "content-length", "user-agent"]
+        for header in config.headers where !reserved.contains(header.name.lowercased()) {
+            headers.add(header.name, header.value)
+        }
+        var request = HTTPRequest(method: "POST", url: config.endpoint, headers: headers)
+        request.maxResponseBodyBytes = config.maxResponseBytes
+        request.tls = TLSOptions(caFile: config.certificateFile, clientCertFile: config.clientCertificateFile,
+                                 clientKeyFile: config.clientKeyFile)
+        baseRequest = request
+        log.info("OTLP exporter \(config)")
+    }
+
+    var stats: ExporterStats { state.withLock { $0.stats } }
+
+    private var unit: String { codec.signal == .traces ? "spans" : "data points" }
+
+    // MARK: export
+
+    func export(_ items: [Item]) async -> ExportResult {
+        guard !items.isEmpty else { return .success }
+        if state.withLock({ $0.shutdownDeadline != nil }) {
+            let count = codec.itemCount(items[...])
+            record { $0.droppedAtShutdown += count; $0.failures += 1 }
+            return .failure
+        }
+        await gate.acquire()
+        defer { gate.release() }
+        // Our own task, so shutdown can cancel a retry sleep without touching the caller's task.
+        let task = Task { await self.run(items) }
+        state.withLock { $0.inFlight = task }
+        let result = await withTaskCancellationHandler { await task.value } onCancel: { task.cancel() }
+        state.withLock { $0.inFlight = nil }
+        return result
+    }
+
+    private func run(_ items: [Item]) async -> ExportResult {
+        let exportDeadline = config.timeout.map { clock.now() + $0 }
+        let (bodies, tooLarge) = codec.bodies(items[...], maxBytes: config.maxRequestBytes)
+        var delivered = true
+        if tooLarge > 0 {
+            delivered = false
+            fail(count: tooLarge, counter: .tooLarge,
+                 text: "request over \(config.maxRequestBytes) bytes even for a single item; not sent")
+        }
+        for body in bodies where !(await send(body.bytes, count: body.count, exportDeadline: exportDeadline)) {
+            delivered = false
+        }
+        if !delivered { record { $0.failures += 1 } }
+        return delivered ? .success : .failure
+    }
+
+    /// The export's own deadline, tightened by a shutdown deadline once there is one.
+    private func deadline(_ exportDeadline: ContinuousClock.Instant?) -> (ContinuousClock.Instant?, shutdown: Bool) {
+        guard let shutdown = state.withLock({ $0.shutdownDeadline }) else { return (exportDeadline, false) }
+        guard let exportDeadline, exportDeadline < shutdown else { return (shutdown, true) }
+        return (exportDeadline, false)
+    }
+
+    /// POSTs one body until it is delivered or dropped; true when delivered.
+    private func send(_ body: [UInt8], count: Int, exportDeadline: ContinuousClock.Instant?) async -> Bool {
+        var request = baseRequest
+        do {
+            request.body = config.compression == .gzip ? try Gzip.compress(body) : body
+        } catch {
+            fail(count: count, counter: .nonRetryable, text: "gzip failed: \(error)")
+            return false
+        }
+        var attempt = 0
+        var lastProblem = ""
+        while true {
+            let (deadline, bySutdown) = deadline(exportDeadline)
+            let now = clock.now()
+            if let deadline, now >= deadline {
+                fail(count: count, counter: bySutdown ? .atShutdown : .retryExhausted,
+                     text: "\(bySutdown ? "shutdown" : "export") deadline reached\(lastProblem.isEmpty ? "" : " after \(lastProblem)")")
+                return false
+            }
+            request.timeout = deadline.map { $0 - now } ?? Self.noLimit
+            let decision: RetryDecision
+            do {
+                let response = try await transport.execute(request)
+                decision = RetryRules.decision(status: response.status, headers: response.headers, now: clock.wallNow())
+                if decision == .success {
+                    accept(response, count: count)
+                    return true
+                }
+                let message = ExportResponseDecoder.statusMessage(body: response.body, contentType: response.headers["Content-Type"])
+                lastProblem = "HTTP \(response.status)" + (message.map { ": \($0)" } ?? "")
+            } catch {
+                if Task.isCancelled || (error as? HTTPClientError)?.kind == .cancelled {
+                    fail(count: count, counter: .atShutdown, text: "cancelled at shutdown")
+                    return false
+                }
+                let kind = (error as? HTTPClientError)?.kind ?? .other
+                decision = RetryRules.decision(transportError: kind)
+                lastProblem = "\(error)"
+            }
+            switch decision {
+            case .success:
+                return true
+            case .drop(let reason):
+                fail(count: count, counter: .nonRetryable, text: "\(lastProblem) (\(reason), not retryable)")
+                return false
+            case .retry(let serverDelay):
+                attempt += 1
+                let remaining = deadline.map { $0 - clock.now() }
+                let delay = serverDelay ?? retry.backoff(attempt: attempt - 1)
+                if attempt >= retry.maxAttempts {
+                    fail(count: count, counter: .retryExhausted, text: "\(lastProblem) (\(DropReason.attemptsExhausted))")
+                    return false
+                }
+                if let remaining, delay >= remaining {
+                    let reason: DropReason = serverDelay.map { .retryAfterPastDeadline($0) } ?? .deadlineExceeded
+                    fail(count: count, counter: bySutdown ? .atShutdown : .retryExhausted, text: "\(lastProblem) (\(reason))")
+                    return false
+                }
+                record { $0.retries += 1 }
+                do {
+                    try await clock.sleep(delay)
+                } catch {
+                    fail(count: count, counter: .atShutdown, text: "\(lastProblem); retry cancelled at shutdown")
+                    return false
+                }
+            }
+        }
+    }
+
+    /// A 2xx: everything delivered unless the body reports a partial success.
+    private func accept(_ response: HTTPResponse, count: Int) {
+        let partial: PartialSuccess?
+        do {
+            partial = try ExportResponseDecoder.partialSuccess(body: response.body, contentType: response.headers["Content-Type"])
+        } catch {
+            partial = nil
+            warnOnce("could not decode the \(response.status) response body (\(error)); counted as delivered")
+        }
+        guard let partial else {
+            record { $0.exported += count }
+            return
+        }
+        let rejected = Int(clamping: max(0, min(partial.rejected, Int64(count))))
+        record {
+            $0.exported += count - rejected
+            $0.rejectedPartial += rejected
+        }
+        let message = partial.errorMessage.isEmpty ? "" : ": \(partial.errorMessage)"
+        if rejected > 0 {
+            let text = "partial success, receiver rejected \(rejected) of \(count) \(unit)\(message)"
+            record { $0.lastError = self.scrubber.scrub(text) }
+            log.failure(prefix + text)
+        } else {
+            warnOnce("receiver warning\(message)")
+        }
+    }
+
+    private var prefix: String { "OTLP \(codec.signal.rawValue) export to \(EndpointURL.redacted(config.endpoint)): " }
+
+    private func fail(count: Int, counter: DropCounter, text: String) {
+        let line = "\(text); dropped \(count) \(unit)"
+        record { s in
+            switch counter {
+            case .nonRetryable: s.droppedNonRetryable += count
+            case .retryExhausted: s.droppedRetryExhausted += count
+            case .tooLarge: s.droppedTooLarge += count
+            case .atShutdown: s.droppedAtShutdown += count
+            }
+            s.lastError = self.scrubber.scrub(line)
+        }
+        log.failure(prefix + line)
+    }
+
+    private func warnOnce(_ text: String) {
+        let first = state.withLock { s in
+            defer { s.warnedOnce = true }
+            return !s.warnedOnce
+        }
+        if first { log.info(prefix + text) }
+    }
+
+    private func record(_ change: (inout ExporterStats) -> Void) {
+        state.withLock { change(&$0.stats) }
+    }
+
+    // MARK: flush / shutdown
+
+    /// Waits for the export in flight, if any, until `deadline`.
+    func forceFlush(deadline: ContinuousClock.Instant) async {
+        guard let task = state.withLock({ $0.inFlight }) else { return }
+        _ = await finishes(task, before: deadline)
+    }
+
+    /// Refuses new exports, lets the one in flight finish within `deadline` (no retry past it),
+    /// cancels it at the deadline, and reports what was not delivered.
+    func shutdown(deadline: ContinuousClock.Instant) async {
+        let inFlight = state.withLock { s -> Task<ExportResult, Never>?? in
+            guard s.shutdownDeadline == nil else { return .none }
+            s.shutdownDeadline = deadline
+            return .some(s.inFlight)
+        }
+        guard let inFlight else { return }  // second shutdown
+        if let task = inFlight, !(await finishes(task, before: deadline)) {
+            task.cancel()
+        }
+        let s = stats
+        var line = "OTLP \(codec.signal.rawValue) exporter shut down: \(s.exported) \(unit) exported"
+        if s.dropped > 0 || s.rejectedPartial > 0 {
+            line += "; not delivered: \(s.dropped + s.rejectedPartial) (non-retryable \(s.droppedNonRetryable), "
+                + "retries exhausted \(s.droppedRetryExhausted), too large \(s.droppedTooLarge), "
+                + "at shutdown \(s.droppedAtShutdown), rejected by receiver \(s.rejectedPartial))"
+        }
+        log.info(line)
+    }
+
+    /// true when `task` completes before `deadline`; never waits past it.
+    private func finishes(_ task: Task<ExportResult, Never>, before deadline: ContinuousClock.Instant) async -> Bool {
+        let clock = self.clock
+        let race = FirstOf()
+        return await withCheckedContinuation { continuation in
+            race.arm(continuation)
+            let waiter = Task { _ = await task.value; race.finish(true) }
+            Task {
+                try? await clock.sleep(max(.zero, deadline - clock.now()))
+                race.finish(false)
+                waiter.cancel()
+            }
+        }
+    }
+}
+
+/// Resumes a continuation with the first of several results.
+private final class FirstOf: Sendable {
+    private let state = Mutex<(continuation: CheckedContinuation<Bool, Never>?, done: Bool)>((nil, false))
+
+    func arm(_ c: CheckedContinuation<Bool, Never>) { state.withLock { $0.continuation = c } }
+
+    func finish(_ value: Bool) {
+        let c = state.withLock { s -> CheckedContinuation<Bool, Never>? in
+            guard !s.done else { return nil }
+            s.done = true
+            return s.continuation
+        }
+        c?.resume(returning: value)
+    }
+}
