@@ -1,5 +1,5 @@
 /// An attribute value of any OTLP `AnyValue` type.
-public indirect enum AttributeValue: Sendable, Equatable {
+public indirect enum AttributeValue: Sendable, Hashable {
     case string(String)
     case bool(Bool)
     case int(Int64)
@@ -10,7 +10,7 @@ public indirect enum AttributeValue: Sendable, Equatable {
 }
 
 /// One key/value pair. Lists of attributes keep insertion order; keys are unique per list.
-public struct Attribute: Sendable, Equatable {
+public struct Attribute: Sendable, Hashable {
     public var key: String
     public var value: AttributeValue
 

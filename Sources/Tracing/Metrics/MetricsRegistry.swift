@@ -1,0 +1,148 @@
+import Synchronization
+
+/// Creates instruments and snapshots them into `MetricData`. Recording touches only the
+/// instrument's own mutex; `collect` visits instruments one at a time.
+///
+/// Asking again for an instrument of the same name and kind returns the first one (its unit,
+/// description and bounds win); the same name with another kind gives a second, separate stream.
+public final class MetricsRegistry: Sendable {
+    public let scope: InstrumentationScope
+    /// Series per instrument, overflow series included.
+    public let cardinalityLimit: Int
+    private let clock: @Sendable () -> UInt64
+    private let state: Mutex<State>
+
+    private struct State {
+        var instruments: [any CollectableInstrument] = []
+        var lastCollection: UInt64
+    }
+
+    public init(scope: InstrumentationScope = InstrumentationScope(name: "probe-agent"), cardinalityLimit: Int = 2000,
+                clock: @escaping @Sendable () -> UInt64 = wallClockUnixNano) {
+        self.scope = scope
+        self.cardinalityLimit = cardinalityLimit
+        self.clock = clock
+        self.state = Mutex(State(lastCollection: clock()))
+    }
+
+    public func counter(_ name: String, unit: String = "", description: String = "") -> Counter {
+        register(name) { Counter(name: name, unit: unit, description: description,
+                                 cardinalityLimit: cardinalityLimit, clock: clock) }
+    }
+
+    public func doubleCounter(_ name: String, unit: String = "", description: String = "") -> DoubleCounter {
+        register(name) { DoubleCounter(name: name, unit: unit, description: description,
+                                       cardinalityLimit: cardinalityLimit, clock: clock) }
+    }
+
+    public func gauge(_ name: String, unit: String = "", description: String = "") -> Gauge {
+        register(name) { Gauge(name: name, unit: unit, description: description,
+                               cardinalityLimit: cardinalityLimit, clock: clock) }
+    }
+
+    /// `bounds` are sorted and de-duplicated; non-finite bounds are dropped.
+    public func histogram(_ name: String, unit: String = "s", description: String = "",
+                          bounds: [Double] = Histogram.defaultSecondsBounds) -> Histogram {
+        register(name) { Histogram(name: name, unit: unit, description: description, bounds: bounds,
+                                   cardinalityLimit: cardinalityLimit, clock: clock) }
+    }
+
+    /// One snapshot of every instrument with data. Cumulative points keep the time their series
+    /// started; delta points start at the previous collection and the state is reset.
+    /// Use one temporality per registry: delta collection consumes the data.
+    public func collect(temporality preference: TemporalityPreference = .cumulative) -> [MetricData] {
+        let now = clock()
+        let (instruments, previous) = state.withLock { s in
+            defer { s.lastCollection = now }
+            return (s.instruments, s.lastCollection)
+        }
+        let interval = CollectionInterval(preference: preference, previous: previous, now: now)
+        return instruments.compactMap { $0.collect(interval, scope: scope) }
+    }
+
+    private func register<I: CollectableInstrument>(_ name: String, _ make: () -> I) -> I {
+        state.withLock { s in
+            if let existing = s.instruments.lazy.compactMap({ $0 as? I }).first(where: { $0.name == name }) {
+                return existing
+            }
+            let instrument = make()
+            s.instruments.append(instrument)
+            return instrument
+        }
+    }
+}
+
+struct CollectionInterval {
+    var preference: TemporalityPreference
+    var previous: UInt64
+    var now: UInt64
+}
+
+protocol CollectableInstrument: AnyObject, Sendable {
+    var name: String { get }
+    func collect(_ interval: CollectionInterval, scope: InstrumentationScope) -> MetricData?
+}
+
+extension SeriesStore {
+    /// Snapshots for one collection of an instrument of `kind`, with their start times.
+    func collect(_ kind: InstrumentKind, _ interval: CollectionInterval)
+        -> (points: [Snapshot], temporality: AggregationTemporality) {
+        let temporality = interval.preference.temporality(for: kind)
+        let delta = interval.preference != .cumulative
+        var points: [Snapshot]
+        switch kind {
+        case .gauge: points = collect(onlyUpdated: delta, reset: false)
+        case .counter, .histogram: points = collect(onlyUpdated: false, reset: temporality == .delta)
+        }
+        if delta {
+            for i in points.indices { points[i].start = interval.previous }
+        }
+        return (points, temporality)
+    }
+}
+
+extension Counter: CollectableInstrument {
+    func collect(_ interval: CollectionInterval, scope: InstrumentationScope) -> MetricData? {
+        let (points, temporality) = store.collect(.counter, interval)
+        guard !points.isEmpty else { return nil }
+        return MetricData(name: name, description: description, unit: unit, scope: scope, points: .sum(
+            points.map { NumberDataPoint(attributes: $0.attributes, startTimeUnixNano: $0.start,
+                                         timeUnixNano: interval.now, value: .int($0.value)) },
+            temporality: temporality, isMonotonic: true))
+    }
+}
+
+extension DoubleCounter: CollectableInstrument {
+    func collect(_ interval: CollectionInterval, scope: InstrumentationScope) -> MetricData? {
+        let (points, temporality) = store.collect(.counter, interval)
+        guard !points.isEmpty else { return nil }
+        return MetricData(name: name, description: description, unit: unit, scope: scope, points: .sum(
+            points.map { NumberDataPoint(attributes: $0.attributes, startTimeUnixNano: $0.start,
+                                         timeUnixNano: interval.now, value: .double($0.value)) },
+            temporality: temporality, isMonotonic: true))
+    }
+}
+
+extension Gauge: CollectableInstrument {
+    func collect(_ interval: CollectionInterval, scope: InstrumentationScope) -> MetricData? {
+        let (points, _) = store.collect(.gauge, interval)
+        guard !points.isEmpty else { return nil }
+        return MetricData(name: name, description: description, unit: unit, scope: scope, points: .gauge(
+            points.map { NumberDataPoint(attributes: $0.attributes, startTimeUnixNano: $0.start,
+                                         timeUnixNano: interval.now, value: $0.value) }))
+    }
+}
+
+extension Histogram: CollectableInstrument {
+    func collect(_ interval: CollectionInterval, scope: InstrumentationScope) -> MetricData? {
+        let (points, temporality) = store.collect(.histogram, interval)
+        guard !points.isEmpty else { return nil }
+        return MetricData(name: name, description: description, unit: unit, scope: scope, points: .histogram(
+            points.map { p in
+                HistogramDataPoint(attributes: p.attributes, startTimeUnixNano: p.start, timeUnixNano: interval.now,
+                                   count: p.value.count, sum: p.value.hasNegative ? nil : p.value.sum,
+                                   min: p.value.min, max: p.value.max,
+                                   bucketCounts: p.value.bucketCounts, explicitBounds: bounds)
+            }, temporality: temporality))
+    }
+}
