@@ -1,0 +1,99 @@
+import ArgumentParser
+import Foundation
+import HTTPClient
+import ProbeLogic
+import Tracing
+
+/// `probe-agent check URL`: one probe now, printed, with its trace id.
+struct CheckCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check",
+        abstract: "Probe one URL now and print the result (exit 0 healthy/alive, 1 unhealthy/unreachable, 2 usage error)."
+    )
+
+    @Argument(help: "The endpoint to probe, e.g. http://127.0.0.1:8000/mcp")
+    var url: String
+
+    @Option(help: "What the URL serves: mcp or http.")
+    var kind: String = "mcp"
+
+    @Option(help: "MCP transport: auto, streamable_http or sse.")
+    var transport: String = "auto"
+
+    @Option(help: "Name of the target in spans and output (default: the URL's host).")
+    var name: String?
+
+    @Option(help: "Give up after this long, e.g. 10s or 500ms.")
+    var timeout: String = "10s"
+
+    @Option(name: .customLong("header"), help: "Extra request header 'Name: value' (repeatable).")
+    var headers: [String] = []
+
+    @Option(help: "Bearer token to send.")
+    var token: String?
+
+    @Option(help: "File holding the bearer token.")
+    var tokenFile: String?
+
+    @Option(help: "OTLP/HTTP endpoint to export the probe's spans to (default: $OTEL_EXPORTER_OTLP_ENDPOINT; none: no export).")
+    var otlpEndpoint: String?
+
+    @Flag(help: "Print the result as JSON.")
+    var json = false
+
+    @Flag(help: "Also print the probe's spans.")
+    var spans = false
+
+    func run() async throws {
+        let target = try makeTarget()
+        let telemetry = try Telemetry.forOneShot(otlpEndpoint: otlpEndpoint, environment: ProcessInfo.processInfo.environment)
+        let runner = ProbeRunner(client: HTTPClient.shared, tracer: telemetry.tracer, clientVersion: ProbeAgentCommand.version)
+        let run = await runner.run(target)
+        await telemetry.shutdown()
+
+        print(json ? ResultText.json(run, url: target.url) : ResultText.human(run, url: target.url))
+        if spans { print(SpanTreeText.render(telemetry.collected())) }
+        for warning in telemetry.warnings { FileHandle.standardError.write(Data("warning: \(warning)\n".utf8)) }
+        throw ExitCode(run.report.outcome.health.isSuccess ? ExitStatus.success : ExitStatus.probeFailed)
+    }
+
+    func makeTarget() throws -> Target {
+        guard let authority = URLAuthority(url) else {
+            throw ValidationError("'\(URLRedactor.redact(url))' is not an http:// or https:// URL with a host")
+        }
+        guard let timeout = DurationText.parse(timeout), timeout > .zero else {
+            throw ValidationError("--timeout '\(timeout)' is not a duration like 10s or 500ms")
+        }
+        let kind: Target.Kind
+        switch self.kind {
+        case "mcp":
+            guard let transport = MCPTransport(rawValue: transport) else {
+                throw ValidationError("--transport must be auto, streamable_http or sse")
+            }
+            kind = .mcp(MCPOptions(transport: transport))
+        case "http": kind = .http(HTTPCheck())
+        default: throw ValidationError("--kind must be mcp or http")
+        }
+        var parsedHeaders: [HTTPHeader] = []
+        for header in headers {
+            guard let colon = header.firstIndex(of: ":"), colon != header.startIndex else {
+                throw ValidationError("--header needs 'Name: value'")
+            }
+            parsedHeaders.append(HTTPHeader(String(header[..<colon]).trimmingCharacters(in: .whitespaces),
+                                            String(header[header.index(after: colon)...]).trimmingCharacters(in: .whitespaces)))
+        }
+        var auth = AuthConfig.none
+        if token != nil, tokenFile != nil { throw ValidationError("use --token or --token-file, not both") }
+        if let token { auth = .bearer(token: Secret(token)) }
+        if let tokenFile {
+            guard let text = try? String(contentsOfFile: tokenFile, encoding: .utf8) else {
+                throw ValidationError("--token-file '\(tokenFile)' cannot be read")
+            }
+            let token = text.trimmingCharacters(in: .whitespacesAndNewlines)
+            guard !token.isEmpty else { throw ValidationError("--token-file '\(tokenFile)' is empty") }
+            auth = .bearer(token: Secret(token))
+        }
+        return Target(name: name ?? authority.host, url: url, kind: kind, timeout: timeout,
+                      headers: parsedHeaders, auth: auth)
+    }
+}

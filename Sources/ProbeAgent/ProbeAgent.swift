@@ -1,0 +1,46 @@
+import ArgumentParser
+import Foundation
+
+/// probe-agent: health-checks MCP servers, MCP gateways and HTTP services, one trace per probe.
+struct ProbeAgentCommand: AsyncParsableCommand {
+    static let version = "0.1.0"
+
+    static let configuration = CommandConfiguration(
+        commandName: "probe-agent",
+        abstract: "Health-checks MCP servers, gateways and HTTP services; every probe is a trace.",
+        version: version,
+        subcommands: [CheckCommand.self]
+    )
+}
+
+/// Exit statuses: 0 healthy/alive, 1 unhealthy/unreachable, 2 usage or configuration error.
+enum ExitStatus {
+    static let success: Int32 = 0
+    static let probeFailed: Int32 = 1
+    static let usage: Int32 = 2
+}
+
+@main
+enum Main {
+    static func main() async {
+        do {
+            var command = try ProbeAgentCommand.parseAsRoot()
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch let code as ExitCode {
+            exit(code.rawValue)
+        } catch {
+            let exitCode = ProbeAgentCommand.exitCode(for: error)
+            let message = ProbeAgentCommand.fullMessage(for: error)
+            if exitCode == .success {
+                print(message)
+                exit(ExitStatus.success)
+            }
+            FileHandle.standardError.write(Data((message + "\n").utf8))
+            exit(ExitStatus.usage)
+        }
+    }
+}

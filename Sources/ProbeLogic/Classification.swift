@@ -1,0 +1,99 @@
+import HTTPClient
+
+/// The facts of one HTTP answer to an MCP `initialize`, as the classifier sees them.
+public struct InitializeExchange: Sendable, Equatable {
+    public var status: Int
+    public var reply: JSONRPCReply?
+    public var wwwAuthenticate: String?
+    /// The first bytes of the body, for servers that explain themselves in plain text.
+    public var bodyPreview: String
+    public var credentialsSent: Bool
+
+    public init(status: Int, reply: JSONRPCReply? = nil, wwwAuthenticate: String? = nil,
+                bodyPreview: String = "", credentialsSent: Bool = false) {
+        self.status = status
+        self.reply = reply
+        self.wwwAuthenticate = wwwAuthenticate
+        self.bodyPreview = bodyPreview
+        self.credentialsSent = credentialsSent
+    }
+}
+
+/// What to do after a verdict: stop, or try another way of speaking to the server.
+public enum NextStep: Sendable, Equatable {
+    case done
+    /// 400/404/405 without a JSON-RPC body: the server may speak legacy HTTP+SSE.
+    case tryLegacySSE
+    /// A 2026-era error code: the server wants `server/discover`.
+    case tryModernDiscover
+}
+
+/// Pure decisions: an exchange or a transport error in, an outcome out. Table-tested.
+public enum Classifier {
+    /// JSON-RPC codes by which a 2026-07-28 server rejects handshake-era traffic.
+    static let modernEraCodes: Set<Int> = [-32020, -32021, -32022]
+
+    public static func transportError(_ kind: HTTPClientError.Kind) -> Outcome {
+        switch kind {
+        case .timeout: Outcome(.unreachable, .timeout, "timed out")
+        case .dns: Outcome(.unreachable, .dns, "name could not be resolved")
+        case .connectionRefused: Outcome(.unreachable, .connectionRefused, "connection refused")
+        case .connectionReset, .emptyReply, .receiveFailed, .sendFailed:
+            Outcome(.unreachable, .connectionReset, "connection reset or closed without a response")
+        case .tls: Outcome(.unreachable, .tls, "TLS handshake failed")
+        case .certificateInvalid: Outcome(.unreachable, .certificateInvalid, "server certificate not trusted")
+        case .responseTooLarge: Outcome(.unhealthy, .responseTooLarge, "response body over the size cap")
+        case .tooManyRedirects: Outcome(.unhealthy, .redirect, "too many redirects")
+        case .malformedURL: Outcome(.unhealthy, .other, "malformed URL")
+        case .cancelled: Outcome(.unreachable, .timeout, "probe cancelled")
+        case .other: Outcome(.unreachable, .other, "transfer failed")
+        }
+    }
+
+    public static func initialize(_ x: InitializeExchange) -> (Outcome, NextStep) {
+        switch x.status {
+        case 200..<300:
+            switch x.reply {
+            case .initializeResult?: return (Outcome(.healthy), .done)
+            case .error(let code, let message)?:
+                if modernEraCodes.contains(code) { return (Outcome(.degraded, .jsonRPCError, message), .tryModernDiscover) }
+                return (Outcome(.degraded, .jsonRPCError, "initialize rejected: \(code) \(message)"), .done)
+            case .invalidResult(let why)?: return (Outcome(.unhealthy, .invalidResponse, why), .done)
+            case .notJSONRPC?, nil: return (Outcome(.unhealthy, .invalidResponse, "no JSON-RPC InitializeResult in the response"), .done)
+            }
+        case 300..<400:
+            return (Outcome(.unhealthy, .redirect, "HTTP \(x.status) redirect (trailing slash?)"), .done)
+        case 401:
+            if x.credentialsSent { return (Outcome(.degraded, .authRejected, "credentials rejected (401)"), .done) }
+            return (Outcome(.alive, nil, "authentication required (401)"), .done)
+        case 403:
+            if x.credentialsSent {
+                let scope = x.wwwAuthenticate.map(BearerChallenge.parse)?.error == "insufficient_scope"
+                return (Outcome(.degraded, .authRejected, scope ? "token lacks a required scope (403)" : "forbidden (403)"), .done)
+            }
+            return (Outcome(.alive, nil, "forbidden without credentials (403)"), .done)
+        case 400, 404, 405:
+            if case .error(let code, let message)? = x.reply {
+                if modernEraCodes.contains(code) { return (Outcome(.degraded, .jsonRPCError, message), .tryModernDiscover) }
+                return (Outcome(.degraded, .jsonRPCError, "HTTP \(x.status), JSON-RPC \(code): \(message)"), .done)
+            }
+            return (Outcome(.unhealthy, .http4xx, "HTTP \(x.status) to initialize"), .tryLegacySSE)
+        case 406, 415:
+            return (Outcome(.degraded, .http4xx, "HTTP \(x.status): the server rejected the probe's headers"), .done)
+        case 421:
+            return (Outcome(.degraded, .http4xx, "HTTP 421: Host not allowed (DNS-rebinding allowlist behind a proxy?)"), .done)
+        case 429:
+            return (Outcome(.degraded, .http4xx, "HTTP 429: rate limited"), .done)
+        case 503 where x.bodyPreview.localizedStandardContains("too many open sessions"):
+            return (Outcome(.degraded, .http5xx, "HTTP 503: too many open sessions (session leak?)"), .done)
+        case 500..<600:
+            return (Outcome(.unhealthy, .http5xx, "HTTP \(x.status)"), .done)
+        default:
+            return (Outcome(.unhealthy, .http4xx, "HTTP \(x.status)"), .done)
+        }
+    }
+}
+
+extension String {
+    func localizedStandardContains(_ other: String) -> Bool { lowercased().contains(other.lowercased()) }
+}

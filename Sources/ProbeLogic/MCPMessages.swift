@@ -1,0 +1,75 @@
+import Foundation
+
+/// JSON-RPC bodies the MCP probes send, and parsing of what comes back.
+public enum MCPMessages {
+    /// The newest handshake-era revision we speak; servers answer with one they support.
+    public static let handshakeProtocolVersion = "2025-11-25"
+    public static let clientName = "probe-agent"
+    public static let initializeID = 1
+
+    public static func initialize(clientVersion: String) -> [UInt8] {
+        Array(#"{"jsonrpc":"2.0","id":\#(initializeID),"method":"initialize","params":{"protocolVersion":"\#(handshakeProtocolVersion)","capabilities":{},"clientInfo":{"name":"\#(clientName)","version":"\#(clientVersion)"}}}"#.utf8)
+    }
+
+    public static let initializedNotification = Array(#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#.utf8)
+}
+
+/// What an MCP server said about itself in a valid `InitializeResult`.
+public struct MCPServerFacts: Sendable, Equatable {
+    public var protocolVersion: String
+    public var serverName: String
+    public var serverVersion: String?
+    public var capabilities: [String]
+
+    public init(protocolVersion: String, serverName: String, serverVersion: String?, capabilities: [String]) {
+        self.protocolVersion = protocolVersion
+        self.serverName = serverName
+        self.serverVersion = serverVersion
+        self.capabilities = capabilities
+    }
+}
+
+/// A JSON-RPC reply to one of our requests, reduced to what the classification needs.
+public enum JSONRPCReply: Sendable, Equatable {
+    /// A valid `InitializeResult`.
+    case initializeResult(MCPServerFacts)
+    /// A `result` that is not a valid `InitializeResult` (the string says what is missing).
+    case invalidResult(String)
+    case error(code: Int, message: String)
+    /// Not a JSON-RPC 2.0 response to our request id.
+    case notJSONRPC
+
+    /// Parses one JSON-RPC message expected to answer `id`.
+    public static func parse(_ bytes: some Collection<UInt8>, expectedID: Int = MCPMessages.initializeID) -> JSONRPCReply {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any],
+              object["jsonrpc"] as? String == "2.0" else { return .notJSONRPC }
+        if let error = object["error"] as? [String: Any] {
+            let code = (error["code"] as? NSNumber)?.intValue ?? 0
+            return .error(code: code, message: String((error["message"] as? String ?? "").prefix(200)))
+        }
+        guard (object["id"] as? NSNumber)?.intValue == expectedID || object["id"] as? String == String(expectedID) else {
+            return .notJSONRPC
+        }
+        guard let result = object["result"] as? [String: Any] else { return .notJSONRPC }
+        guard let version = result["protocolVersion"] as? String, !version.isEmpty else {
+            return .invalidResult("result.protocolVersion missing")
+        }
+        guard let capabilities = result["capabilities"] as? [String: Any] else {
+            return .invalidResult("result.capabilities missing")
+        }
+        guard let info = result["serverInfo"] as? [String: Any], let name = info["name"] as? String else {
+            return .invalidResult("result.serverInfo.name missing")
+        }
+        return .initializeResult(MCPServerFacts(protocolVersion: version, serverName: name,
+                                                serverVersion: info["version"] as? String,
+                                                capabilities: capabilities.keys.sorted()))
+    }
+
+    /// True when `bytes` look like a JSON-RPC message answering `id` (used to pick the SSE event).
+    static func answers(_ data: String, id: Int) -> Bool {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(data.utf8)) as? [String: Any] else { return false }
+        if object["method"] != nil { return false }  // a server request or notification
+        return (object["id"] as? NSNumber)?.intValue == id || object["id"] as? String == String(id)
+            || (object["error"] != nil && object["id"] is NSNull)
+    }
+}

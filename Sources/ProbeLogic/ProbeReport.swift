@@ -1,0 +1,49 @@
+import HTTPClient
+import Tracing
+
+/// Everything one probe learned; the runner turns it into span attributes, metrics and state.
+public struct ProbeReport: Sendable {
+    public var outcome: Outcome
+    public var probeType: ProbeType
+    /// The MCP transport that answered (or was last tried); nil for plain HTTP.
+    public var transport: MCPTransport?
+    public var httpStatus: Int?
+    public var server: MCPServerFacts?
+    public var timings: PhaseTimings?
+    public var certificateNotAfter: Double?
+    /// Further facts for the root span (`auth.challenge`, `mcp.session.closed`, ...).
+    public var attributes: [Attribute]
+
+    public init(outcome: Outcome, probeType: ProbeType, transport: MCPTransport? = nil, httpStatus: Int? = nil,
+                server: MCPServerFacts? = nil, timings: PhaseTimings? = nil, certificateNotAfter: Double? = nil,
+                attributes: [Attribute] = []) {
+        self.outcome = outcome
+        self.probeType = probeType
+        self.transport = transport
+        self.httpStatus = httpStatus
+        self.server = server
+        self.timings = timings
+        self.certificateNotAfter = certificateNotAfter
+        self.attributes = attributes
+    }
+}
+
+/// Every probe kind has this shape (one file per kind under Probers/).
+public protocol Prober: Sendable {
+    func probe(_ target: Target, context: ProbeContext) async -> ProbeReport
+}
+
+/// What a prober may use: traced HTTP, the root span, per-origin memory.
+public struct ProbeContext: Sendable {
+    public var http: TracedHTTP
+    public var span: Span
+    public var clientVersion: String
+    public var credentials: any CredentialSource
+
+    public init(http: TracedHTTP, span: Span, clientVersion: String, credentials: any CredentialSource) {
+        self.http = http
+        self.span = span
+        self.clientVersion = clientVersion
+        self.credentials = credentials
+    }
+}

@@ -1,0 +1,79 @@
+import HTTPClient
+import Tracing
+
+/// Runs one probe of a target inside its root `probe` span and records the verdict on it.
+public struct ProbeRunner: Sendable {
+    public let http: TracedHTTP
+    public let clientVersion: String
+    public let credentials: any CredentialSource
+
+    public init(client: HTTPClient, tracer: Tracer, clientVersion: String,
+                credentials: any CredentialSource = StaticCredentials()) {
+        self.http = TracedHTTP(client: client, tracer: tracer, userAgent: "probe-agent/\(clientVersion)")
+        self.clientVersion = clientVersion
+        self.credentials = credentials
+    }
+
+    /// The prober for a target kind.
+    public static func prober(for kind: Target.Kind) -> any Prober {
+        switch kind {
+        case .mcp: StreamableHTTPProbe()
+        case .http: StreamableHTTPProbe()  // plain HTTP prober arrives with issue 3
+        }
+    }
+
+    public func run(_ target: Target) async -> ProbeRun {
+        let startNanos = wallClockUnixNano()
+        let clockStart = ContinuousClock.now
+        let (report, context) = await http.tracer.withSpan("probe", kind: .internal, root: true,
+                                                             attributes: Self.startAttributes(target)) { span in
+            let report = await Self.prober(for: target.kind)
+                .probe(target, context: ProbeContext(http: http, span: span, clientVersion: clientVersion, credentials: credentials))
+            Self.record(report, on: span)
+            return (report, span.context)
+        }
+        return ProbeRun(target: target.name, report: report, traceID: context.traceID, spanID: context.spanID,
+                        startUnixNano: startNanos, duration: ContinuousClock.now - clockStart)
+    }
+
+    static func startAttributes(_ target: Target) -> [Attribute] {
+        var attributes = [
+            Attribute("probe.target", .string(target.name)),
+            Attribute("url.full", .string(URLRedactor.redact(target.url))),
+        ]
+        if let authority = URLAuthority(target.url) {
+            attributes.append(Attribute("server.address", .string(authority.host)))
+            attributes.append(Attribute("server.port", .int(authority.port)))
+        }
+        return attributes
+    }
+
+    static func record(_ report: ProbeReport, on span: Span) {
+        span.setAttribute("health.probe_type", .string(report.probeType.rawValue))
+        span.setAttribute("health.status", .string(report.outcome.health.rawValue))
+        if let transport = report.transport { span.setAttribute("mcp.transport", .string(transport.rawValue)) }
+        if let status = report.httpStatus { span.setAttribute("http.response.status_code", .int(status)) }
+        if let server = report.server {
+            span.setAttribute("mcp.protocol.version", .string(server.protocolVersion))
+            span.setAttribute("mcp.server.name", .string(server.serverName))
+            if let version = server.serverVersion { span.setAttribute("mcp.server.version", .string(version)) }
+        }
+        if let errorType = report.outcome.errorType { span.setAttribute("error.type", .string(errorType.rawValue)) }
+        span.setAttributes(report.attributes)
+        if report.outcome.health.isSuccess {
+            span.setStatus(.ok)
+        } else {
+            span.setStatus(.error(report.outcome.message.isEmpty ? report.outcome.health.rawValue : report.outcome.message))
+        }
+    }
+}
+
+/// The result of one probe run, as the CLI and the scheduler see it.
+public struct ProbeRun: Sendable {
+    public var target: String
+    public var report: ProbeReport
+    public var traceID: TraceID
+    public var spanID: SpanID
+    public var startUnixNano: UInt64
+    public var duration: Duration
+}

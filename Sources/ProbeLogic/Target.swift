@@ -1,0 +1,225 @@
+import HTTPClient
+
+/// What to probe and how. Built and validated once (from the config file or the command line).
+public struct Target: Sendable, Equatable {
+    public var name: String
+    public var url: String
+    public var kind: Kind
+    public var timeout: Duration
+    /// Extra request headers (e.g. a static API key). Values are secrets: never recorded.
+    public var headers: [HTTPHeader]
+    public var auth: AuthConfig
+    public var tls: TLSOptions
+
+    public enum Kind: Sendable, Equatable {
+        case mcp(MCPOptions)
+        case http(HTTPCheck)
+    }
+
+    public init(name: String, url: String, kind: Kind = .mcp(MCPOptions()), timeout: Duration = .seconds(10),
+                headers: [HTTPHeader] = [], auth: AuthConfig = .none, tls: TLSOptions = TLSOptions()) {
+        self.name = name
+        self.url = url
+        self.kind = kind
+        self.timeout = timeout
+        self.headers = headers
+        self.auth = auth
+        self.tls = tls
+    }
+}
+
+public enum MCPTransport: String, Sendable, Equatable, CaseIterable {
+    case auto
+    case streamableHTTP = "streamable_http"
+    case sse
+}
+
+/// How an MCP target is spoken to.
+public struct MCPOptions: Sendable, Equatable {
+    public var transport: MCPTransport
+    /// Send `notifications/initialized` after a successful `initialize` (exercises the 202 path).
+    public var sendInitialized: Bool
+    /// Deep mode: `tools/list` (tool count on the span) and optionally one tool call.
+    public var deep: DeepCheck?
+
+    public init(transport: MCPTransport = .auto, sendInitialized: Bool = false, deep: DeepCheck? = nil) {
+        self.transport = transport
+        self.sendInitialized = sendInitialized
+        self.deep = deep
+    }
+}
+
+public struct DeepCheck: Sendable, Equatable {
+    public var listTools: Bool
+    public var toolCall: ToolCall?
+
+    public init(listTools: Bool = true, toolCall: ToolCall? = nil) {
+        self.listTools = listTools
+        self.toolCall = toolCall
+    }
+}
+
+/// One configured tool call with an expected result.
+public struct ToolCall: Sendable, Equatable {
+    public var name: String
+    /// JSON object text of the arguments.
+    public var argumentsJSON: String
+    /// The call succeeds when the result's text content contains this (nil: any non-error result).
+    public var expectContains: String?
+
+    public init(name: String, argumentsJSON: String = "{}", expectContains: String? = nil) {
+        self.name = name
+        self.argumentsJSON = argumentsJSON
+        self.expectContains = expectContains
+    }
+}
+
+/// Plain HTTP check: the request and what the response must satisfy.
+public struct HTTPCheck: Sendable, Equatable {
+    public var method: String
+    public var body: String?
+    /// Accepted status codes (default 2xx).
+    public var expectedStatus: [ClosedRange<Int>]
+    /// Regular expressions the body must match / must not match.
+    public var bodyMatches: [String]
+    public var bodyNotMatches: [String]
+    /// JSON fields (dotted paths, e.g. `status` or `checks.0.state`) and their expected text values.
+    public var jsonFields: [JSONFieldAssertion]
+    /// Response headers that must match a regular expression.
+    public var headerMatches: [HeaderAssertion]
+    public var followRedirects: Bool
+
+    public init(method: String = "GET", body: String? = nil, expectedStatus: [ClosedRange<Int>] = [200...299],
+                bodyMatches: [String] = [], bodyNotMatches: [String] = [], jsonFields: [JSONFieldAssertion] = [],
+                headerMatches: [HeaderAssertion] = [], followRedirects: Bool = true) {
+        self.method = method
+        self.body = body
+        self.expectedStatus = expectedStatus
+        self.bodyMatches = bodyMatches
+        self.bodyNotMatches = bodyNotMatches
+        self.jsonFields = jsonFields
+        self.headerMatches = headerMatches
+        self.followRedirects = followRedirects
+    }
+}
+
+public struct JSONFieldAssertion: Sendable, Equatable {
+    public var path: String
+    public var equals: String
+
+    public init(path: String, equals: String) {
+        self.path = path
+        self.equals = equals
+    }
+}
+
+public struct HeaderAssertion: Sendable, Equatable {
+    public var name: String
+    public var regex: String
+
+    public init(name: String, regex: String) {
+        self.name = name
+        self.regex = regex
+    }
+}
+
+/// A secret value (token, password). Prints as `<redacted>` so string interpolation cannot leak it.
+public struct Secret: Sendable, Equatable, CustomStringConvertible, CustomDebugStringConvertible {
+    public let value: String
+    public init(_ value: String) { self.value = value }
+    public var description: String { "<redacted>" }
+    public var debugDescription: String { "<redacted>" }
+}
+
+/// Credentials for a target. Secret material stays inside; nothing here is ever put on a span.
+public enum AuthConfig: Sendable, Equatable {
+    case none
+    /// A static bearer token.
+    case bearer(token: Secret)
+    case basic(username: String, password: Secret)
+    /// OAuth2 client_credentials: a token from the token endpoint, cached until expiry.
+    case clientCredentials(ClientCredentials)
+    /// OAuth2 authorization_code: a stored token (file or env), refreshed with its refresh token.
+    /// Without a usable token the probe runs as unauthenticated liveness.
+    case authorizationCode(StoredToken)
+}
+
+public struct ClientCredentials: Sendable, Equatable {
+    public var tokenURL: String
+    public var clientID: String
+    public var clientSecret: Secret
+    public var scope: String?
+    /// RFC 8707 `resource`; defaults to the target URL.
+    public var resource: String?
+
+    public init(tokenURL: String, clientID: String, clientSecret: Secret, scope: String? = nil, resource: String? = nil) {
+        self.tokenURL = tokenURL
+        self.clientID = clientID
+        self.clientSecret = clientSecret
+        self.scope = scope
+        self.resource = resource
+    }
+}
+
+public struct StoredToken: Sendable, Equatable {
+    /// JSON file `{"access_token", "refresh_token", "expires_at"}` or a bare token; written back on refresh.
+    public var tokenFile: String?
+    /// Environment variable holding the access token (never written back).
+    public var tokenEnv: String?
+    /// Token endpoint and client for the refresh_token grant (refresh is off without them).
+    public var tokenURL: String?
+    public var clientID: String?
+    public var clientSecret: Secret?
+
+    public init(tokenFile: String? = nil, tokenEnv: String? = nil, tokenURL: String? = nil,
+                clientID: String? = nil, clientSecret: Secret? = nil) {
+        self.tokenFile = tokenFile
+        self.tokenEnv = tokenEnv
+        self.tokenURL = tokenURL
+        self.clientID = clientID
+        self.clientSecret = clientSecret
+    }
+}
+
+/// `health.status`: what the probe concluded about the target.
+public enum HealthStatus: String, Sendable, Equatable, CaseIterable {
+    /// Answered correctly.
+    case healthy
+    /// Up, but the answer proves only liveness (e.g. 401 to an unauthenticated probe).
+    case alive
+    /// Up but not fully usable (credentials rejected, saturated, misconfigured).
+    case degraded
+    /// Answered, wrongly (5xx, invalid response).
+    case unhealthy
+    /// Could not be reached (timeout, DNS, refused, reset, TLS).
+    case unreachable
+
+    /// `probe.success`: healthy and alive count as success.
+    public var isSuccess: Bool { self == .healthy || self == .alive }
+}
+
+/// `health.probe_type`.
+public enum ProbeType: String, Sendable, Equatable {
+    case authenticated
+    case unauthenticatedLiveness = "unauthenticated_liveness"
+    case anonymous
+}
+
+/// `error.type` on the probe span: a short, bounded set.
+public enum ProbeErrorType: String, Sendable, Equatable, CaseIterable {
+    case timeout
+    case dns
+    case connectionRefused = "connection_refused"
+    case connectionReset = "connection_reset"
+    case tls
+    case certificateInvalid = "certificate_invalid"
+    case http4xx = "http_4xx"
+    case http5xx = "http_5xx"
+    case authRejected = "auth_rejected"
+    case invalidResponse = "invalid_response"
+    case responseTooLarge = "response_too_large"
+    case jsonRPCError = "jsonrpc_error"
+    case redirect
+    case assertionFailed = "assertion_failed"
+    case other = "_OTHER"
+}

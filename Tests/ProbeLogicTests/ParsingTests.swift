@@ -1,0 +1,103 @@
+import XCTest
+@testable import ProbeLogic
+
+final class SSEParserTests: XCTestCase {
+    func testLineEndingsCommentsMultilineAndPriming() {
+        let inputs = [
+            "event: endpoint\ndata: /messages/?session_id=abc\n\n",
+            "event: endpoint\r\ndata: /messages/?session_id=abc\r\n\r\n",
+            "event: endpoint\rdata: /messages/?session_id=abc\r\r",
+            ": comment\nevent:endpoint\ndata:/messages/?session_id=abc\n\n",
+        ]
+        for input in inputs {
+            var parser = SSEParser()
+            XCTAssertEqual(parser.feed(Array(input.utf8)), [SSEEvent(event: "endpoint", data: "/messages/?session_id=abc")], input)
+        }
+        var parser = SSEParser()
+        let priming = "id: 1:1\ndata: \nretry: 3000\n\nid: 1:2\nevent: message\ndata: {\"a\":1}\ndata: {\"b\":2}\n\n"
+        XCTAssertEqual(parser.feed(Array(priming.utf8)), [SSEEvent(event: "message", data: "{\"a\":1}\n{\"b\":2}", id: "1:2")])
+    }
+
+    func testEventsSplitAcrossChunksAndCRLFSplit() {
+        let text = Array("data: hello\r\n\r\ndata: world\n\n".utf8)
+        for split in 0...text.count {
+            var parser = SSEParser()
+            let events = parser.feed(text[..<split]) + parser.feed(text[split...])
+            XCTAssertEqual(events.map(\.data), ["hello", "world"], "split at \(split)")
+        }
+    }
+
+    func testLongLinesAreCut() {
+        var parser = SSEParser(maxLineBytes: 10)
+        let events = parser.feed(Array(("data: " + String(repeating: "x", count: 100) + "\n\n").utf8))
+        XCTAssertEqual(events.first?.data.count, 4)  // "data: " takes 6 of the 10 bytes
+    }
+}
+
+final class JSONRPCReplyTests: XCTestCase {
+    func testInitializeResultValidation() {
+        let good = #"{"jsonrpc":"2.0","id":1,"result":{"capabilities":{"tools":{}},"protocolVersion":"2025-11-25","serverInfo":{"name":"probe-test","version":"0.0.1"}}}"#
+        XCTAssertEqual(JSONRPCReply.parse(Array(good.utf8)),
+                       .initializeResult(MCPServerFacts(protocolVersion: "2025-11-25", serverName: "probe-test", serverVersion: "0.0.1", capabilities: ["tools"])))
+        let table: [(String, JSONRPCReply)] = [
+            (#"{"jsonrpc":"2.0","id":1,"result":{"capabilities":{},"serverInfo":{"name":"x"}}}"#, .invalidResult("result.protocolVersion missing")),
+            (#"{"jsonrpc":"2.0","id":1,"result":{"protocolVersion":"v","serverInfo":{"name":"x"}}}"#, .invalidResult("result.capabilities missing")),
+            (#"{"jsonrpc":"2.0","id":1,"result":{"protocolVersion":"v","capabilities":{}}}"#, .invalidResult("result.serverInfo.name missing")),
+            (#"{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"Bad Request"}}"#, .error(code: -32600, message: "Bad Request")),
+            (#"{"jsonrpc":"2.0","id":2,"result":{}}"#, .notJSONRPC),
+            (#"{"id":1,"result":{}}"#, .notJSONRPC),
+            ("<html>oops</html>", .notJSONRPC),
+            ("", .notJSONRPC),
+            ("[1,2]", .notJSONRPC),
+        ]
+        for (text, expected) in table { XCTAssertEqual(JSONRPCReply.parse(Array(text.utf8)), expected, text) }
+    }
+
+    func testAnswersPicksTheResponseNotServerRequests() {
+        XCTAssertTrue(JSONRPCReply.answers(#"{"jsonrpc":"2.0","id":1,"result":{}}"#, id: 1))
+        XCTAssertTrue(JSONRPCReply.answers(#"{"jsonrpc":"2.0","id":null,"error":{"code":1}}"#, id: 1))
+        XCTAssertFalse(JSONRPCReply.answers(#"{"jsonrpc":"2.0","id":1,"method":"roots/list"}"#, id: 1))
+        XCTAssertFalse(JSONRPCReply.answers(#"{"jsonrpc":"2.0","method":"notifications/message"}"#, id: 1))
+        XCTAssertFalse(JSONRPCReply.answers(#"{"jsonrpc":"2.0","id":7,"result":{}}"#, id: 1))
+        XCTAssertFalse(JSONRPCReply.answers("not json", id: 1))
+    }
+}
+
+final class RedactionTests: XCTestCase {
+    func testURLRedaction() {
+        let table: [(String, String)] = [
+            ("https://user:pass@mcp.example.com/mcp", "https://REDACTED:REDACTED@mcp.example.com/mcp"),
+            ("https://token@mcp.example.com:8443/x?y=1", "https://REDACTED:REDACTED@mcp.example.com:8443/x?y=1"),
+            ("https://h/p?color=blue&sig=abc&X-Amz-Signature=s", "https://h/p?color=blue&sig=REDACTED&X-Amz-Signature=REDACTED"),
+            ("https://h/p?api_key=k&token=t&access_token=a#frag", "https://h/p?api_key=REDACTED&token=REDACTED&access_token=REDACTED#frag"),
+            ("http://127.0.0.1:8701/mcp", "http://127.0.0.1:8701/mcp"),
+            ("http://h/p?flag&key=", "http://h/p?flag&key=REDACTED"),
+            ("http://h?password=x", "http://h?password=REDACTED"),
+        ]
+        for (input, expected) in table { XCTAssertEqual(URLRedactor.redact(input), expected) }
+    }
+
+    func testAuthority() {
+        XCTAssertEqual(URLAuthority("http://127.0.0.1:8701/mcp"), URLAuthority(scheme: "http", host: "127.0.0.1", port: 8701))
+        XCTAssertEqual(URLAuthority("https://u:p@example.com/mcp")?.port, 443)
+        XCTAssertEqual(URLAuthority("http://[::1]:9/x")?.host, "::1")
+        XCTAssertEqual(URLAuthority("http://[::1]:9/x")?.origin, "http://[::1]:9")
+        XCTAssertEqual(URLAuthority("HTTP://example.com")?.origin, "http://example.com:80")
+        XCTAssertNil(URLAuthority("ftp://example.com"))
+        XCTAssertNil(URLAuthority("example.com/mcp"))
+        XCTAssertNil(URLAuthority("http://:80/x"))
+        XCTAssertNil(URLAuthority("http://h:99999/x"))
+    }
+
+    func testBearerChallenge() {
+        let c = BearerChallenge.parse(#"Bearer error="invalid_token", error_description="Authentication required", resource_metadata="http://127.0.0.1:8705/.well-known/oauth-protected-resource/mcp""#)
+        XCTAssertTrue(c.isBearer)
+        XCTAssertEqual(c.error, "invalid_token")
+        XCTAssertEqual(c.resourceMetadata, "http://127.0.0.1:8705/.well-known/oauth-protected-resource/mcp")
+        XCTAssertEqual(BearerChallenge.parse(#"Basic realm="x", Bearer scope="a b""#).scope, "a b")
+        XCTAssertEqual(BearerChallenge.parse(#"bearer realm="a\"b""#).parameters["realm"], "a\"b")
+        XCTAssertTrue(BearerChallenge.parse("Bearer").isBearer)
+        XCTAssertFalse(BearerChallenge.parse(#"Basic realm="x""#).isBearer)
+        XCTAssertEqual(BearerChallenge.parse("Bearer error=invalid_token").error, "invalid_token")
+    }
+}
