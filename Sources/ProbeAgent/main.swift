@@ -1,1 +1,0 @@
-print("probe-agent: under construction")
