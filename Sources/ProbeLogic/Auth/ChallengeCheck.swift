@@ -1,0 +1,157 @@
+import Foundation
+import HTTPClient
+import Tracing
+
+/// `auth.challenge`: whether a 401/403 tells a client how to authorize (MCP authorization, RFC 9728).
+public enum ChallengeStatus: String, Sendable, Equatable {
+    /// Bearer challenge and a Protected Resource Metadata document that names this resource and its AS.
+    case valid
+    /// No Bearer challenge at all.
+    case missing
+    /// A Bearer challenge whose PRM is unreachable, wrong or incomplete.
+    case invalid
+}
+
+public struct ChallengeVerdict: Sendable, Equatable {
+    public var challenge: ChallengeStatus
+    /// Short reason, free of secrets (URLs redacted).
+    public var detail: String
+    /// The PRM document's authorization servers, when valid.
+    public var authorizationServers: [String]
+
+    public init(_ challenge: ChallengeStatus, _ detail: String, authorizationServers: [String] = []) {
+        self.challenge = challenge
+        self.detail = detail
+        self.authorizationServers = authorizationServers
+    }
+
+    /// For the probe span: `auth.challenge`, `auth.challenge.detail`, `auth.authorization_servers`.
+    public var attributes: [Attribute] {
+        var result = [Attribute("auth.challenge", .string(challenge.rawValue)),
+                      Attribute("auth.challenge.detail", .string(detail))]
+        if !authorizationServers.isEmpty {
+            result.append(Attribute("auth.authorization_servers", .array(authorizationServers.map { .string($0) })))
+        }
+        return result
+    }
+}
+
+/// The OAuth-aware check of a 401/403 (mcp-probing §5.5): Bearer challenge, then the PRM document
+/// from `resource_metadata`, else the path-inserted and then the root well-known URI.
+/// Same-origin only, no redirects, no credentials sent.
+public enum ChallengeCheck {
+    public static let wellKnownPath = "/.well-known/oauth-protected-resource"
+
+    /// `wwwAuthenticate`: every `WWW-Authenticate` value of the response, joined with ", ".
+    public static func verify(wwwAuthenticate: String?, targetURL: String, http: TracedHTTP,
+                              timeout: Duration = .seconds(3), tls: TLSOptions = TLSOptions()) async -> ChallengeVerdict {
+        let candidates: [String]
+        switch metadataURLs(wwwAuthenticate: wwwAuthenticate, targetURL: targetURL) {
+        case .verdict(let verdict): return verdict
+        case .fetch(let urls): candidates = urls
+        }
+        var misses: [String] = []
+        for url in candidates {
+            var request = HTTPRequest(method: "GET", url: url, timeout: timeout)
+            request.headers.add("Accept", "application/json")
+            request.maxResponseBodyBytes = 64 * 1024
+            request.tls = tls
+            let exchange = await http.send(request)
+            let location = URLRedactor.redact(pathOf(url))
+            if let error = exchange.error {
+                misses.append("PRM \(error.kind.rawValue) at \(location)")
+                continue
+            }
+            let status = exchange.status ?? 0
+            guard status == 200 else {
+                misses.append((300..<400).contains(status) ? "PRM redirect \(status) (not followed) at \(location)"
+                                                          : "PRM \(status) at \(location)")
+                continue
+            }
+            return evaluate(prm: exchange.body, targetURL: targetURL)
+        }
+        return ChallengeVerdict(.invalid, misses.joined(separator: "; "))
+    }
+
+    enum MetadataPlan: Equatable {
+        case fetch([String])
+        case verdict(ChallengeVerdict)
+    }
+
+    /// The PRM URLs to try, or the verdict when there is nothing to fetch.
+    static func metadataURLs(wwwAuthenticate: String?, targetURL: String) -> MetadataPlan {
+        guard let header = wwwAuthenticate, !header.trimmingCharacters(in: .whitespaces).isEmpty else {
+            return .verdict(ChallengeVerdict(.missing, "no WWW-Authenticate header"))
+        }
+        let challenge = BearerChallenge.parse(header)
+        guard challenge.isBearer else {
+            let scheme = header.prefix(while: { $0 != " " && $0 != "," }).prefix(20)
+            return .verdict(ChallengeVerdict(.missing, "no Bearer challenge (scheme \(TokenEndpoint.errorCode(String(scheme))))"))
+        }
+        guard let target = URLAuthority(targetURL) else {
+            return .verdict(ChallengeVerdict(.invalid, "probed URL is not an absolute http(s) URL"))
+        }
+        if let metadata = challenge.resourceMetadata {
+            guard let authority = URLAuthority(metadata) else {
+                return .verdict(ChallengeVerdict(.invalid, "resource_metadata is not an absolute http(s) URL"))
+            }
+            guard authority.origin == target.origin else {
+                return .verdict(ChallengeVerdict(.invalid, "resource_metadata on another origin (\(authority.origin)), not fetched"))
+            }
+            return .fetch([metadata])
+        }
+        let origin = originPrefix(targetURL)
+        let pathAndQuery = pathOf(targetURL)
+        let root = origin + wellKnownPath
+        // RFC 9728 §3.1: insert the well-known path between host and path; a bare "/" path adds nothing.
+        let inserted = pathAndQuery == "/" ? root : origin + wellKnownPath + pathAndQuery
+        return .fetch(inserted == root ? [root] : [inserted, root])
+    }
+
+    /// Judges a PRM document fetched with 200.
+    static func evaluate(prm body: [UInt8], targetURL: String) -> ChallengeVerdict {
+        guard let object = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any] else {
+            return ChallengeVerdict(.invalid, "PRM is not a JSON object")
+        }
+        guard let resource = object["resource"] as? String else {
+            return ChallengeVerdict(.invalid, "PRM has no resource")
+        }
+        if resource != targetURL {
+            let hint = trailingSlashOnly(resource, targetURL) ? " (trailing slash)" : ""
+            return ChallengeVerdict(.invalid, "PRM resource mismatch\(hint): \(URLRedactor.redact(resource)) != \(URLRedactor.redact(targetURL))")
+        }
+        guard let servers = object["authorization_servers"] as? [Any], !servers.isEmpty else {
+            return ChallengeVerdict(.invalid, "PRM has no authorization_servers")
+        }
+        let urls = servers.compactMap { $0 as? String }
+        guard urls.count == servers.count, urls.allSatisfy({ URLAuthority($0) != nil }) else {
+            return ChallengeVerdict(.invalid, "PRM authorization_servers has an entry that is not an absolute http(s) URL")
+        }
+        let redacted = urls.map(URLRedactor.redact)
+        return ChallengeVerdict(.valid, "PRM ok: authorization_servers \(redacted.joined(separator: ", "))",
+                                authorizationServers: redacted)
+    }
+
+    static func trailingSlashOnly(_ a: String, _ b: String) -> Bool {
+        a != b && (a == b + "/" || b == a + "/")
+    }
+
+    /// `scheme://authority` of an absolute URL (as written, userinfo dropped).
+    static func originPrefix(_ url: String) -> String {
+        guard let schemeEnd = url.range(of: "://") else { return url }
+        let rest = url[schemeEnd.upperBound...]
+        let end = rest.firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" }) ?? rest.endIndex
+        var authority = rest[..<end]
+        if let at = authority.lastIndex(of: "@") { authority = authority[authority.index(after: at)...] }
+        return String(url[..<schemeEnd.upperBound] + authority)
+    }
+
+    /// Path and query of an absolute URL (no fragment), "/" when empty.
+    static func pathOf(_ url: String) -> String {
+        guard let schemeEnd = url.range(of: "://") else { return "/" }
+        let rest = url[schemeEnd.upperBound...]
+        let start = rest.firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" }) ?? rest.endIndex
+        let tail = rest[start...].prefix(while: { $0 != "#" })
+        return tail.isEmpty ? "/" : (tail.hasPrefix("?") ? "/" + tail : String(tail))
+    }
+}
