@@ -1,0 +1,97 @@
+import HTTPClient
+import OTLPExporter
+import ProbeLogic
+
+/// The agent's configuration, parsed and validated once at load (see `ConfigLoader`).
+/// Secrets are already resolved: `${VAR}` from the environment, `*_file` fields read.
+struct AgentConfig: Equatable {
+    var admin: AdminSettings
+    /// trace | debug | info | notice | warning | error | critical
+    var logLevel: String
+    /// This replica's share of the targets; `--shard` / PROBE_AGENT_SHARD override it.
+    var shard: Shard?
+    var scheduler: SchedulerSettings
+    /// nil: export is configured by the OTEL_* environment alone.
+    var exporter: ExporterSettings?
+    var targets: [TargetSpec]
+    var discovery: ContextForgeDiscovery?
+}
+
+struct AdminSettings: Equatable {
+    var listen: ListenAddress = ListenAddress(host: "127.0.0.1", port: 9464)
+}
+
+/// `host:port` or `[v6]:port`.
+struct ListenAddress: Equatable, CustomStringConvertible {
+    var host: String
+    var port: Int
+
+    init(host: String, port: Int) {
+        self.host = host
+        self.port = port
+    }
+
+    init?(_ text: String) {
+        guard let colon = text.lastIndex(of: ":"),
+              let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else { return nil }
+        var host = text[..<colon]
+        if host.hasPrefix("["), host.hasSuffix("]") {
+            host = host.dropFirst().dropLast()
+            guard host.contains(":") else { return nil }
+        } else if host.contains(":") {
+            return nil  // a bare IPv6 address needs brackets
+        }
+        guard !host.isEmpty, !host.contains(where: { $0.isWhitespace || "[]/".contains($0) }) else { return nil }
+        self.host = String(host)
+        self.port = port
+    }
+
+    var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+}
+
+struct SchedulerSettings: Equatable {
+    /// Probes in flight at once, across all targets.
+    var maxConcurrency: Int = 64
+}
+
+/// The `exporter:` section. Fields left nil fall back to OTEL_* variables, then to OTLP defaults.
+struct ExporterSettings: Equatable {
+    var endpoint: String?
+    var `protocol`: OTLPProtocol?
+    var compression: OTLPCompression?
+    var timeout: Duration?
+    /// Header values are secrets (typically an authorization token).
+    var headers: [String: Secret] = [:]
+    /// Also write every span as an OTLP/JSON line to this file (works without a collector).
+    var file: String?
+    /// Print spans to standard output.
+    var console: Bool = false
+    var sampling: SamplingSettings = .alwaysOn
+}
+
+enum SamplingSettings: Equatable {
+    case alwaysOn
+    /// Keep this fraction of probe traces.
+    case ratio(Double)
+    /// Keep every trace of a failed probe or a state change, and this fraction of the rest.
+    case failureBiased(ratio: Double)
+}
+
+/// One configured target: what to probe (`Target`), how often, and when its state changes.
+struct TargetSpec: Equatable {
+    var target: Target
+    var interval: Duration
+    /// Faster interval while the target is failing (nil: `interval`).
+    var failingInterval: Duration?
+    var policy: HealthPolicy
+    var labels: [String: String]
+    var restartSignals: [RestartSignal]
+}
+
+/// Targets discovered from an IBM ContextForge gateway's `GET /gateways`.
+struct ContextForgeDiscovery: Equatable {
+    var url: String
+    var token: Secret
+    var interval: Duration = .seconds(60)
+    var includeInactive: Bool = false
+}

@@ -1,0 +1,82 @@
+import Foundation
+import Yams
+
+/// Reads `agent.yaml` into an `AgentConfig`, validating everything once, up front. Reports every
+/// problem found, not just the first.
+enum ConfigLoader {
+    static func load(path: String, environment: [String: String]) throws(ConfigErrors) -> AgentConfig {
+        let yaml: String
+        do {
+            yaml = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw ConfigErrors([ConfigError(file: path, path: "", message: "cannot read the config file (\(ConfigNode.reason(error)))")])
+        }
+        let directory = (path as NSString).deletingLastPathComponent
+        return try parse(yaml: yaml, file: path, environment: environment,
+                         baseDirectory: directory.isEmpty ? nil : directory,
+                         readFile: { try String(contentsOfFile: $0, encoding: .utf8) })
+    }
+
+    /// - Parameters:
+    ///   - file: the name errors are reported under.
+    ///   - baseDirectory: relative paths in the file are taken from here (nil: as written).
+    ///   - readFile: reads the files the config refers to (tokens, passwords, certificates).
+    static func parse(yaml: String, file: String, environment: [String: String], baseDirectory: String? = nil,
+                      readFile: @escaping (String) throws -> String) throws(ConfigErrors) -> AgentConfig {
+        let context = ConfigContext(file: file, environment: environment, baseDirectory: baseDirectory, readFile: readFile)
+        let root: Node
+        do {
+            guard let node = try Yams.compose(yaml: yaml) else {
+                throw ConfigErrors([ConfigError(file: file, path: "", message: "the file is empty (expected a mapping with targets)")])
+            }
+            root = node
+        } catch let error as ConfigErrors {
+            throw error
+        } catch {
+            throw ConfigErrors([syntaxError(error, file: file)])
+        }
+        let config = AgentConfigDecoder.decode(ConfigNode(root, path: "", context: context))
+        guard let config, context.errors.isEmpty else {
+            throw ConfigErrors(context.errors.sorted { ($0.line ?? 0, $0.column ?? 0) < ($1.line ?? 0, $1.column ?? 0) })
+        }
+        return config
+    }
+
+    /// Yams' position and problem, without its snippet of the file (which could hold a secret).
+    static func syntaxError(_ error: any Error, file: String) -> ConfigError {
+        guard let yamlError = error as? YamlError else {
+            return ConfigError(file: file, path: "", message: "invalid YAML (\(error))")
+        }
+        func located(_ context: YamlError.Context?, _ problem: String, _ mark: Mark) -> ConfigError {
+            let message = context.map { "invalid YAML: \(problem) (\($0.text) at line \($0.mark.line))" } ?? "invalid YAML: \(problem)"
+            return ConfigError(file: file, line: mark.line, column: mark.column, path: "", message: message)
+        }
+        switch yamlError {
+        case .scanner(let context, let problem, let mark, _),
+             .parser(let context, let problem, let mark, _),
+             .composer(let context, let problem, let mark, _):
+            return located(context, problem, mark)
+        case .duplicatedKeysInMapping(let duplicates, let context):
+            // Yams marks the first occurrence; point at the repeat when it is on a later line.
+            let key = duplicates.first ?? ""
+            let first = context.mark
+            let lines = context.text.split(separator: "\n", omittingEmptySubsequences: false)
+            let repeatLine = lines.indices.dropFirst(first.line).first { index in
+                lines[index].unicodeScalars.dropFirst(first.column - 1).starts(with: (key + ":").unicodeScalars)
+                    && lines[index].unicodeScalars.prefix(first.column - 1).allSatisfy { $0 == " " || $0 == "-" }
+            }
+            return ConfigError(file: file, line: repeatLine.map { $0 + 1 } ?? first.line, column: first.column, path: "",
+                               message: "duplicate key '\(key)' (first at line \(first.line))")
+        case .reader(let problem, let offset, _, let yaml):
+            var line: Int?, column: Int?
+            if let offset {
+                let before = yaml.prefix(offset)
+                line = before.count(where: { $0 == "\n" }) + 1
+                column = before.count - (before.lastIndex(of: "\n").map { before.distance(from: before.startIndex, to: $0) + 1 } ?? 0) + 1
+            }
+            return ConfigError(file: file, line: line, column: column, path: "", message: "invalid YAML: \(problem)")
+        default:
+            return ConfigError(file: file, path: "", message: "invalid YAML")
+        }
+    }
+}

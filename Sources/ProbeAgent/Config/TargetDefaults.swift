@@ -1,0 +1,59 @@
+/// Scheduling fields shared by `defaults:` and each target, which overrides them one by one.
+struct TargetDefaults: Equatable {
+    var interval: Duration = .seconds(30)
+    var timeout: Duration = .seconds(10)
+    var failureThreshold = 3
+    var successThreshold = 1
+    var failingInterval: Duration?
+
+    static let keys = ["interval", "timeout", "failure_threshold", "success_threshold", "failing_interval"]
+
+    static func decode(_ node: ConfigNode) -> TargetDefaults {
+        guard let fields = ConfigMapping(node, keys: keys) else { return TargetDefaults() }
+        return TargetDefaults().overlaid(with: fields, inherited: false)
+    }
+
+    /// These values with the ones present in `fields` replacing them; checks that the timeout
+    /// fits in the interval, reporting at whichever of the two `fields` sets.
+    func overlaid(with fields: ConfigMapping, inherited: Bool) -> TargetDefaults {
+        var result = self
+        var durationsValid = true
+        func duration(_ key: String) -> Duration? {
+            guard let node = fields[key] else { return nil }
+            let value = node.duration()
+            if value == nil { durationsValid = false }
+            return value
+        }
+        if let value = duration("interval") { result.interval = value }
+        if let value = duration("timeout") { result.timeout = value }
+        if let value = duration("failing_interval") { result.failingInterval = value }
+        if let value = fields["failure_threshold"]?.int(atLeast: 1) { result.failureThreshold = value }
+        if let value = fields["success_threshold"]?.int(atLeast: 1) { result.successThreshold = value }
+        if durationsValid { result.checkTimeout(fields, inherited: inherited) }
+        return result
+    }
+
+    private func checkTimeout(_ fields: ConfigMapping, inherited: Bool) {
+        func origin(_ key: String) -> String { inherited && !fields.has(key) ? ", from defaults" : "" }
+        let limits = [("interval", interval)] + (failingInterval.map { [("failing_interval", $0)] } ?? [])
+        for (key, limit) in limits where timeout >= limit {
+            if fields.has("timeout") {
+                fields.field("timeout").report("\(timeout.configText) must be less than \(key) (\(limit.configText)\(origin(key)))")
+            } else if fields.has(key) {
+                fields.field(key).report("\(limit.configText) must be greater than timeout (\(timeout.configText)\(origin("timeout")))")
+            }
+        }
+    }
+}
+
+extension Duration {
+    /// As written in a config: `30s`, `500ms`, `2m`, `1h`.
+    var configText: String {
+        let (seconds, attoseconds) = components
+        let ms = seconds * 1000 + attoseconds / 1_000_000_000_000_000
+        if ms % 1000 != 0 { return "\(ms)ms" }
+        if seconds % 3600 == 0 { return "\(seconds / 3600)h" }
+        if seconds % 60 == 0 { return "\(seconds / 60)m" }
+        return "\(seconds)s"
+    }
+}
