@@ -1,0 +1,356 @@
+import Synchronization
+import XCTest
+@testable import Tracing
+
+/// A settable clock for start/collection times.
+final class FakeClock: Sendable {
+    private let now = Atomic<UInt64>(1_000)
+    func set(_ value: UInt64) { now.store(value, ordering: .relaxed) }
+    var read: @Sendable () -> UInt64 { { [self] in now.load(ordering: .relaxed) } }
+}
+
+extension MetricData {
+    var numberPoints: [NumberDataPoint] {
+        switch points {
+        case .gauge(let p), .sum(let p, _, _): p
+        case .histogram: []
+        }
+    }
+
+    var histogramPoints: [HistogramDataPoint] {
+        if case .histogram(let p, _) = points { return p }
+        return []
+    }
+
+    func point(_ attributes: [Attribute]) -> NumberDataPoint? { numberPoints.first { $0.attributes == attributes } }
+}
+
+final class MetricsTests: XCTestCase {
+    let a: [Attribute] = [Attribute("probe.target", "a")]
+    let b: [Attribute] = [Attribute("probe.target", "b")]
+
+    func metric(_ metrics: [MetricData], _ name: String) -> MetricData? { metrics.first { $0.name == name } }
+
+    func testCounterSumsPerAttributeSet() throws {
+        let registry = MetricsRegistry()
+        let counter = registry.counter("probe.state.transitions", unit: "{transition}", description: "d")
+        counter.add(attributes: a)
+        counter.add(2, attributes: a)
+        counter.add(5, attributes: b)
+        counter.add(-3, attributes: a)  // ignored: monotonic
+        let data = try XCTUnwrap(metric(registry.collect(), "probe.state.transitions"))
+        XCTAssertEqual(data.unit, "{transition}")
+        XCTAssertEqual(data.description, "d")
+        guard case .sum(let points, let temporality, let monotonic) = data.points else { return XCTFail("\(data.points)") }
+        XCTAssertEqual(temporality, .cumulative)
+        XCTAssertTrue(monotonic)
+        XCTAssertEqual(points.count, 2)
+        XCTAssertEqual(data.point(a)?.value, .int(3))
+        XCTAssertEqual(data.point(b)?.value, .int(5))
+    }
+
+    func testAttributeOrderDoesNotMatter() throws {
+        let registry = MetricsRegistry()
+        let counter = registry.counter("c")
+        counter.add(1, attributes: [Attribute("x", 1), Attribute("y", "2")])
+        counter.add(1, attributes: [Attribute("y", "2"), Attribute("x", 1)])
+        counter.add(1, attributes: [Attribute("y", "2"), Attribute("x", 1), Attribute("x", 1)])
+        counter.add(1, attributes: [Attribute("x", 2), Attribute("y", "2")])
+        let data = try XCTUnwrap(metric(registry.collect(), "c"))
+        XCTAssertEqual(data.numberPoints.count, 2)
+        XCTAssertEqual(data.point([Attribute("x", 1), Attribute("y", "2")])?.value, .int(3))
+        XCTAssertEqual(data.point([Attribute("x", 2), Attribute("y", "2")])?.value, .int(1))
+    }
+
+    func testCanonicalAttributes() {
+        XCTAssertEqual(canonicalAttributes([]), [])
+        XCTAssertEqual(canonicalAttributes([Attribute("b", 1), Attribute("a", 2)]), [Attribute("a", 2), Attribute("b", 1)])
+        XCTAssertEqual(canonicalAttributes([Attribute("a", 1), Attribute("a", 2)]), [Attribute("a", 2)], "last duplicate wins")
+        XCTAssertEqual(canonicalAttributes([Attribute("a", 1), Attribute("b", 2)]), [Attribute("a", 1), Attribute("b", 2)])
+    }
+
+    func testDoubleCounter() throws {
+        let registry = MetricsRegistry()
+        let counter = registry.doubleCounter("bytes")
+        counter.add(1.5)
+        counter.add(2.25)
+        counter.add(-1)
+        counter.add(.nan)
+        counter.add(.infinity)
+        XCTAssertEqual(metric(registry.collect(), "bytes")?.numberPoints.first?.value, .double(3.75))
+    }
+
+    func testGaugeKeepsLastValue() throws {
+        let registry = MetricsRegistry()
+        let gauge = registry.gauge("probe.success")
+        gauge.set(1, attributes: a)
+        gauge.set(0, attributes: a)
+        gauge.set(1.5, attributes: b)
+        gauge.set(Int64(7), attributes: b)
+        let data = try XCTUnwrap(metric(registry.collect(), "probe.success"))
+        guard case .gauge = data.points else { return XCTFail() }
+        XCTAssertEqual(data.point(a)?.value, .int(0))
+        XCTAssertEqual(data.point(b)?.value, .int(7))
+        gauge.remove(attributes: b)
+        XCTAssertEqual(metric(registry.collect(), "probe.success")?.numberPoints.count, 1)
+    }
+
+    func testHistogramBucketBoundaries() throws {
+        let registry = MetricsRegistry()
+        let histogram = registry.histogram("h", bounds: [1, 2, 5])
+        // bucket i holds (b[i-1], b[i]]
+        let cases: [(Double, Int)] = [(-1, 0), (0, 0), (0.5, 0), (1, 0), (1.000001, 1), (2, 1), (2.5, 2), (5, 2),
+                                      (5.000001, 3), (1e9, 3), (.infinity, 3), (-.infinity, 0)]
+        for (value, bucket) in cases {
+            XCTAssertEqual(histogram.bucketIndex(value), bucket, "\(value)")
+        }
+        for (value, _) in cases where value.isFinite && value >= 0 { histogram.record(value) }
+        histogram.record(.nan)
+        let point = try XCTUnwrap(metric(registry.collect(), "h")?.histogramPoints.first)
+        XCTAssertEqual(point.explicitBounds, [1, 2, 5])
+        XCTAssertEqual(point.bucketCounts, [3, 2, 2, 2])
+        XCTAssertEqual(point.count, 9)
+        XCTAssertEqual(point.count, point.bucketCounts.reduce(0, +))
+        XCTAssertEqual(point.bucketCounts.count, point.explicitBounds.count + 1)
+        XCTAssertEqual(point.sum ?? 0, 0 + 0.5 + 1 + 1.000001 + 2 + 2.5 + 5 + 5.000001 + 1e9, accuracy: 1e-6)
+        XCTAssertEqual(point.min, 0)
+        XCTAssertEqual(point.max, 1e9)
+    }
+
+    func testHistogramNegativeValuesOmitSum() throws {
+        let registry = MetricsRegistry()
+        let histogram = registry.histogram("h", bounds: [0])
+        histogram.record(-2)
+        histogram.record(3)
+        let point = try XCTUnwrap(metric(registry.collect(), "h")?.histogramPoints.first)
+        XCTAssertNil(point.sum)
+        XCTAssertEqual(point.min, -2)
+        XCTAssertEqual(point.max, 3)
+        XCTAssertEqual(point.bucketCounts, [1, 1])
+    }
+
+    func testHistogramBoundsAreSanitisedAndDefaulted() {
+        let registry = MetricsRegistry()
+        XCTAssertEqual(registry.histogram("a", bounds: [5, 1, 1, .nan, 2, .infinity]).bounds, [1, 2, 5])
+        let d = registry.histogram("probe.duration")
+        XCTAssertEqual(d.bounds, [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10])
+        XCTAssertEqual(d.unit, "s")
+        let none = registry.histogram("none", bounds: [])
+        none.record(3)
+        let point = registry.collect().first { $0.name == "none" }?.histogramPoints.first
+        XCTAssertEqual(point?.bucketCounts, [1])
+        XCTAssertEqual(point?.explicitBounds, [])
+    }
+
+    func testCumulativeKeepsStartTimePerStream() throws {
+        let clock = FakeClock()
+        let registry = MetricsRegistry(clock: clock.read)
+        let counter = registry.counter("c")
+        let histogram = registry.histogram("h")
+        clock.set(2_000)
+        counter.add(1, attributes: a)
+        histogram.record(0.1, attributes: a)
+        clock.set(3_000)
+        counter.add(1, attributes: b)
+        clock.set(4_000)
+        let first = registry.collect()
+        clock.set(5_000)
+        counter.add(1, attributes: a)
+        histogram.record(0.2, attributes: a)
+        clock.set(6_000)
+        let second = registry.collect(temporality: .cumulative)
+        for (metrics, time) in [(first, UInt64(4_000)), (second, 6_000)] {
+            let c = try XCTUnwrap(metric(metrics, "c"))
+            XCTAssertEqual(c.point(a)?.startTimeUnixNano, 2_000)
+            XCTAssertEqual(c.point(b)?.startTimeUnixNano, 3_000)
+            XCTAssertEqual(c.point(a)?.timeUnixNano, time)
+            XCTAssertEqual(metric(metrics, "h")?.histogramPoints.first?.startTimeUnixNano, 2_000)
+        }
+        XCTAssertEqual(metric(second, "c")?.point(a)?.value, .int(2), "cumulative keeps adding")
+        XCTAssertEqual(metric(second, "h")?.histogramPoints.first?.count, 2)
+    }
+
+    func testDeltaResetsAndStartsAtPreviousCollection() throws {
+        let clock = FakeClock()
+        let registry = MetricsRegistry(clock: clock.read)  // created at 1000
+        let counter = registry.counter("c")
+        let histogram = registry.histogram("h")
+        let gauge = registry.gauge("g")
+        clock.set(2_000)
+        counter.add(3, attributes: a)
+        histogram.record(0.3)
+        gauge.set(1, attributes: a)
+        gauge.set(2, attributes: b)
+        clock.set(3_000)
+        let first = registry.collect(temporality: .delta)
+        let c1 = try XCTUnwrap(metric(first, "c"))
+        guard case .sum(_, let temporality, true) = c1.points else { return XCTFail() }
+        XCTAssertEqual(temporality, .delta)
+        XCTAssertEqual(c1.point(a)?.value, .int(3))
+        XCTAssertEqual(c1.point(a)?.startTimeUnixNano, 1_000)
+        XCTAssertEqual(c1.point(a)?.timeUnixNano, 3_000)
+        guard case .histogram(_, .delta) = try XCTUnwrap(metric(first, "h")).points else { return XCTFail() }
+        XCTAssertEqual(metric(first, "g")?.numberPoints.count, 2)
+
+        clock.set(4_000)
+        gauge.set(5, attributes: a)
+        clock.set(5_000)
+        let second = registry.collect(temporality: .delta)
+        XCTAssertNil(metric(second, "c"), "nothing recorded since the last collection")
+        XCTAssertNil(metric(second, "h"))
+        let g2 = try XCTUnwrap(metric(second, "g"))
+        XCTAssertEqual(g2.numberPoints.count, 1, "only gauges set since the last collection")
+        XCTAssertEqual(g2.point(a)?.value, .int(5))
+
+        counter.add(4, attributes: a)
+        histogram.record(0.4)
+        clock.set(6_000)
+        let third = registry.collect(temporality: .lowMemory)
+        XCTAssertEqual(metric(third, "c")?.point(a)?.value, .int(4), "delta counts only the new increments")
+        XCTAssertEqual(metric(third, "c")?.point(a)?.startTimeUnixNano, 5_000)
+        let h3 = try XCTUnwrap(metric(third, "h")?.histogramPoints.first)
+        XCTAssertEqual(h3.count, 1)
+        XCTAssertEqual(h3.min, 0.4)
+        XCTAssertEqual(h3.startTimeUnixNano, 5_000)
+    }
+
+    func testTemporalityPreference() {
+        let table: [(TemporalityPreference, InstrumentKind, AggregationTemporality)] = [
+            (.cumulative, .counter, .cumulative), (.cumulative, .histogram, .cumulative),
+            (.delta, .counter, .delta), (.delta, .histogram, .delta),
+            (.lowMemory, .counter, .delta), (.lowMemory, .histogram, .delta),
+        ]
+        for (preference, kind, expected) in table {
+            XCTAssertEqual(preference.temporality(for: kind), expected, "\(preference) \(kind)")
+        }
+        let env: [(String?, TemporalityPreference, Int)] = [
+            (nil, .cumulative, 0), ("", .cumulative, 0), ("cumulative", .cumulative, 0), ("DELTA", .delta, 0),
+            ("LowMemory", .lowMemory, 0), ("sometimes", .cumulative, 1),
+        ]
+        for (value, expected, warningCount) in env {
+            let vars = value.map { ["OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE": $0] } ?? [:]
+            let (preference, warnings) = TemporalityPreference.fromEnvironment(vars)
+            XCTAssertEqual(preference, expected, "\(String(describing: value))")
+            XCTAssertEqual(warnings.count, warningCount)
+        }
+    }
+
+    func testGaugesStayGaugesUnderEveryPreference() {
+        for preference in TemporalityPreference.allCases {
+            let registry = MetricsRegistry()
+            registry.gauge("g").set(1)
+            guard case .gauge = registry.collect(temporality: preference).first?.points else {
+                return XCTFail("\(preference)")
+            }
+        }
+    }
+
+    func testSameNameAndKindIsOneInstrument() {
+        let registry = MetricsRegistry()
+        let first = registry.counter("c", unit: "1")
+        let again = registry.counter("c", unit: "other")
+        XCTAssertTrue(first === again)
+        first.add(1)
+        again.add(1)
+        let sameName = registry.gauge("c")
+        sameName.set(9)
+        let metrics = registry.collect()
+        XCTAssertEqual(metrics.count, 2, "another kind under the same name is another stream")
+        XCTAssertEqual(metrics.first?.numberPoints.first?.value, .int(2))
+        XCTAssertEqual(metrics.first?.unit, "1")
+    }
+
+    func testEmptyInstrumentsAreNotCollected() {
+        let registry = MetricsRegistry(scope: InstrumentationScope(name: "x", version: "1"))
+        _ = registry.counter("unused")
+        registry.histogram("used").record(1)
+        let metrics = registry.collect()
+        XCTAssertEqual(metrics.map(\.name), ["used"])
+        XCTAssertEqual(metrics.first?.scope, InstrumentationScope(name: "x", version: "1"))
+    }
+
+    func testCardinalityLimitFoldsIntoOverflowSeries() throws {
+        let registry = MetricsRegistry(cardinalityLimit: 3)
+        let counter = registry.counter("c")
+        for i in 0..<5 { counter.add(1, attributes: [Attribute("i", .int(i))]) }
+        counter.add(10, attributes: [Attribute("i", 0)])  // an existing series keeps counting
+        let data = try XCTUnwrap(metric(registry.collect(), "c"))
+        XCTAssertEqual(data.numberPoints.count, 3)
+        XCTAssertEqual(data.point([Attribute("i", 0)])?.value, .int(11))
+        XCTAssertEqual(data.point([Attribute("i", 1)])?.value, .int(1))
+        XCTAssertEqual(data.point([Attribute("otel.metric.overflow", true)])?.value, .int(3))
+    }
+
+    func testConcurrentRecordingLosesNothing() async throws {
+        let registry = MetricsRegistry()
+        let counter = registry.counter("c")
+        let histogram = registry.histogram("h")
+        await withTaskGroup(of: Void.self) { group in
+            for t in 0..<4 {
+                group.addTask {
+                    for i in 0..<2500 {
+                        counter.add(1, attributes: [Attribute("t", .int(t % 2))])
+                        histogram.record(Double(i % 10) / 10)
+                    }
+                }
+            }
+            group.addTask { for _ in 0..<50 { _ = registry.collect() } }
+        }
+        let metrics = registry.collect()
+        let total = metric(metrics, "c")?.numberPoints.reduce(Int64(0)) { sum, p in
+            if case .int(let v) = p.value { return sum + v } else { return sum }
+        }
+        XCTAssertEqual(total, 10_000)
+        XCTAssertEqual(metric(metrics, "h")?.histogramPoints.first?.count, 10_000)
+    }
+
+    /// The probe metric set of the design, expressed with these instruments.
+    func testProbeMetricSetIsExpressible() throws {
+        let registry = MetricsRegistry()
+        let target: [Attribute] = [Attribute("health.probe_type", "authenticated"), Attribute("mcp.transport", "streamable_http"),
+                                   Attribute("probe.target", "payments-mcp")]
+        registry.gauge("probe.success", unit: "1").set(1, attributes: target)
+        registry.histogram("probe.duration", unit: "s").record(0.42, attributes: target)
+        registry.gauge("probe.http.status_code").set(401, attributes: target)
+        let phases = registry.histogram("probe.http.phase.duration", unit: "s")
+        for (phase, seconds) in [("dns", 0.002), ("connect", 0.01), ("tls", 0.03), ("first_byte", 0.2)] {
+            phases.record(seconds, attributes: target + [Attribute("phase", .string(phase))])
+        }
+        registry.gauge("probe.tls.cert.not_after", unit: "s").set(Int64(1_800_000_000), attributes: target)
+        registry.gauge("probe.consecutive_failures").set(0, attributes: target)
+        registry.counter("probe.state.transitions").add(1, attributes: target)
+        registry.counter("probe.target.restarts").add(1, attributes: target)
+        let metrics = registry.collect()
+        XCTAssertEqual(metrics.map(\.name), ["probe.success", "probe.duration", "probe.http.status_code",
+                                             "probe.http.phase.duration", "probe.tls.cert.not_after",
+                                             "probe.consecutive_failures", "probe.state.transitions", "probe.target.restarts"])
+        XCTAssertEqual(metric(metrics, "probe.http.phase.duration")?.histogramPoints.count, 4)
+        let dns = metric(metrics, "probe.http.phase.duration")?.histogramPoints
+            .first { $0.attributes.contains(Attribute("phase", "dns")) }
+        XCTAssertEqual(dns?.bucketCounts[0], 1)
+        XCTAssertEqual(dns?.attributes.map(\.key), ["health.probe_type", "mcp.transport", "phase", "probe.target"])
+        XCTAssertEqual(metric(metrics, "probe.tls.cert.not_after")?.numberPoints.first?.value, .int(1_800_000_000))
+    }
+}
+
+final class MetricReaderConfigTests: XCTestCase {
+    func testEnvironmentTable() {
+        let noLimit = Duration.milliseconds(Int(Int32.max))
+        let cases: [([String: String], MetricReaderConfig, Int)] = [
+            ([:], MetricReaderConfig(interval: .seconds(60), timeout: .seconds(30), temporality: .cumulative), 0),
+            (["OTEL_METRIC_EXPORT_INTERVAL": "1000"], MetricReaderConfig(interval: .seconds(1)), 0),
+            (["OTEL_METRIC_EXPORT_INTERVAL": "0"], MetricReaderConfig(), 1),
+            (["OTEL_METRIC_EXPORT_INTERVAL": "-5"], MetricReaderConfig(), 1),
+            (["OTEL_METRIC_EXPORT_TIMEOUT": "500"], MetricReaderConfig(timeout: .milliseconds(500)), 0),
+            (["OTEL_METRIC_EXPORT_TIMEOUT": "0"], MetricReaderConfig(timeout: noLimit), 0),
+            (["OTEL_METRIC_EXPORT_TIMEOUT": "soon"], MetricReaderConfig(), 1),
+            (["OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE": "delta"], MetricReaderConfig(temporality: .delta), 0),
+            (["OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE": "x", "OTEL_METRIC_EXPORT_INTERVAL": "y"], MetricReaderConfig(), 2),
+        ]
+        for (env, expected, warningCount) in cases {
+            let (config, warnings) = MetricReaderConfig.fromEnvironment(env)
+            XCTAssertEqual(config, expected, "\(env)")
+            XCTAssertEqual(warnings.count, warningCount, "\(env): \(warnings)")
+        }
+    }
+}
