@@ -23,6 +23,9 @@ final class ConfigErrorTests: XCTestCase {
                 url: http://127.0.0.1/mcp
                 name: b
             """, expected: ["agent.yaml:4:5: duplicate key 'name' (first at line 2)"]),
+        Case(name: "tab indentation", yaml: "targets:\n\t- name: a\n", expected: [
+            "agent.yaml:2:1: invalid YAML: found character that cannot start any token (while scanning for the next token at line 2); YAML does not allow tabs for indentation",
+        ]),
         Case(name: "empty file", yaml: "# nothing\n", expected: ["agent.yaml: the file is empty (expected a mapping with targets)"]),
         Case(name: "unknown top-level field", yaml: """
             log_levl: info
@@ -53,7 +56,10 @@ final class ConfigErrorTests: XCTestCase {
                 "agent.yaml:2:5: targets[0].url: required field is missing (expected an http:// or https:// URL)",
             ]),
         Case(name: "no targets at all", yaml: "log_level: info\n", expected: [
-            "agent.yaml:1:1: targets: required field is missing (expected a list of targets, or discovery.contextforge)",
+            "agent.yaml:1:1: targets: no targets (expected a list of targets, or discovery.contextforge)",
+        ]),
+        Case(name: "empty target list", yaml: "log_level: info\ntargets: []\n", expected: [
+            "agent.yaml:2:10: targets: no targets (expected a list of targets, or discovery.contextforge)",
         ]),
         Case(name: "bad URL scheme and name", yaml: """
             targets:
@@ -237,6 +243,10 @@ final class ConfigErrorTests: XCTestCase {
                   expected_status: [200, "2xy", "204-200", 700]
                   body_matches: ["(unclosed"]
                   header_matches: {Content-Type: "[json"}
+              - name: b
+                kind: http
+                url: http://127.0.0.1/healthz
+                http: {expected_status: []}
             """, expected: [
                 "agent.yaml:6:15: targets[0].http.method: \"get\" is not an HTTP method (expected e.g. GET, HEAD, POST)",
                 "agent.yaml:7:30: targets[0].http.expected_status[1]: \"2xy\" is not a status (expected e.g. 200, 2xx or 200-204, codes 100-599)",
@@ -244,6 +254,7 @@ final class ConfigErrorTests: XCTestCase {
                 "agent.yaml:7:48: targets[0].http.expected_status[3]: \"700\" is not a status (expected e.g. 200, 2xx or 200-204, codes 100-599)",
                 "agent.yaml:8:22: targets[0].http.body_matches[0]: \"(unclosed\" is not a valid regular expression",
                 "agent.yaml:9:38: targets[0].http.header_matches.Content-Type: \"[json\" is not a valid regular expression",
+                "agent.yaml:13:29: targets[1].http.expected_status: is empty (expected e.g. [200] or [2xx, 304])",
             ]),
         Case(name: "shard out of range", yaml: """
             shard: 3/3

@@ -90,6 +90,9 @@ final class ConfigLoadTests: XCTestCase {
           - name: plain
             url: http://127.0.0.1:8000/mcp
             auth: {type: none}
+          - name: deep-shorthand
+            url: http://127.0.0.1:8000/mcp
+            mcp: {deep: true}
         discovery:
           contextforge:
             url: https://gateway.example.com
@@ -115,7 +118,7 @@ final class ConfigLoadTests: XCTestCase {
             sampling: .failureBiased(ratio: 0.25)))
         XCTAssertEqual(config.discovery, ContextForgeDiscovery(url: "https://gateway.example.com", token: Secret("cf-jwt"),
                                                                interval: .seconds(120), includeInactive: true))
-        XCTAssertEqual(config.targets.map(\.target.name), ["payments-mcp", "status-page", "basic-one", "bearer-one", "cc-one", "plain"])
+        XCTAssertEqual(config.targets.map(\.target.name), ["payments-mcp", "status-page", "basic-one", "bearer-one", "cc-one", "plain", "deep-shorthand"])
 
         let payments = config.targets[0]
         XCTAssertEqual(payments, TargetSpec(
@@ -164,6 +167,7 @@ final class ConfigLoadTests: XCTestCase {
             target: Target(name: "plain", url: "http://127.0.0.1:8000/mcp", timeout: .seconds(5)),
             interval: .seconds(20), failingInterval: .seconds(10),
             policy: HealthPolicy(failureThreshold: 2, successThreshold: 2), labels: [:], restartSignals: []))
+        XCTAssertEqual(config.targets[6].target.kind, .mcp(MCPOptions(deep: DeepCheck(listTools: true, toolCall: nil))))
     }
 
     func testMinimalConfigGetsDefaults() throws {

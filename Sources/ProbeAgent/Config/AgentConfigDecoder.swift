@@ -11,9 +11,9 @@ enum AgentConfigDecoder {
         let defaults = top["defaults"].map(TargetDefaults.decode) ?? TargetDefaults()
         let targets = top["targets"].map { TargetDecoder.decodeAll($0, defaults: defaults) } ?? []
         let discovery = top["discovery"].flatMap(decodeDiscovery)
-        if targets.isEmpty, discovery == nil, !top.has("targets") {
-            top.owner.context.report("required field is missing (expected a list of targets, or discovery.contextforge)",
-                                     path: "targets", at: root.mark)
+        if targets.isEmpty, !top.has("discovery"), top["targets"].map({ $0.node.sequence?.isEmpty == true }) ?? true {
+            top.owner.context.report("no targets (expected a list of targets, or discovery.contextforge)",
+                                     path: "targets", at: top["targets"]?.mark ?? root.mark)
         }
         return AgentConfig(
             admin: top["admin"].map(decodeAdmin) ?? AdminSettings(),

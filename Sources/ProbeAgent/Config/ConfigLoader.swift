@@ -47,15 +47,17 @@ enum ConfigLoader {
         guard let yamlError = error as? YamlError else {
             return ConfigError(file: file, path: "", message: "invalid YAML (\(error))")
         }
-        func located(_ context: YamlError.Context?, _ problem: String, _ mark: Mark) -> ConfigError {
-            let message = context.map { "invalid YAML: \(problem) (\($0.text) at line \($0.mark.line))" } ?? "invalid YAML: \(problem)"
+        func located(_ context: YamlError.Context?, _ problem: String, _ mark: Mark, _ yaml: String) -> ConfigError {
+            var message = context.map { "invalid YAML: \(problem) (\($0.text) at line \($0.mark.line))" } ?? "invalid YAML: \(problem)"
+            let line = yaml.split(separator: "\n", omittingEmptySubsequences: false).dropFirst(mark.line - 1).first
+            if line?.unicodeScalars.dropFirst(mark.column - 1).first == "\t" { message += "; YAML does not allow tabs for indentation" }
             return ConfigError(file: file, line: mark.line, column: mark.column, path: "", message: message)
         }
         switch yamlError {
-        case .scanner(let context, let problem, let mark, _),
-             .parser(let context, let problem, let mark, _),
-             .composer(let context, let problem, let mark, _):
-            return located(context, problem, mark)
+        case .scanner(let context, let problem, let mark, let yaml),
+             .parser(let context, let problem, let mark, let yaml),
+             .composer(let context, let problem, let mark, let yaml):
+            return located(context, problem, mark, yaml)
         case .duplicatedKeysInMapping(let duplicates, let context):
             // Yams marks the first occurrence; point at the repeat when it is on a later line.
             let key = duplicates.first ?? ""

@@ -8,7 +8,10 @@ enum KindOptionsDecoder {
         var options = MCPOptions()
         guard let fields = ConfigMapping(node, keys: ["send_initialized", "deep"]) else { return options }
         if let value = fields["send_initialized"]?.bool() { options.sendInitialized = value }
-        if let deep = fields["deep"] { options.deep = decodeDeep(deep) }
+        if let deep = fields["deep"] {
+            if case .scalar = deep.node { options.deep = deep.bool() == true ? DeepCheck() : nil }  // `deep: true`
+            else { options.deep = decodeDeep(deep) }
+        }
         return options
     }
 
@@ -38,8 +41,9 @@ enum KindOptionsDecoder {
             else { method.report("\"\(text)\" is not an HTTP method (expected e.g. GET, HEAD, POST)") }
         }
         check.body = fields["body"]?.text()
-        if let statuses = fields["expected_status"]?.list(singleAllowed: true) {
-            check.expectedStatus = statuses.compactMap(statusRange)
+        if let node = fields["expected_status"], let statuses = node.list(singleAllowed: true) {
+            if statuses.isEmpty { node.report("is empty (expected e.g. [200] or [2xx, 304])") }
+            else { check.expectedStatus = statuses.compactMap(statusRange) }
         }
         check.bodyMatches = (fields["body_matches"]?.list(singleAllowed: true) ?? []).compactMap(regex)
         check.bodyNotMatches = (fields["body_not_matches"]?.list(singleAllowed: true) ?? []).compactMap(regex)
