@@ -26,18 +26,16 @@ struct ConfigNode {
     let node: Node
     let path: String
     let context: ConfigContext
-    /// Where errors about this node point (a key's position for a missing field).
-    let mark: Mark?
 
-    init(_ node: Node, path: String, context: ConfigContext, mark: Mark? = nil) {
+    init(_ node: Node, path: String, context: ConfigContext) {
         self.node = node
         self.path = path
         self.context = context
-        self.mark = mark ?? node.mark
     }
 
+    var mark: Mark? { node.mark }
+
     /// Reports a problem with this node. Returns nil so decoders can `return fail(...)`.
-    @discardableResult
     func fail<T>(_ message: String) -> T? {
         context.report(message, path: path, at: mark)
         return nil
