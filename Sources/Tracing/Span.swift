@@ -138,12 +138,15 @@ public final class Span: Sendable {
     /// True when `attributes` can be stored unchanged: within the count, no truncation, unique keys.
     private static func fitsAsIs(_ attributes: [Attribute], _ limits: SpanLimits) -> Bool {
         guard attributes.count <= limits.attributeCount, limits.attributeValueLength == nil else { return false }
-        for i in attributes.indices {
-            for j in attributes.indices where j > i {
-                if attributes[i].key == attributes[j].key { return false }
+        // Pairwise on UTF-8 lengths kept on the stack; only keys of equal length are compared.
+        return withUnsafeTemporaryAllocation(of: Int.self, capacity: attributes.count) { lengths in
+            for i in attributes.indices {
+                let length = attributes[i].key.utf8.count
+                for j in 0..<i where lengths[j] == length && attributes[j].key == attributes[i].key { return false }
+                lengths[i] = length
             }
+            return true
         }
-        return true
     }
 
     private static func set(_ key: String, _ value: AttributeValue, in data: inout SpanData, limits: SpanLimits) {
