@@ -67,6 +67,9 @@ final class MetricsTests: XCTestCase {
         XCTAssertEqual(canonicalAttributes([Attribute("b", 1), Attribute("a", 2)]), [Attribute("a", 2), Attribute("b", 1)])
         XCTAssertEqual(canonicalAttributes([Attribute("a", 1), Attribute("a", 2)]), [Attribute("a", 2)], "last duplicate wins")
         XCTAssertEqual(canonicalAttributes([Attribute("a", 1), Attribute("b", 2)]), [Attribute("a", 1), Attribute("b", 2)])
+        XCTAssertEqual(canonicalAttributes([Attribute("c", 1), Attribute("a", 1), Attribute("c", 2), Attribute("b", 1), Attribute("a", 2)]),
+                       [Attribute("a", 2), Attribute("b", 1), Attribute("c", 2)])
+        XCTAssertEqual(canonicalAttributes([Attribute("z", 1)]), [Attribute("z", 1)])
     }
 
     func testDoubleCounter() throws {

@@ -71,14 +71,30 @@ final class SeriesStore<Value: Sendable>: Sendable {
 /// Attributes sorted by key with unique keys (the last of duplicates wins).
 @inline(__always)
 func canonicalAttributes(_ attributes: [Attribute]) -> [Attribute] {
-    var sorted = true
     var i = 1
-    while i < attributes.count {
-        if !(attributes[i - 1].key < attributes[i].key) { sorted = false; break }
-        i += 1
+    while i < attributes.count, attributes[i - 1].key < attributes[i].key { i += 1 }
+    return i >= attributes.count ? attributes : sortedUnique(attributes)
+}
+
+/// Stable insertion sort (attribute lists are short), then keeps the last of each run of equal keys.
+private func sortedUnique(_ attributes: [Attribute]) -> [Attribute] {
+    var sorted = attributes
+    for i in 1..<sorted.count {
+        var j = i
+        while j > 0, sorted[j].key < sorted[j - 1].key {
+            sorted.swapAt(j, j - 1)
+            j -= 1
+        }
     }
-    if sorted { return attributes }
-    var byKey: [String: Attribute] = [:]
-    for attribute in attributes { byKey[attribute.key] = attribute }
-    return byKey.values.sorted { $0.key < $1.key }
+    var kept = 0
+    for r in sorted.indices {
+        if kept > 0, sorted[kept - 1].key == sorted[r].key {
+            sorted[kept - 1] = sorted[r]
+        } else {
+            sorted[kept] = sorted[r]
+            kept += 1
+        }
+    }
+    sorted.removeLast(sorted.count - kept)
+    return sorted
 }
