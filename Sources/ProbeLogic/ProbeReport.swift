@@ -13,6 +13,9 @@ public struct ProbeReport: Sendable {
     public var certificateNotAfter: Double?
     /// Further facts for the root span (`auth.challenge`, `mcp.session.closed`, ...).
     public var attributes: [Attribute]
+    /// Headers and (capped) body of the main answer, for restart marks and assertions.
+    public var responseHeaders: HTTPHeaders?
+    public var responseBody: [UInt8]?
 
     public init(outcome: Outcome, probeType: ProbeType, transport: MCPTransport? = nil, httpStatus: Int? = nil,
                 server: MCPServerFacts? = nil, timings: PhaseTimings? = nil, certificateNotAfter: Double? = nil,

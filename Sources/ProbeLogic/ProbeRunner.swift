@@ -22,14 +22,18 @@ public struct ProbeRunner: Sendable {
         }
     }
 
-    public func run(_ target: Target) async -> ProbeRun {
+    /// Probes `target` in a new root span. `beforeEnd` runs while the span is still open, so the
+    /// caller can add what only it knows (state transitions, restart evidence, links).
+    public func run(_ target: Target,
+                    beforeEnd: @Sendable (ProbeReport, ProbeContext) async -> Void = { _, _ in }) async -> ProbeRun {
         let startNanos = wallClockUnixNano()
         let clockStart = ContinuousClock.now
         let (report, context) = await http.tracer.withSpan("probe", kind: .internal, root: true,
                                                              attributes: Self.startAttributes(target)) { span in
-            let report = await Self.prober(for: target.kind)
-                .probe(target, context: ProbeContext(http: http, span: span, clientVersion: clientVersion, credentials: credentials))
+            let context = ProbeContext(http: http, span: span, clientVersion: clientVersion, credentials: credentials)
+            let report = await Self.prober(for: target.kind).probe(target, context: context)
             Self.record(report, on: span)
+            await beforeEnd(report, context)
             return (report, span.context)
         }
         return ProbeRun(target: target.name, report: report, traceID: context.traceID, spanID: context.spanID,

@@ -56,7 +56,7 @@ func openSessions(_ server: FixtureServer) async throws -> Int {
 
 final class SpineProbeTests: XCTestCase {
     func mcpTarget(_ server: FixtureServer, name: String = "t") -> Target {
-        Target(name: name, url: server.baseURL + "/mcp", kind: .mcp(.streamableHTTP), timeout: .seconds(10))
+        Target(name: name, url: server.baseURL + "/mcp", kind: .mcp(MCPOptions(transport: .streamableHTTP)), timeout: .seconds(10))
     }
 
     func testJSONServerIsHealthyAndSessionIsDeleted() async throws {
@@ -69,7 +69,8 @@ final class SpineProbeTests: XCTestCase {
 
         let requests = try await recordedRequests(server)
         XCTAssertEqual(requests.map(\.method), ["POST", "DELETE"])
-        XCTAssertEqual(try await openSessions(server), 0, "the probe left a session open")
+        let open = try await openSessions(server)
+        XCTAssertEqual(open, 0, "the probe left a session open")
         let post = requests[0].headers
         XCTAssertNil(post["origin"])
         XCTAssertNil(post["mcp-protocol-version"], "initialize must not carry MCP-Protocol-Version")
@@ -108,7 +109,8 @@ final class SpineProbeTests: XCTestCase {
             let (run, _) = await ProbeHarness().run(mcpTarget(server, name: mode))
             XCTAssertEqual(run.report.outcome.health, .healthy, "\(mode): \(run.report.outcome.message)")
             XCTAssertEqual(run.report.server?.serverName, "probe-test", mode)
-            XCTAssertEqual(try await openSessions(server), 0, mode)
+            let open = try await openSessions(server)
+            XCTAssertEqual(open, 0, mode)
         }
     }
 
@@ -116,7 +118,8 @@ final class SpineProbeTests: XCTestCase {
         let server = try FixtureServer(script: "mcp_server.py", args: ["stateless", "{port}"])
         let (run, spans) = await ProbeHarness().run(mcpTarget(server))
         XCTAssertEqual(run.report.outcome.health, .healthy)
-        XCTAssertEqual(try await recordedRequests(server).map(\.method), ["POST"])
+        let methods = try await recordedRequests(server).map(\.method)
+        XCTAssertEqual(methods, ["POST"])
         XCTAssertEqual(spans.filter { $0.kind == .client }.map(\.name), ["POST"])
         XCTAssertNil(run.report.attributes["mcp.session.closed"])
     }

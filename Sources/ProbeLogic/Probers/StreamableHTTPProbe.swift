@@ -28,7 +28,9 @@ public struct StreamableHTTPProbe: Prober {
         }
         let status = exchange.status ?? 0
         report.httpStatus = status
+        report.responseHeaders = exchange.headers
         let replyBytes: [UInt8] = exchange.matchedEvent.map { Array($0.data.utf8) } ?? exchange.body
+        report.responseBody = replyBytes
         let reply = replyBytes.isEmpty ? nil : JSONRPCReply.parse(replyBytes)
         let (outcome, _) = Classifier.initialize(InitializeExchange(
             status: status, reply: reply, wwwAuthenticate: exchange.headers["www-authenticate"],
