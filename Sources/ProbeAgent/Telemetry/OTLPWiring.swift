@@ -1,5 +1,13 @@
+import Foundation
 import OTLPExporter
 import Tracing
+
+/// Exporter diagnostics (already scrubbed of secrets) for one-shot commands.
+enum Diagnostics {
+    static let standardError: DiagnosticsSink = { line in
+        FileHandle.standardError.write(Data("probe-agent: \(line)\n".utf8))
+    }
+}
 
 /// Builds OTLP exporters from the OTEL_* environment and command-line overrides.
 enum OTLPWiring {
@@ -15,9 +23,7 @@ enum OTLPWiring {
             .contains { !(env[$0] ?? "").trimmingCharacters(in: .whitespaces).isEmpty }
         guard configured || env["OTEL_TRACES_EXPORTER"] == "console" else { return nil }
         do {
-            var collected: [String] = []
-            let exporters = try OTLPExporters.fromEnvironment(env, diagnostics: { collected.append($0) })
-            warnings += collected
+            let exporters = try OTLPExporters.fromEnvironment(env, diagnostics: Diagnostics.standardError)
             return exporters.spans
         } catch let error as OTLPConfigError {
             throw ValidationErrorText("export configuration: \(error)")
