@@ -9,7 +9,11 @@
 #   GET /_test/sessions  -> {"open": N} sessions the server's session manager holds now
 import itertools
 import json
+import signal
 import sys
+
+# A parent started from a thread with blocked signals passes its mask on; unblock so we can be stopped.
+signal.pthread_sigmask(signal.SIG_SETMASK, [])
 
 import uvicorn
 

@@ -102,16 +102,18 @@ public final class FixtureServer: @unchecked Sendable {
                 throw FixtureError("fixture \(script) exited early: \(Self.tail(log))")
             }
             if Date() > deadline {
-                process.terminate()
+                kill(process.processIdentifier, SIGKILL)
                 throw FixtureError("fixture \(script) did not listen on \(port) within \(startupTimeout)s: \(Self.tail(log))")
             }
             usleep(50_000)
         }
     }
 
+    /// SIGKILL: a child started from a cooperative-pool thread inherits that thread's blocked
+    /// signal mask, so SIGTERM may never arrive. Test peers need no graceful shutdown.
     public func stop() {
         guard process.isRunning else { return }
-        process.terminate()
+        kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
     }
 
