@@ -34,7 +34,8 @@ public final class BatchSpanProcessor: SpanProcessor {
         self.config = config.sanitized
         let core = Core(exporter: exporter, config: self.config)
         self.core = core
-        self.worker = Task { await core.run() }
+        // Detached: the worker must not inherit the creator's task-locals (such as `Span.current`).
+        self.worker = Task.detached { await core.run() }
     }
 
     deinit { core.abandon() }

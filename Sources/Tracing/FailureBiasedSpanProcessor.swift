@@ -9,6 +9,8 @@ import Synchronization
 /// spans of the trace go to `next`, or none. The wait is bounded: past `maxPendingTraces` or
 /// `maxPendingSpans` the oldest pending trace is evicted (its spans dropped and counted).
 /// Children that end after their root follow the root's decision while it is remembered.
+/// Pair it with a head sampler that records every probe (always_on or parentbased_always_on):
+/// a trace dropped at its start never reaches this processor.
 public final class FailureBiasedSpanProcessor: SpanProcessor {
     public struct Stats: Sendable, Equatable {
         public var tracesKept: UInt64 = 0

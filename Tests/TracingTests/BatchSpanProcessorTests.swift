@@ -1,3 +1,4 @@
+import Synchronization
 import XCTest
 @testable import Tracing
 
@@ -171,6 +172,25 @@ final class BatchSpanProcessorTests: XCTestCase {
         await tracer.withSpan("probe") { _ in await tracer.withSpan("GET", kind: .client) { _ in } }
         await processor.shutdown(deadline: .now + .seconds(10))
         XCTAssertEqual(exporter.batches.flatMap { $0 }.map(\.name), ["GET", "probe"])
+    }
+
+    final class ContextSeeingExporter: SpanExporter {
+        let seen = Mutex<[SpanID?]>([])
+        func export(_ batch: [SpanData]) async -> ExportResult {
+            seen.withLock { $0.append(Span.current?.context.spanID) }
+            return .success
+        }
+    }
+
+    func testWorkerDoesNotInheritTheCreatorsSpan() async {
+        let exporter = ContextSeeingExporter()
+        let tracer = Tracer(processor: CollectingProcessor())
+        let processor = await tracer.withSpan("creator") { _ in
+            BatchSpanProcessor(exporter: exporter, config: BatchConfig(scheduleDelay: hour))
+        }
+        processor.onEnd(makeSpan())
+        await processor.shutdown(deadline: .now + .seconds(10))
+        XCTAssertEqual(exporter.seen.withLock { $0 }, [nil])
     }
 
     func testUnreleasedProcessorStopsItsWorker() async {

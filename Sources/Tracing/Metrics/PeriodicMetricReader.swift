@@ -50,7 +50,7 @@ public final class PeriodicMetricReader: Sendable {
     public func start() {
         state.withLock { s in
             guard s.loop == nil, !s.isShutdown else { return }
-            s.loop = Task { [weak self, interval] in
+            s.loop = Task.detached { [weak self, interval] in
                 var next = ContinuousClock.now + interval
                 while !Task.isCancelled {
                     try? await Task.sleep(until: next, clock: .continuous)
@@ -86,7 +86,7 @@ public final class PeriodicMetricReader: Sendable {
     private func queueExport() -> Task<Void, Never> {
         state.withLock { s in
             let previous = s.tail
-            let task = Task { [self] in
+            let task = Task.detached { [self] in
                 await previous?.value
                 await collectAndExport()
             }
