@@ -17,6 +17,7 @@ POST /_script      -> JSON list of responses for the next export requests, each 
 import base64
 import gzip
 import json
+import signal
 import socket
 import struct
 import sys
@@ -193,6 +194,9 @@ class Handler(BaseHTTPRequestHandler):
 
 
 def main():
+    # A child spawned from a Swift concurrency (dispatch) thread inherits its blocked signal mask;
+    # unblock so the test's SIGTERM stops us.
+    signal.pthread_sigmask(signal.SIG_SETMASK, [])
     port = int(sys.argv[1])
     server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
     server.daemon_threads = True

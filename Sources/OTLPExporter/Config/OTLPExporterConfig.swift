@@ -24,7 +24,8 @@ public enum OTLPExporterConfig {
         let resource = reader.resource()
         let tracesConfig = try reader.signal(OTLPSignal.traces, resource: resource, sdkDisabled: disabled)
         let metricsConfig = try reader.signal(OTLPSignal.metrics, resource: resource, sdkDisabled: disabled)
-        return (tracesConfig, metricsConfig, reader.warnings)
+        var seen = Set<String>()  // generic variables are read once per signal
+        return (tracesConfig, metricsConfig, reader.warnings.filter { seen.insert($0).inserted })
     }
 }
 
