@@ -1,0 +1,163 @@
+import Foundation
+import HTTPClient
+import Tracing
+
+/// MCP legacy HTTP+SSE (2024-11-05): GET the SSE URL, wait for the `endpoint` event, POST
+/// `initialize` there and read its answer from the still-open GET stream. Closing the GET ends
+/// the server's session (this transport has no DELETE).
+public struct LegacySSEProbe: Prober {
+    /// POST `initialize` to the endpoint and wait for the answer; false stops at the `endpoint` event.
+    public var initialize: Bool
+
+    public init(initialize: Bool = true) {
+        self.initialize = initialize
+    }
+
+    public func probe(_ target: Target, context: ProbeContext) async -> ProbeReport {
+        let deadline = ContinuousClock.now + target.timeout
+        let credentials = await context.credentials.credentials(for: target)
+        var report = ProbeReport(outcome: Outcome(.unhealthy), probeType: credentials.probeType, transport: .sse)
+
+        // The GET's timeout is the probe's: it bounds every wait on the stream below.
+        var request = HTTPRequest(method: "GET", url: target.url, timeout: deadline.remaining)
+        request.headers = MCPHeaders.common(target: target, credentials: credentials)
+        request.headers.add("Accept", "text/event-stream")
+        request.headers.add("Cache-Control", "no-cache")
+        request.headers.add("Accept-Encoding", "identity")
+        request.tls = target.tls
+        request.freshConnection = true
+
+        let stream: TracedStream
+        switch await context.http.openStream(request) {
+        case .failure(let error):
+            report.httpStatus = error.partialStatus
+            report.timings = error.timings
+            report.outcome = Classifier.transportError(error.kind)
+            return report
+        case .success(let opened):
+            stream = opened
+        }
+        defer { stream.close() }
+        report.httpStatus = stream.status
+        report.timings = stream.timings
+
+        guard (200..<300).contains(stream.status) else {
+            report.outcome = await rejectedGET(stream, credentials: credentials)
+            if stream.status == 401, credentials.areSent { await context.credentials.rejected(target) }
+            return report
+        }
+        guard stream.isSSE else {
+            let type = stream.headers["content-type"].map { String($0.prefix(60)) } ?? "no content type"
+            report.outcome = Outcome(.unhealthy, .invalidResponse, "SSE GET answered \(stream.status) with \(type), not text/event-stream")
+            return report
+        }
+
+        guard let event = await next(from: stream, where: { $0.event == "endpoint" }) else {
+            report.outcome = streamEnded(stream, waitingFor: "no endpoint event", timeout: target.timeout)
+            return report
+        }
+        guard let endpoint = Self.resolveEndpoint(event.data, against: target.url) else {
+            report.outcome = Outcome(.unhealthy, .invalidResponse, "endpoint event data is not an http(s) URL")
+            return report
+        }
+        report.attributes.append(Attribute("mcp.sse.endpoint", .string(URLRedactor.redact(endpoint.url))))
+        if !endpoint.sameOrigin { report.attributes.append(Attribute("mcp.sse.endpoint.cross_origin", .bool(true))) }
+        guard initialize else {
+            report.outcome = Outcome(.healthy)
+            return report
+        }
+
+        var postTarget = target, postCredentials = credentials
+        if !endpoint.sameOrigin {  // secrets go only to the origin they were configured for
+            postTarget.headers = []
+            postCredentials.authorization = nil
+        }
+        var post = HTTPRequest(method: "POST", url: endpoint.url, body: MCPMessages.initialize(clientVersion: context.clientVersion),
+                               timeout: deadline.remaining)
+        post.headers = MCPHeaders.post(target: postTarget, credentials: postCredentials)
+        post.tls = target.tls
+        post.freshConnection = true
+        let posted = await context.http.send(post)
+        if let error = posted.error {
+            report.outcome = Classifier.transportError(error.kind)
+            report.outcome.message = "endpoint POST: " + report.outcome.message
+            return report
+        }
+        let postStatus = posted.status ?? 0
+        let initID = MCPMessages.initializeID
+        var replyData: [UInt8]
+        switch postStatus {
+        case 200..<300 where JSONRPCReply.answers(String(decoding: posted.body, as: UTF8.self), id: initID):
+            replyData = posted.body  // some servers answer inline instead of on the stream
+        case 200..<300:
+            guard let answer = await next(from: stream, where: { $0.event == "message" && JSONRPCReply.answers($0.data, id: initID) }) else {
+                report.outcome = streamEnded(stream, waitingFor: "no initialize answer on the SSE stream", timeout: target.timeout)
+                return report
+            }
+            replyData = Array(answer.data.utf8)
+        case 404:
+            report.outcome = Outcome(.unhealthy, .http4xx, "endpoint POST 404 (mount prefix dropped?)")
+            return report
+        default:
+            replyData = posted.body
+        }
+
+        let reply = replyData.isEmpty ? nil : JSONRPCReply.parse(replyData)
+        let (outcome, _) = Classifier.initialize(InitializeExchange(
+            status: postStatus, reply: reply, wwwAuthenticate: posted.headers["www-authenticate"],
+            bodyPreview: String(decoding: replyData.prefix(200), as: UTF8.self), credentialsSent: postCredentials.areSent))
+        report.outcome = outcome
+        if postStatus == 401, postCredentials.areSent { await context.credentials.rejected(target) }
+        if case .initializeResult(let facts)? = reply, (200..<300).contains(postStatus) { report.server = facts }
+        return report
+    }
+
+    /// The endpoint URL of an `endpoint` event: `data` resolved against the SSE URL (RFC 3986:
+    /// root-relative, relative and absolute references), http(s) only.
+    public static func resolveEndpoint(_ data: String, against sseURL: String) -> (url: String, sameOrigin: Bool)? {
+        let reference = data.trimmingCharacters(in: .whitespaces)
+        guard !reference.isEmpty, let base = URL(string: sseURL),
+              let resolved = URL(string: reference, relativeTo: base)?.absoluteURL,
+              let scheme = resolved.scheme?.lowercased(), scheme == "http" || scheme == "https",
+              resolved.host?.isEmpty == false else { return nil }
+        let url = resolved.absoluteString
+        let sameOrigin = URLAuthority(url).map { endpoint in
+            URLAuthority(sseURL).map {
+                $0.scheme == endpoint.scheme && $0.host.lowercased() == endpoint.host.lowercased() && $0.port == endpoint.port
+            } ?? false
+        } ?? false
+        return (url, sameOrigin)
+    }
+
+    /// The first event matching `wanted`; nil when the stream ended or failed first.
+    private func next(from stream: TracedStream, where wanted: (SSEEvent) -> Bool) async -> SSEEvent? {
+        while let event = await stream.nextEvent() {
+            if wanted(event) { return event }
+        }
+        return nil
+    }
+
+    /// Why the stream gave no wanted event: the probe timeout, a transfer failure, or its end.
+    private func streamEnded(_ stream: TracedStream, waitingFor what: String, timeout: Duration) -> Outcome {
+        switch stream.failure?.kind {
+        case .timeout?, .cancelled?:
+            return Outcome(.unhealthy, .timeout, "\(what) within \(timeout)")
+        case let kind?:
+            let outcome = Classifier.transportError(kind)
+            return Outcome(.unhealthy, outcome.errorType, "\(what): \(outcome.message)")
+        case nil:
+            return Outcome(.unhealthy, .invalidResponse, "\(what): the server closed the SSE stream")
+        }
+    }
+
+    /// A non-2xx answer to the GET, classified as an answer to `initialize` would be, except that
+    /// 400/404/405 here mean there is no legacy SSE endpoint at this URL.
+    private func rejectedGET(_ stream: TracedStream, credentials: ResolvedCredentials) async -> Outcome {
+        let preview = await stream.readBody(limit: 512)
+        let (outcome, next) = Classifier.initialize(InitializeExchange(
+            status: stream.status, reply: nil, wwwAuthenticate: stream.headers["www-authenticate"],
+            bodyPreview: String(decoding: preview, as: UTF8.self), credentialsSent: credentials.areSent))
+        if next == .tryLegacySSE { return Outcome(.unhealthy, .http4xx, "HTTP \(stream.status) to the SSE GET (no legacy SSE endpoint here?)") }
+        return outcome
+    }
+}
