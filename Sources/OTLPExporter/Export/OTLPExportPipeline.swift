@@ -246,6 +246,8 @@ final class OTLPExportPipeline<Item: Sendable>: Sendable {
         guard let inFlight else { return }  // second shutdown
         if let task = inFlight, !(await finishes(task, before: deadline)) {
             task.cancel()
+            // A moment for the cancelled export to count what it drops, so the report is complete.
+            _ = await finishes(task, before: clock.now() + .milliseconds(100))
         }
         let s = stats
         var line = "OTLP \(codec.signal.rawValue) exporter shut down: \(s.exported) \(unit) exported"
