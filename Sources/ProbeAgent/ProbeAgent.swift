@@ -9,7 +9,7 @@ struct ProbeAgentCommand: AsyncParsableCommand {
         commandName: "probe-agent",
         abstract: "Health-checks MCP servers, gateways and HTTP services; every probe is a trace.",
         version: version,
-        subcommands: [CheckCommand.self, ValidateCommand.self]
+        subcommands: [CheckCommand.self, RunCommand.self, ValidateCommand.self]
     )
 }
 

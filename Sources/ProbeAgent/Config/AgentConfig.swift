@@ -10,6 +10,8 @@ struct AgentConfig: Equatable {
     var logLevel: String
     /// This replica's share of the targets; `--shard` / PROBE_AGENT_SHARD override it.
     var shard: Shard?
+    /// Applied to targets that do not set their own (and to discovered targets).
+    var defaults: TargetDefaults = TargetDefaults()
     var scheduler: SchedulerSettings
     /// nil: export is configured by the OTEL_* environment alone.
     var exporter: ExporterSettings?

@@ -19,6 +19,7 @@ enum AgentConfigDecoder {
             admin: top["admin"].map(decodeAdmin) ?? AdminSettings(),
             logLevel: top["log_level"]?.choice(logLevels) ?? "info",
             shard: top["shard"].flatMap(decodeShard),
+            defaults: defaults,
             scheduler: top["scheduler"].map(decodeScheduler) ?? SchedulerSettings(),
             exporter: top["exporter"].map(decodeExporter),
             targets: targets,

@@ -1,0 +1,43 @@
+import ArgumentParser
+import Foundation
+import Logging
+
+/// `probe-agent run --config agent.yaml`: the daemon.
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run the daemon: probe every configured target on its interval, export telemetry, serve /metrics and /status."
+    )
+
+    @Option(help: "The agent's YAML config file.")
+    var config: String
+
+    @Option(help: "Probe only the targets replica i of n owns, e.g. 0/3 (default: $PROBE_AGENT_SHARD, then the file's shard).")
+    var shard: String?
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical (default: the config's log_level).")
+    var logLevel: String?
+
+    func run() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        let loaded: AgentConfig
+        do {
+            loaded = try ConfigLoader.load(path: config, environment: environment)
+        } catch {
+            FileHandle.standardError.write(Data((error.description + "\n").utf8))
+            throw ExitCode(ExitStatus.usage)
+        }
+        let levelText = logLevel ?? loaded.logLevel
+        guard let level = Logger.Level(rawValue: levelText) else {
+            throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
+        }
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "probe-agent")
+        let agent = try Agent(config: loaded, configPath: config, shardFlag: shard, environment: environment, logger: logger)
+        throw ExitCode(try await agent.run())
+    }
+}

@@ -1,0 +1,72 @@
+import ProbeLogic
+import Tracing
+
+/// Runs each target on its interval: start times spread, never two probes of one target at once,
+/// at most `maxConcurrency` probes in flight, monotonic clock.
+actor Scheduler {
+    private let maxConcurrency: Int
+    private let execute: @Sendable (TargetSpec) async -> Void
+    private let isFailing: @Sendable (String) async -> Bool
+    private let lateness: Histogram?
+    private var queue = ScheduleQueue<ContinuousClock.Instant>()
+    private var specs: [String: TargetSpec] = [:]
+    private var inFlight: Set<String> = []
+    private var stopping = false
+
+    init(maxConcurrency: Int, lateness: Histogram? = nil, isFailing: @escaping @Sendable (String) async -> Bool,
+         execute: @escaping @Sendable (TargetSpec) async -> Void) {
+        self.maxConcurrency = max(1, maxConcurrency)
+        self.lateness = lateness
+        self.isFailing = isFailing
+        self.execute = execute
+    }
+
+    /// Sets the targets to run. Targets already scheduled keep their slot; new ones are spread.
+    func setTargets(_ newSpecs: [TargetSpec]) {
+        let now = ContinuousClock.now
+        let previous = specs
+        specs = Dictionary(newSpecs.map { ($0.target.name, $0) }, uniquingKeysWith: { first, _ in first })
+        queue.removeAll { specs[$0.name] == nil || specs[$0.name]?.interval != previous[$0.name]?.interval }
+        let scheduled = queue.names
+        for spec in newSpecs where !scheduled.contains(spec.target.name) {
+            queue.insert(spec.target.name, due: now + SchedulePlan.initialOffset(name: spec.target.name, interval: spec.interval))
+        }
+    }
+
+    var inFlightCount: Int { inFlight.count }
+
+    /// Runs until cancelled or `stop()`; returns after in-flight probes finish.
+    func run() async {
+        await withDiscardingTaskGroup { group in
+            while !stopping, !Task.isCancelled {
+                let now = ContinuousClock.now
+                while inFlight.count < maxConcurrency, let item = queue.popDue(at: now) {
+                    guard let spec = specs[item.name] else { continue }
+                    let failing = await isFailing(item.name)
+                    let interval = failing ? (spec.failingInterval ?? spec.interval) : spec.interval
+                    queue.insert(item.name, due: SchedulePlan.nextDue(after: item.due, interval: interval, now: now))
+                    guard !inFlight.contains(item.name) else { continue }  // still running: skip this slot
+                    inFlight.insert(item.name)
+                    lateness?.record((ContinuousClock.now - item.due).secondsValue)
+                    let execute = self.execute
+                    let name = item.name
+                    group.addTask { [self] in
+                        await execute(spec)
+                        await finished(name)
+                    }
+                }
+                let wake: ContinuousClock.Instant
+                if inFlight.count >= maxConcurrency {
+                    wake = now + .milliseconds(2)
+                } else {
+                    wake = min(queue.next?.due ?? now + .milliseconds(250), now + .milliseconds(250))
+                }
+                try? await Task.sleep(until: wake, tolerance: .microseconds(500), clock: .continuous)
+            }
+        }
+    }
+
+    func stop() { stopping = true }
+
+    private func finished(_ name: String) { inFlight.remove(name) }
+}

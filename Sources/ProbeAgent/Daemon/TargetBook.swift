@@ -1,0 +1,124 @@
+import Foundation
+import ProbeLogic
+import Tracing
+
+/// What the agent knows about each target: its spec, health state and last result.
+/// The one owner of per-target state; `/status` reads it, probes update it.
+actor TargetBook {
+    struct Entry {
+        var spec: TargetSpec
+        var health = TargetHealth()
+        var last: LastResult?
+        var lastTransition: TransitionRecord?
+    }
+
+    struct LastResult {
+        var status: HealthStatus
+        var message: String
+        var errorType: String?
+        var httpStatus: Int?
+        var traceID: String
+        var atUnixNano: UInt64
+        var durationSeconds: Double
+    }
+
+    struct TransitionRecord {
+        var from: String
+        var to: String
+        var atUnixNano: UInt64
+        var traceID: String
+    }
+
+    private(set) var entries: [String: Entry] = [:]
+
+    /// Replaces the target set; unchanged targets keep their state, changed ones start over.
+    /// Returns the names that left.
+    @discardableResult
+    func replace(with specs: [TargetSpec]) -> [String] {
+        var next: [String: Entry] = [:]
+        for spec in specs {
+            if let existing = entries[spec.target.name], existing.spec == spec {
+                next[spec.target.name] = existing
+            } else {
+                next[spec.target.name] = Entry(spec: spec)
+            }
+        }
+        let removed = entries.keys.filter { next[$0] == nil }
+        entries = next
+        return removed
+    }
+
+    func spec(_ name: String) -> TargetSpec? { entries[name]?.spec }
+
+    func isFailing(_ name: String) -> Bool { (entries[name]?.health.consecutiveFailures ?? 0) > 0 }
+
+    /// Applies one probe's observation; returns the step (transition, restart, recovery link).
+    func observe(_ name: String, _ observation: TargetHealth.Observation) -> TargetHealth.Step? {
+        guard var entry = entries[name] else { return nil }
+        let step = entry.health.next(observation, policy: entry.spec.policy)
+        entry.health = step.health
+        if let transition = step.transition {
+            entry.lastTransition = TransitionRecord(from: transition.from.rawValue, to: transition.to.rawValue,
+                                                    atUnixNano: wallClockUnixNano(), traceID: observation.probe.traceID.hex)
+        }
+        entries[name] = entry
+        return step
+    }
+
+    func recordResult(_ name: String, _ run: ProbeRun) {
+        entries[name]?.last = LastResult(
+            status: run.report.outcome.health, message: run.report.outcome.message,
+            errorType: run.report.outcome.errorType?.rawValue, httpStatus: run.report.httpStatus,
+            traceID: run.traceID.hex, atUnixNano: run.startUnixNano,
+            durationSeconds: Double(run.duration.components.seconds) + Double(run.duration.components.attoseconds) / 1e18)
+    }
+
+    /// Ready once every target has been probed at least once.
+    func readiness() -> (ready: Bool, reason: String) {
+        let pending = entries.values.filter { $0.last == nil }.count
+        return pending == 0 ? (true, "ready") : (false, "\(pending) of \(entries.count) targets not probed yet")
+    }
+
+    /// JSON of every target's state for `/status`.
+    func statusJSON() -> [UInt8] {
+        let targets: [[String: Any]] = entries.keys.sorted().map { name in
+            let e = entries[name]!
+            var object: [String: Any] = [
+                "name": name,
+                "url": URLRedactor.redact(e.spec.target.url),
+                "state": e.health.state.rawValue,
+                "consecutive_failures": e.health.consecutiveFailures,
+                "interval_seconds": e.spec.interval.secondsValue,
+            ]
+            if case .mcp(let options) = e.spec.target.kind { object["mcp_transport"] = options.transport.rawValue } else { object["kind"] = "http" }
+            if !e.spec.labels.isEmpty { object["labels"] = e.spec.labels }
+            if let last = e.last {
+                var result: [String: Any] = [
+                    "health_status": last.status.rawValue, "trace_id": last.traceID,
+                    "time": Self.iso8601(last.atUnixNano), "duration_seconds": last.durationSeconds,
+                ]
+                if !last.message.isEmpty { result["message"] = last.message }
+                if let errorType = last.errorType { result["error_type"] = errorType }
+                if let status = last.httpStatus { result["http_status_code"] = status }
+                object["last_result"] = result
+                object["last_trace_id"] = last.traceID
+            }
+            if let t = e.lastTransition {
+                object["last_transition"] = ["from": t.from, "to": t.to, "time": Self.iso8601(t.atUnixNano), "trace_id": t.traceID]
+            }
+            return object
+        }
+        let document: [String: Any] = ["targets": targets, "count": targets.count]
+        return Array((try? JSONSerialization.data(withJSONObject: document, options: [.sortedKeys])) ?? Data("{}".utf8))
+    }
+
+    static func iso8601(_ unixNano: UInt64) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.string(from: Date(timeIntervalSince1970: Double(unixNano) / 1e9))
+    }
+}
+
+extension Duration {
+    var secondsValue: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}

@@ -1,0 +1,172 @@
+import Foundation
+import HTTPClient
+import TestSupport
+import XCTest
+
+/// Runs the built `probe-agent` binary as a user would.
+struct AgentBinary {
+    static var path: String {
+        if let override = ProcessInfo.processInfo.environment["PROBE_AGENT_BIN"] { return override }
+        return URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+            .appendingPathComponent("probe-agent").path
+    }
+
+    struct Result {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    static func run(_ arguments: [String], environment: [String: String] = [:], timeout: TimeInterval = 60) throws -> Result {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = arguments
+        var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("OTEL_") }
+        for (k, v) in environment { env[k] = v }
+        process.environment = env
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let deadline = Date().addingTimeInterval(timeout)
+        var stdout = Data(), stderr = Data()
+        let group = DispatchGroup()
+        group.enter()
+        DispatchQueue.global().async { stdout = out.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+        group.enter()
+        DispatchQueue.global().async { stderr = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+        while process.isRunning, Date() < deadline { usleep(20_000) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+        group.wait()
+        return Result(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+                      stderr: String(decoding: stderr, as: UTF8.self))
+    }
+}
+
+func fetchJSON(_ url: String, method: String = "GET") async throws -> Any {
+    let response = try await HTTPClient.shared.execute(HTTPRequest(method: method, url: url))
+    return try JSONSerialization.jsonObject(with: Data(response.body), options: [.fragmentsAllowed])
+}
+
+/// Spans the OTLP receiver decoded with the official protos (MessageToDict form).
+func receivedSpans(_ receiver: FixtureServer) async throws -> [(span: [String: Any], resource: [String: Any], headers: [String: Any])] {
+    let records = try await fetchJSON(receiver.baseURL + "/received") as? [[String: Any]] ?? []
+    var spans: [(span: [String: Any], resource: [String: Any], headers: [String: Any])] = []
+    for record in records where (record["path"] as? String)?.hasSuffix("/v1/traces") == true {
+        let decoded = record["decoded"] as? [String: Any] ?? [:]
+        for rs in decoded["resourceSpans"] as? [[String: Any]] ?? [] {
+            for ss in rs["scopeSpans"] as? [[String: Any]] ?? [] {
+                for span in ss["spans"] as? [[String: Any]] ?? [] {
+                    spans.append((span, rs["resource"] as? [String: Any] ?? [:], record["headers"] as? [String: Any] ?? [:]))
+                }
+            }
+        }
+    }
+    return spans
+}
+
+/// `{"key": k, "value": {"stringValue": v}}` lists as a dictionary of plain values.
+func attributeMap(_ list: Any?) -> [String: Any] {
+    var map: [String: Any] = [:]
+    for item in list as? [[String: Any]] ?? [] {
+        guard let key = item["key"] as? String, let value = item["value"] as? [String: Any], let first = value.first else { continue }
+        map[key] = first.key == "intValue" ? Int(first.value as? String ?? "") ?? first.value : first.value
+    }
+    return map
+}
+
+final class CheckCommandTests: XCTestCase {
+    func testCheckExportsTheProbeTraceThroughOurProtobufEncoder() async throws {
+        let mcp = try FixtureServer(script: "mcp_server.py", args: ["json", "{port}"])
+        let receiver = try FixtureServer(script: "otlp_receiver.py", args: ["{port}"])
+        let result = try AgentBinary.run(["check", mcp.baseURL + "/mcp", "--name", "spine"],
+                                         environment: ["OTEL_EXPORTER_OTLP_ENDPOINT": receiver.baseURL, "OTEL_SERVICE_NAME": "probe-agent-test"])
+        XCTAssertEqual(result.status, 0, result.stdout + result.stderr)
+        for expected in ["spine", "healthy", "200", "2025-11-25", "probe-test", "trace id"] {
+            XCTAssertTrue(result.stdout.contains(expected), "missing \(expected) in:\n\(result.stdout)")
+        }
+        let printedTraceID = try XCTUnwrap(result.stdout.split(separator: "\n").first { $0.hasPrefix("trace id") }?
+            .split(separator: " ").last.map(String.init))
+
+        let spans = try await receivedSpans(receiver)
+        XCTAssertEqual(spans.count, 3, "probe + POST + DELETE")
+        let byName = Dictionary(spans.map { (($0.span["name"] as? String) ?? "", $0) }, uniquingKeysWith: { a, _ in a })
+        let root = try XCTUnwrap(byName["probe"]?.span)
+        let post = try XCTUnwrap(byName["POST"]?.span)
+        let delete = try XCTUnwrap(byName["DELETE"]?.span)
+        XCTAssertEqual(root["traceId"] as? String, printedTraceID)
+        XCTAssertNil(root["parentSpanId"])
+        XCTAssertEqual(root["kind"] as? String, "SPAN_KIND_INTERNAL")
+        XCTAssertEqual(post["kind"] as? String, "SPAN_KIND_CLIENT")
+        XCTAssertEqual(post["parentSpanId"] as? String, root["spanId"] as? String)
+        XCTAssertEqual(delete["parentSpanId"] as? String, root["spanId"] as? String)
+        XCTAssertEqual((root["status"] as? [String: Any])?["code"] as? String, "STATUS_CODE_OK")
+        let attributes = attributeMap(root["attributes"])
+        XCTAssertEqual(attributes["health.status"] as? String, "healthy")
+        XCTAssertEqual(attributes["health.probe_type"] as? String, "anonymous")
+        XCTAssertEqual(attributes["mcp.transport"] as? String, "streamable_http")
+        XCTAssertEqual(attributes["http.response.status_code"] as? Int, 200)
+        XCTAssertEqual(attributes["url.full"] as? String, mcp.baseURL + "/mcp")
+        XCTAssertEqual(attributes["server.address"] as? String, "127.0.0.1")
+        XCTAssertEqual(attributes["server.port"] as? Int, mcp.port)
+        XCTAssertEqual(attributeMap(post["attributes"])["http.request.method"] as? String, "POST")
+        XCTAssertEqual(attributeMap(byName["probe"]?.resource["attributes"])["service.name"] as? String, "probe-agent-test")
+        let headers = byName["probe"]?.headers ?? [:]
+        let contentType = headers.first { $0.key.lowercased() == "content-type" }?.value as? String
+        XCTAssertEqual(contentType, "application/x-protobuf")
+
+        // The MCP server saw the trace: traceparent carries the probe's trace id and the POST span id.
+        let requests = try await fetchJSON(mcp.baseURL + "/_test/requests") as? [[String: Any]] ?? []
+        let traceparent = try XCTUnwrap((requests.first?["headers"] as? [String: String])?["traceparent"])
+        let parts = traceparent.split(separator: "-").map(String.init)
+        XCTAssertEqual(parts[1], root["traceId"] as? String)
+        XCTAssertEqual(parts[2], post["spanId"] as? String)
+    }
+
+    func testUnreachableTargetExitsOneWithJSON() throws {
+        let port = try freeLoopbackPort()
+        let result = try AgentBinary.run(["check", "http://127.0.0.1:\(port)/mcp", "--json", "--timeout", "3s"])
+        XCTAssertEqual(result.status, 1, result.stderr)
+        let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        XCTAssertEqual(object["health_status"] as? String, "unreachable")
+        XCTAssertEqual(object["error_type"] as? String, "connection_refused")
+        XCTAssertEqual(object["success"] as? Bool, false)
+        XCTAssertEqual((object["trace_id"] as? String)?.count, 32)
+    }
+
+    func testUsageErrorsExitTwo() throws {
+        let table: [([String], String)] = [
+            (["check", "ftp://example.com/x"], "not an http"),
+            (["check", "http://127.0.0.1:1/mcp", "--timeout", "soon"], "--timeout"),
+            (["check", "http://127.0.0.1:1/mcp", "--kind", "grpc"], "--kind"),
+            (["check", "http://127.0.0.1:1/mcp", "--transport", "websocket"], "--transport"),
+            (["check", "http://127.0.0.1:1/mcp", "--header", "novalue"], "--header"),
+            (["check"], "URL"),
+            (["frobnicate"], "frobnicate"),
+        ]
+        for (arguments, expected) in table {
+            let result = try AgentBinary.run(arguments)
+            XCTAssertEqual(result.status, 2, "\(arguments): \(result.stdout) \(result.stderr)")
+            XCTAssertTrue(result.stderr.contains(expected), "\(arguments): \(result.stderr)")
+        }
+    }
+
+    func testSecretsNeverReachOutputOrSpans() async throws {
+        let mcp = try FixtureServer(script: "mcp_server.py", args: ["auth", "{port}"])
+        let receiver = try FixtureServer(script: "otlp_receiver.py", args: ["{port}"])
+        let secrets = ["s3cr3t-token-value", "hunter2-header", "pa55word"]
+        let url = "http://user:\(secrets[2])@127.0.0.1:\(mcp.port)/mcp?token=\(secrets[0])"
+        let result = try AgentBinary.run(["check", url, "--token", secrets[0], "--header", "X-Api-Key: \(secrets[1])", "--spans", "--json"],
+                                         environment: ["OTEL_EXPORTER_OTLP_ENDPOINT": receiver.baseURL])
+        XCTAssertEqual(result.status, 0, "a rejected token is degraded... or 401 → see below: \(result.stdout)")
+        let records = try await fetchJSON(receiver.baseURL + "/received")
+        let exported = String(decoding: try JSONSerialization.data(withJSONObject: records), as: UTF8.self)
+        XCTAssertTrue(exported.contains("REDACTED"), "url.full is exported, redacted")
+        for secret in secrets {
+            XCTAssertFalse(result.stdout.contains(secret), "stdout leaks \(secret)")
+            XCTAssertFalse(result.stderr.contains(secret), "stderr leaks \(secret)")
+            XCTAssertFalse(exported.contains(secret), "spans leak \(secret)")
+        }
+    }
+}
