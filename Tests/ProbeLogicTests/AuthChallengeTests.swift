@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import HTTPClient
 import ProbeLogic
 import TestSupport
@@ -110,4 +111,37 @@ final class AuthChallengeTests: XCTestCase {
         let verdict = await verify(#"Bearer resource_metadata="http://127.0.0.1:\#(port)/prm""#, url)
         XCTAssertEqual(verdict, ChallengeVerdict(.invalid, "PRM connection_refused at /prm"))
     }
+}
+
+final class AuthChallengeCacheTests: XCTestCase {
+    func testVerdictsAreCachedPerURLAndChallenge() async throws {
+        let tracing = AuthTracing()
+        let peer = try await OAuthPeer(["prm": ["/.well-known/oauth-protected-resource/mcp":
+                                                    ["body": ["resource": "{base}/mcp", "authorization_servers": ["https://as.example.com"]]]]])
+        let url = peer.server.baseURL + "/mcp"
+        let clock = TestInstant()
+        let cache = ChallengeVerdictCache(ttl: .seconds(60), now: { clock.now })
+        for description in ["a", "b", "c"] {
+            let verdict = await cache.verify(wwwAuthenticate: #"Bearer error="invalid_token", error_description="\#(description)""#,
+                                             targetURL: url, http: tracing.http)
+            XCTAssertEqual(verdict.challenge, .valid)
+        }
+        var fetches = try await peer.count("prm")
+        XCTAssertEqual(fetches, 1)
+        // Another resource_metadata is checked at once; so is everything after the TTL.
+        let other = await cache.verify(wwwAuthenticate: #"Bearer resource_metadata="\#(peer.server.baseURL)/nowhere""#,
+                                       targetURL: url, http: tracing.http)
+        XCTAssertEqual(other.detail, "PRM 404 at /nowhere")
+        clock.advance(.seconds(61))
+        _ = await cache.verify(wwwAuthenticate: "Bearer", targetURL: url, http: tracing.http)
+        fetches = try await peer.count("prm")
+        XCTAssertEqual(fetches, 3)
+    }
+}
+
+/// A settable monotonic clock.
+final class TestInstant: Sendable {
+    private let current = Mutex(ContinuousClock.now)
+    var now: ContinuousClock.Instant { current.withLock { $0 } }
+    func advance(_ duration: Duration) { current.withLock { $0 += duration } }
 }

@@ -17,6 +17,16 @@ public struct ResolvedCredentials: Sendable, Equatable {
     }
 }
 
+/// Printing never shows the credential itself.
+extension ResolvedCredentials: CustomStringConvertible, CustomDebugStringConvertible {
+    public var description: String {
+        let authorization = authorization.map { ($0.split(separator: " ").first.map(String.init) ?? "") + " <redacted>" } ?? "none"
+        return "ResolvedCredentials(authorization: \(authorization), probeType: \(probeType.rawValue), note: \(note ?? "none"))"
+    }
+
+    public var debugDescription: String { description }
+}
+
 /// Turns a target's auth config into request credentials (fetching and caching tokens as needed).
 public protocol CredentialSource: Sendable {
     func credentials(for target: Target) async -> ResolvedCredentials

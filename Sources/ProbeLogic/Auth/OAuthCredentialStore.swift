@@ -113,6 +113,7 @@ public actor OAuthCredentialStore: CredentialSource {
         case .none, .bearer, .basic:
             return StaticCredentials.resolve(target.auth)
         }
+        // Notes may carry server-chosen text (error codes): a secret never gets through.
         var scrubbed = resolved
         scrubbed.note = resolved.note.map { note in
             (secrets + tokenSecrets(target.name)).reduce(note) { $1.count < 4 ? $0 : $0.replacingOccurrences(of: $1, with: "REDACTED") }

@@ -24,11 +24,15 @@ public enum StoredTokenFile {
         }
     }
 
+    /// Token files are small; a bigger one is not a token file.
+    static let maxBytes = 64 * 1024
+
     public static func read(_ path: String) -> Result<OAuthToken, Failure> {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            return .failure(access(path, F_OK) == 0 ? .unreadable(path, errno: EACCES) : .notFound(path))
-        }
-        guard let token = parse(data) else { return .failure(.malformed(path)) }
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return .failure(errno == ENOENT ? .notFound(path) : .unreadable(path, errno: errno)) }
+        defer { close(fd) }
+        guard let data = readAll(fd, limit: maxBytes + 1) else { return .failure(.unreadable(path, errno: errno)) }
+        guard data.count <= maxBytes, let token = parse(data) else { return .failure(.malformed(path)) }
         return .success(token)
     }
 
@@ -60,18 +64,20 @@ public enum StoredTokenFile {
     }
 
     /// Replaces the file atomically: a 0600 temp file in the same directory, fsync, rename, fsync of
-    /// the directory. Readers see the old or the new token, never a partial one.
-    public static func write(_ token: OAuthToken, to path: String) -> Result<Void, Failure> {
+    /// the directory. Readers see the old or the new token, never a partial one. A symlinked token
+    /// file is replaced at its target, so the link survives.
+    public static func write(_ token: OAuthToken, to link: String) -> Result<Void, Failure> {
+        let path = URL(fileURLWithPath: link).resolvingSymlinksInPath().path
         let data = encode(token, over: FileManager.default.contents(atPath: path))
         let directory = (path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent
         let temp = directory + "/." + (path as NSString).lastPathComponent + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         func fail(_ step: String) -> Result<Void, Failure> {
             let e = errno
             unlink(temp)
-            return .failure(.writeFailed(path, step: step, errno: e))
+            return .failure(.writeFailed(link, step: step, errno: e))
         }
         let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { return .failure(.writeFailed(path, step: "create", errno: errno)) }
+        guard fd >= 0 else { return .failure(.writeFailed(link, step: "create", errno: errno)) }
         let written = writeAll(fd, data)
         guard written else { close(fd); return fail("write") }
         guard fsync(fd) == 0 else { close(fd); return fail("fsync") }
@@ -96,4 +102,20 @@ private func writeAll(_ fd: Int32, _ data: Data) -> Bool {
         }
         return true
     }
+}
+
+/// Up to `limit` bytes; nil on a read error (errno set).
+private func readAll(_ fd: Int32, limit: Int) -> Data? {
+    var data = Data()
+    var buffer = [UInt8](repeating: 0, count: 4096)
+    while data.count < limit {
+        let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress!, min($0.count, limit - data.count)) }
+        if n < 0 {
+            if errno == EINTR { continue }
+            return nil
+        }
+        if n == 0 { break }
+        data.append(contentsOf: buffer[0..<n])
+    }
+    return data
 }

@@ -1,0 +1,48 @@
+import Foundation
+@testable import ProbeLogic
+import XCTest
+
+final class AuthTokenFileTests: XCTestCase {
+    func testReadFailuresNameTheCauseNotTheContent() throws {
+        let dir = try temporaryDirectory(self)
+        XCTAssertEqual(StoredTokenFile.read(dir.path).failureText, "token file \(dir.path) unreadable: Is a directory")
+        let huge = dir.appendingPathComponent("huge").path
+        try String(repeating: "x", count: StoredTokenFile.maxBytes + 1).write(toFile: huge, atomically: true, encoding: .utf8)
+        XCTAssertEqual(StoredTokenFile.read(huge).failureText, "token file \(huge) is neither token JSON nor a bare token")
+        let secret = dir.appendingPathComponent("secret").path
+        try "has-a secret-value".write(toFile: secret, atomically: true, encoding: .utf8)
+        XCTAssertFalse(StoredTokenFile.read(secret).failureText?.contains("secret-value") ?? true)
+    }
+
+    func testWriteThroughSymlinkKeepsTheLink() throws {
+        let dir = try temporaryDirectory(self)
+        let real = dir.appendingPathComponent("real.token").path
+        let link = dir.appendingPathComponent("link.token").path
+        try "old".write(toFile: real, atomically: true, encoding: .utf8)
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: real)
+        let token = OAuthToken(accessToken: Secret("new"), refreshToken: Secret("r"), expiresAt: Date(timeIntervalSince1970: 2_000_000_000))
+        XCTAssertNoThrow(try StoredTokenFile.write(token, to: link).get())
+        XCTAssertEqual(try FileManager.default.destinationOfSymbolicLink(atPath: link), real)
+        XCTAssertEqual(try StoredTokenFile.read(link).get(), token)
+        XCTAssertEqual(try FileManager.default.attributesOfItem(atPath: real)[.posixPermissions] as? Int, 0o600)
+        XCTAssertEqual(Set(try FileManager.default.contentsOfDirectory(atPath: dir.path)), ["real.token", "link.token"])
+    }
+
+    func testWriteIntoMissingDirectoryFailsCleanly() {
+        let path = "/nonexistent-dir-\(UUID().uuidString)/t.token"
+        let result = StoredTokenFile.write(OAuthToken(accessToken: Secret("tok-Zz9")), to: path)
+        XCTAssertEqual(result.failureText, "token file \(path) not written (create: No such file or directory)")
+    }
+
+    func testPrintedCredentialsHideTheSecret() {
+        let credentials = ResolvedCredentials(authorization: "Bearer tok-Zz9", probeType: .authenticated)
+        XCTAssertEqual("\(credentials)", "ResolvedCredentials(authorization: Bearer <redacted>, probeType: authenticated, note: none)")
+        XCTAssertFalse(String(reflecting: credentials).contains("tok-Zz9"))
+        XCTAssertEqual("\(ResolvedCredentials(authorization: nil, probeType: .unauthenticatedLiveness, note: "why"))",
+                       "ResolvedCredentials(authorization: none, probeType: unauthenticated_liveness, note: why)")
+    }
+}
+
+extension Result {
+    var failureText: String? { if case .failure(let e) = self { "\(e)" } else { nil } }
+}
