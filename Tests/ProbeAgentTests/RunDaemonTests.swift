@@ -163,7 +163,8 @@ final class RunDaemonTests: XCTestCase {
         }
         XCTAssertTrue(agent.process.isRunning)
         XCTAssertTrue(agent.log.contains("config reload failed"), agent.log)
-        XCTAssertEqual(try await agent.status().count, 4)
+        let targetCount = try await agent.status().count
+        XCTAssertEqual(targetCount, 4)
 
         // SIGTERM: stop, flush every span of the finished probes.
         agent.signal(SIGTERM)
