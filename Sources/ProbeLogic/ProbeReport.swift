@@ -42,11 +42,26 @@ public struct ProbeContext: Sendable {
     public var span: Span
     public var clientVersion: String
     public var credentials: any CredentialSource
+    /// Verdicts on 401/403 challenges, cached so the PRM is not fetched on every probe.
+    public var challenges: ChallengeVerdictCache
 
-    public init(http: TracedHTTP, span: Span, clientVersion: String, credentials: any CredentialSource) {
+    public init(http: TracedHTTP, span: Span, clientVersion: String, credentials: any CredentialSource,
+                challenges: ChallengeVerdictCache = ChallengeVerdictCache()) {
         self.http = http
         self.span = span
         self.clientVersion = clientVersion
         self.credentials = credentials
+        self.challenges = challenges
+    }
+
+    /// On a 401/403: is the Bearer challenge (and its protected-resource metadata) right?
+    /// Adds `auth.challenge` and its detail to the report; never changes the verdict.
+    func verifyChallenge(_ exchange: Exchange, target: Target, deadline: ContinuousClock.Instant,
+                         into report: inout ProbeReport) async {
+        guard let status = exchange.status, status == 401 || status == 403 else { return }
+        let header = exchange.headers.values("www-authenticate").joined(separator: ", ")
+        let verdict = await challenges.verify(wwwAuthenticate: header.isEmpty ? nil : header, targetURL: target.url,
+                                              http: http, timeout: min(deadline.remaining, .seconds(3)), tls: target.tls)
+        report.attributes += verdict.attributes
     }
 }

@@ -6,6 +6,7 @@ public struct ProbeRunner: Sendable {
     public let http: TracedHTTP
     public let clientVersion: String
     public let credentials: any CredentialSource
+    public let challenges = ChallengeVerdictCache()
 
     public init(client: HTTPClient, tracer: Tracer, clientVersion: String,
                 credentials: any CredentialSource = StaticCredentials()) {
@@ -30,7 +31,8 @@ public struct ProbeRunner: Sendable {
         let clockStart = ContinuousClock.now
         let (report, context) = await http.tracer.withSpan("probe", kind: .internal, root: true,
                                                              attributes: Self.startAttributes(target)) { span in
-            let context = ProbeContext(http: http, span: span, clientVersion: clientVersion, credentials: credentials)
+            let context = ProbeContext(http: http, span: span, clientVersion: clientVersion, credentials: credentials,
+                                       challenges: challenges)
             let report = await Self.prober(for: target.kind).probe(target, context: context)
             Self.record(report, on: span)
             await beforeEnd(report, context)

@@ -15,6 +15,7 @@ final class Agent: Sendable {
     let book = TargetBook()
     let scheduler: Scheduler
     let reloadSuccess: Gauge
+    let credentials: OAuthCredentialStore
     private let state: Mutex<State>
 
     struct State {
@@ -39,11 +40,11 @@ final class Agent: Sendable {
                                                  description: "1 if the last config (re)load succeeded")
         reloadSuccess.set(1)
         let metrics = ProbeMetrics(registry: telemetry.registry)
+        credentials = OAuthCredentialStore(http: TracedHTTP(client: HTTPClient.shared, tracer: telemetry.tracer,
+                                                            userAgent: "probe-agent/\(ProbeAgentCommand.version)"))
         let executor = ProbeExecutor(
             runner: ProbeRunner(client: HTTPClient.shared, tracer: telemetry.tracer, clientVersion: ProbeAgentCommand.version,
-                                credentials: OAuthCredentialStore(http: TracedHTTP(
-                                    client: HTTPClient.shared, tracer: telemetry.tracer,
-                                    userAgent: "probe-agent/\(ProbeAgentCommand.version)"))),
+                                credentials: credentials),
             book: book, metrics: metrics, logger: logger)
         let book = self.book
         scheduler = Scheduler(
@@ -70,7 +71,7 @@ final class Agent: Sendable {
 
     private func applyTargets() async {
         let targets = currentTargets
-        await book.replace(with: targets)
+        for removed in await book.replace(with: targets) { await credentials.forget(removed) }
         await scheduler.setTargets(targets)
     }
 

@@ -11,6 +11,7 @@ public struct StreamableHTTPProbe: Prober {
         let deadline = ContinuousClock.now + target.timeout
         let credentials = await context.credentials.credentials(for: target)
         var report = ProbeReport(outcome: Outcome(.unhealthy), probeType: credentials.probeType, transport: .streamableHTTP)
+        if let note = credentials.note { report.attributes.append(Attribute("auth.note", .string(note))) }
 
         var request = HTTPRequest(method: "POST", url: target.url, body: MCPMessages.initialize(clientVersion: context.clientVersion),
                                   timeout: deadline.remaining)
@@ -38,6 +39,7 @@ public struct StreamableHTTPProbe: Prober {
             credentialsSent: credentials.areSent))
         report.outcome = outcome
         if status == 401, credentials.areSent { await context.credentials.rejected(target) }
+        await context.verifyChallenge(exchange, target: target, deadline: deadline, into: &report)
         guard case .initializeResult(let facts)? = reply, (200..<300).contains(status) else { return report }
         report.server = facts
 
