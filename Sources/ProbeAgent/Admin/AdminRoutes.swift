@@ -16,8 +16,12 @@ struct AdminHandler: HTTPHandler {
 
     static let paths: Set<String> = ["/healthz", "/readyz", "/metrics", "/status"]
 
+    /// `request.path` is FlyingFox's standardised path: `/metrics/` and `/a/../metrics` are `/metrics`.
     func handleRequest(_ request: FlyingFox.HTTPRequest) async -> FlyingFox.HTTPResponse {
-        await respond(method: request.method.rawValue, path: request.path)
+        var response = await respond(method: request.method.rawValue, path: request.path)
+        // FlyingFox sends whatever body it is given; one after a HEAD would desynchronise a kept-alive connection.
+        if request.method == .HEAD { response.payload = .httpBody(HTTPBodySequence(data: Data())) }
+        return response
     }
 
     func respond(method: String, path: String) async -> FlyingFox.HTTPResponse {

@@ -1,0 +1,223 @@
+import Foundation
+import Tracing
+import XCTest
+@testable import ProbeAgent
+
+final class PrometheusTextTests: XCTestCase {
+    func testMetricNames() {
+        let table: [(name: String, unit: String, counter: Bool, expected: String)] = [
+            ("probe.success", "1", false, "probe_success"),
+            ("probe.duration", "s", false, "probe_duration_seconds"),
+            ("probe.http.status_code", "1", false, "probe_http_status_code"),
+            ("probe.http.phase.duration", "s", false, "probe_http_duration_seconds"),
+            ("probe.tls.cert.not_after", "s", false, "probe_ssl_earliest_cert_expiry"),
+            ("probe.consecutive_failures", "1", false, "probe_consecutive_failures"),
+            ("probe.state.transitions", "1", true, "probe_state_transitions_total"),
+            ("probe.target.restarts", "1", true, "probe_target_restarts_total"),
+            ("probe.health.status", "1", false, "probe_health_status"),
+            ("probe_agent.config.reload.success", "1", false, "probe_agent_config_reload_success"),
+            ("otlp.exporter.exported", "1", true, "otlp_exporter_exported_total"),
+            ("otlp.exporter.dropped", "1", true, "otlp_exporter_dropped_total"),
+            ("otlp.exporter.failed", "1", true, "otlp_exporter_failed_total"),
+            ("otlp.exporter.retries", "1", true, "otlp_exporter_retries_total"),
+            ("otlp.exporter.queue_size", "1", false, "otlp_exporter_queue_size"),
+            ("probe_agent.spans.dropped", "1", true, "probe_agent_spans_dropped_total"),
+            // The generic rules.
+            ("http.server.request.duration", "s", false, "http_server_request_duration_seconds"),
+            ("queue.wait_seconds", "s", false, "queue_wait_seconds"),
+            ("jobs.done", "1", true, "jobs_done_total"),
+            ("jobs.done_total", "", true, "jobs_done_total"),
+            ("cache.hit-ratio", "1", false, "cache_hit_ratio"),
+            ("a:b/c é", "", false, "a_b_c__"),
+            ("9lives", "", false, "_9lives"),
+            ("wait.time", "ms", false, "wait_time"),
+        ]
+        for row in table {
+            XCTAssertEqual(PrometheusNames.metricName(row.name, unit: row.unit, isCounter: row.counter), row.expected, row.name)
+        }
+    }
+
+    func testLabelNames() {
+        let table: [(String, String)] = [
+            ("probe.target", "target"), ("mcp.transport", "mcp_transport"), ("health.probe_type", "probe_type"),
+            ("phase", "phase"), ("status", "status"), ("from", "from"), ("http.response.status_code", "http_response_status_code"),
+            ("otel.metric.overflow", "otel_metric_overflow"), ("gateway-id", "gateway_id"), ("2fa", "key_2fa"),
+            ("__name__", "key___name__"), ("", "key_"), ("ü", "_"),
+        ]
+        for (key, expected) in table {
+            XCTAssertEqual(PrometheusNames.labelName(key), expected, key)
+        }
+    }
+
+    func testGaugeAndCounterExposition() {
+        let metrics = [
+            MetricData(name: "probe.state.transitions", description: "Changes of the target's state", unit: "1",
+                       points: .sum([point(["probe.target": "b", "from": "up", "to": "down"], .int(2)),
+                                     point(["probe.target": "a", "from": "up", "to": "down"], .int(1))],
+                                    temporality: .cumulative, isMonotonic: true)),
+            MetricData(name: "probe.success", description: "1 when the probe ended healthy or alive", unit: "1",
+                       points: .gauge([point(["probe.target": "b", "mcp.transport": "sse", "health.probe_type": "anonymous"], .int(0)),
+                                       point(["probe.target": "a", "mcp.transport": "streamable_http", "health.probe_type": "authenticated"], .int(1))])),
+            MetricData(name: "otlp.exporter.queue_size", unit: "1", points: .sum([point([:], .int(7))], temporality: .cumulative, isMonotonic: false)),
+        ]
+        XCTAssertEqual(PrometheusText.render(metrics), """
+            # HELP otlp_exporter_queue_size otlp.exporter.queue_size
+            # TYPE otlp_exporter_queue_size gauge
+            otlp_exporter_queue_size 7
+            # HELP probe_state_transitions_total Changes of the target's state
+            # TYPE probe_state_transitions_total counter
+            probe_state_transitions_total{from="up",target="a",to="down"} 1
+            probe_state_transitions_total{from="up",target="b",to="down"} 2
+            # HELP probe_success 1 when the probe ended healthy or alive
+            # TYPE probe_success gauge
+            probe_success{mcp_transport="sse",probe_type="anonymous",target="b"} 0
+            probe_success{mcp_transport="streamable_http",probe_type="authenticated",target="a"} 1
+
+            """)
+    }
+
+    func testHistogramIsCumulativeWithInfSumAndCount() {
+        let histogram = HistogramDataPoint(
+            attributes: [Attribute("probe.target", "a"), Attribute("phase", "connect")], startTimeUnixNano: 1, timeUnixNano: 2,
+            count: 6, sum: 3.25, min: 0.001, max: 2, bucketCounts: [1, 0, 3, 2], explicitBounds: [0.005, 0.5, 1])
+        let metrics = [MetricData(name: "probe.http.phase.duration", description: "Connection phases", unit: "s",
+                                  points: .histogram([histogram], temporality: .cumulative))]
+        XCTAssertEqual(PrometheusText.render(metrics), """
+            # HELP probe_http_duration_seconds Connection phases
+            # TYPE probe_http_duration_seconds histogram
+            probe_http_duration_seconds_bucket{phase="connect",target="a",le="0.005"} 1
+            probe_http_duration_seconds_bucket{phase="connect",target="a",le="0.5"} 1
+            probe_http_duration_seconds_bucket{phase="connect",target="a",le="1"} 4
+            probe_http_duration_seconds_bucket{phase="connect",target="a",le="+Inf"} 6
+            probe_http_duration_seconds_sum{phase="connect",target="a"} 3.25
+            probe_http_duration_seconds_count{phase="connect",target="a"} 6
+
+            """)
+    }
+
+    func testEscapingAndValueForms() {
+        let metrics = [MetricData(name: "odd", description: "back\\slash\nnew line", unit: "",
+                                  points: .gauge([point(["v": "a\"b\\c\nd"], .double(0.25)),
+                                                  point(["v": "big"], .double(1e21)), point(["v": "inf"], .double(.infinity)),
+                                                  point(["v": "nan"], .double(.nan)), point(["v": "whole"], .double(3)),
+                                                  point(["v": "tiny"], .double(1e-7))]))]
+        XCTAssertEqual(PrometheusText.render(metrics), """
+            # HELP odd back\\\\slash\\nnew line
+            # TYPE odd gauge
+            odd{v="a\\"b\\\\c\\nd"} 0.25
+            odd{v="big"} 1e+21
+            odd{v="inf"} +Inf
+            odd{v="nan"} NaN
+            odd{v="tiny"} 1e-07
+            odd{v="whole"} 3
+
+            """)
+    }
+
+    func testAttributeValueTextAndCollidingLabels() {
+        let attributes = [Attribute("a.b", "x"), Attribute("a_b", "y"), Attribute("flag", .bool(true)), Attribute("n", .int(-3)),
+                          Attribute("list", .array(["p", .int(1)]))]
+        XCTAssertEqual(PrometheusText.Labels.render(attributes), #"a_b="x;y",flag="true",list="[\"p\",1]",n="-3""#)
+    }
+
+    func testDeltasAreSkippedAndKindClashesKeepTheFirst() {
+        let metrics = [
+            MetricData(name: "jobs", unit: "1", points: .sum([point([:], .int(5))], temporality: .delta, isMonotonic: true)),
+            MetricData(name: "jobs_total", unit: "1", points: .gauge([point([:], .int(1))])),
+            MetricData(name: "jobs", unit: "1", points: .sum([point([:], .int(9))], temporality: .cumulative, isMonotonic: true)),
+        ]
+        XCTAssertEqual(PrometheusText.render(metrics), """
+            # HELP jobs_total jobs_total
+            # TYPE jobs_total gauge
+            jobs_total 1
+
+            """)
+        XCTAssertEqual(PrometheusText.render([]), "")
+    }
+
+    func testOutputIsStableAcrossInputOrder() {
+        let registry = Self.populatedRegistry()
+        let metrics = registry.collect(temporality: .cumulative)
+        XCTAssertEqual(PrometheusText.render(metrics), PrometheusText.render(metrics.reversed()))
+    }
+
+    /// The full metric set through the real parser and linter. CI installs prometheus
+    /// (scripts/test-deploy), so a missing promtool is a failure, not a skip.
+    func testPromtoolAcceptsTheFullMetricSet() throws {
+        let promtool = "/usr/bin/promtool"
+        guard FileManager.default.isExecutableFile(atPath: promtool) else {
+            return XCTFail("\(promtool) not found: install it (apt-get install -y prometheus) to validate /metrics")
+        }
+        let text = PrometheusText.render(Self.populatedRegistry().collect(temporality: .cumulative))
+        for family in ["probe_success", "probe_duration_seconds", "probe_http_duration_seconds", "probe_ssl_earliest_cert_expiry",
+                       "probe_state_transitions_total", "probe_target_restarts_total", "probe_health_status",
+                       "otlp_exporter_dropped_total", "probe_agent_spans_dropped_total"] {
+            XCTAssertTrue(text.contains("# TYPE \(family) "), family)
+        }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: promtool)
+        process.arguments = ["check", "metrics"]
+        let input = Pipe(), output = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        input.fileHandleForWriting.write(Data(text.utf8))
+        try input.fileHandleForWriting.close()
+        let report = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 0, "promtool check metrics:\n\(report)\n--- input ---\n\(text)")
+    }
+
+    // MARK: -
+
+    private func point(_ attributes: KeyValuePairs<String, String>, _ value: NumberValue) -> NumberDataPoint {
+        NumberDataPoint(attributes: attributes.map { Attribute($0.key, .string($0.value)) }, startTimeUnixNano: 1,
+                        timeUnixNano: 2, value: value)
+    }
+
+    /// Every metric the agent exposes, as ProbeMetrics and the exporter register them.
+    static func populatedRegistry() -> MetricsRegistry {
+        let registry = MetricsRegistry()
+        let targets: [[Attribute]] = [
+            [Attribute("probe.target", "payments-mcp"), Attribute("mcp.transport", "streamable_http"),
+             Attribute("health.probe_type", "authenticated")],
+            [Attribute("probe.target", "status-page"), Attribute("health.probe_type", "anonymous")],
+        ]
+        let success = registry.gauge("probe.success", unit: "1", description: "1 when the probe ended healthy or alive")
+        let duration = registry.histogram("probe.duration", unit: "s", description: "Duration of the whole probe")
+        let status = registry.gauge("probe.http.status_code", unit: "1", description: "HTTP status of the probe's main exchange")
+        let phases = registry.histogram("probe.http.phase.duration", unit: "s", description: "Connection phases of the main exchange")
+        let expiry = registry.gauge("probe.tls.cert.not_after", unit: "s", description: "Expiry of the peer certificate, unix seconds")
+        let failures = registry.gauge("probe.consecutive_failures", unit: "1", description: "Failed probes in a row")
+        let health = registry.gauge("probe.health.status", unit: "1", description: "1 for the health status of the last probe")
+        let transitions = registry.counter("probe.state.transitions", unit: "1", description: "Changes of the target's state")
+        let restarts = registry.counter("probe.target.restarts", unit: "1", description: "Restarts detected")
+        for (i, attributes) in targets.enumerated() {
+            success.set(i, attributes: attributes)
+            duration.record(0.042 * Double(i + 1), attributes: attributes)
+            status.set(i == 0 ? 200 : 503, attributes: attributes)
+            for phase in ["resolve", "connect", "tls", "processing", "transfer"] {
+                phases.record(0.003, attributes: attributes + [Attribute("phase", .string(phase))])
+            }
+            expiry.set(1_893_456_000.0, attributes: attributes)
+            failures.set(i * 3, attributes: attributes)
+            health.set(1, attributes: attributes + [Attribute("status", "healthy")])
+            health.set(0, attributes: attributes + [Attribute("status", "unreachable")])
+            transitions.add(1, attributes: attributes + [Attribute("from", "unknown"), Attribute("to", "healthy")])
+            restarts.add(i, attributes: attributes)
+        }
+        registry.gauge("probe_agent.config.reload.success", unit: "1", description: "1 when the last config reload succeeded").set(1, attributes: [])
+        registry.counter("probe_agent.spans.dropped", unit: "1", description: "Spans dropped before export").add(0, attributes: [])
+        for signal in ["traces", "metrics"] {
+            let attributes = [Attribute("signal", .string(signal))]
+            registry.counter("otlp.exporter.exported", unit: "1", description: "Items exported").add(10, attributes: attributes)
+            registry.counter("otlp.exporter.failed", unit: "1", description: "Export calls that failed").add(1, attributes: attributes)
+            registry.counter("otlp.exporter.retries", unit: "1", description: "Export requests retried").add(2, attributes: attributes)
+            registry.counter("otlp.exporter.dropped", unit: "1", description: "Items dropped")
+                .add(3, attributes: attributes + [Attribute("reason", "retry_exhausted")])
+            registry.gauge("otlp.exporter.queue_size", unit: "1", description: "Items waiting for export").set(4, attributes: attributes)
+        }
+        return registry
+    }
+}
