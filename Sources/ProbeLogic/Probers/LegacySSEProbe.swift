@@ -17,6 +17,7 @@ public struct LegacySSEProbe: Prober {
         let deadline = ContinuousClock.now + target.timeout
         let credentials = await context.credentials.credentials(for: target)
         var report = ProbeReport(outcome: Outcome(.unhealthy), probeType: credentials.probeType, transport: .sse)
+        if let note = credentials.note { report.attributes.append(Attribute("auth.note", .string(note))) }
 
         // The GET's timeout is the probe's: it bounds every wait on the stream below.
         var request = HTTPRequest(method: "GET", url: target.url, timeout: deadline.remaining)
@@ -42,8 +43,12 @@ public struct LegacySSEProbe: Prober {
         report.timings = stream.timings
 
         guard (200..<300).contains(stream.status) else {
-            report.outcome = await rejectedGET(stream, credentials: credentials)
+            let body = await stream.readBody(limit: 512)
+            report.outcome = rejectedGET(status: stream.status, headers: stream.headers, body: body, credentials: credentials)
             if stream.status == 401, credentials.areSent { await context.credentials.rejected(target) }
+            let exchange = Exchange(status: stream.status, headers: stream.headers, body: body, matchedEvent: nil, error: nil,
+                                    timings: stream.timings, startUnixNano: 0)
+            await context.verifyChallenge(exchange, target: target, deadline: deadline, into: &report)
             return report
         }
         guard stream.isSSE else {
@@ -108,6 +113,7 @@ public struct LegacySSEProbe: Prober {
             bodyPreview: String(decoding: replyData.prefix(200), as: UTF8.self), credentialsSent: postCredentials.areSent))
         report.outcome = outcome
         if postStatus == 401, postCredentials.areSent { await context.credentials.rejected(target) }
+        if endpoint.sameOrigin { await context.verifyChallenge(posted, target: target, deadline: deadline, into: &report) }
         if case .initializeResult(let facts)? = reply, (200..<300).contains(postStatus) { report.server = facts }
         return report
     }
@@ -121,12 +127,8 @@ public struct LegacySSEProbe: Prober {
               let scheme = resolved.scheme?.lowercased(), scheme == "http" || scheme == "https",
               resolved.host?.isEmpty == false else { return nil }
         let url = resolved.absoluteString
-        let sameOrigin = URLAuthority(url).map { endpoint in
-            URLAuthority(sseURL).map {
-                $0.scheme == endpoint.scheme && $0.host.lowercased() == endpoint.host.lowercased() && $0.port == endpoint.port
-            } ?? false
-        } ?? false
-        return (url, sameOrigin)
+        let origin = URLAuthority(url)?.origin.lowercased()
+        return (url, origin != nil && origin == URLAuthority(sseURL)?.origin.lowercased())
     }
 
     /// The first event matching `wanted`; nil when the stream ended or failed first.
@@ -152,12 +154,11 @@ public struct LegacySSEProbe: Prober {
 
     /// A non-2xx answer to the GET, classified as an answer to `initialize` would be, except that
     /// 400/404/405 here mean there is no legacy SSE endpoint at this URL.
-    private func rejectedGET(_ stream: TracedStream, credentials: ResolvedCredentials) async -> Outcome {
-        let preview = await stream.readBody(limit: 512)
+    private func rejectedGET(status: Int, headers: HTTPHeaders, body: [UInt8], credentials: ResolvedCredentials) -> Outcome {
         let (outcome, next) = Classifier.initialize(InitializeExchange(
-            status: stream.status, reply: nil, wwwAuthenticate: stream.headers["www-authenticate"],
-            bodyPreview: String(decoding: preview, as: UTF8.self), credentialsSent: credentials.areSent))
-        if next == .tryLegacySSE { return Outcome(.unhealthy, .http4xx, "HTTP \(stream.status) to the SSE GET (no legacy SSE endpoint here?)") }
+            status: status, reply: nil, wwwAuthenticate: headers["www-authenticate"],
+            bodyPreview: String(decoding: body, as: UTF8.self), credentialsSent: credentials.areSent))
+        if next == .tryLegacySSE { return Outcome(.unhealthy, .http4xx, "HTTP \(status) to the SSE GET (no legacy SSE endpoint here?)") }
         return outcome
     }
 }

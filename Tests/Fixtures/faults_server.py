@@ -1,0 +1,253 @@
+"""Faulty HTTP and MCP-ish answers for the probe tests. Stdlib only; binds 127.0.0.1.
+
+usage: faults_server.py PORT [--tls CERT KEY]
+       faults_server.py PORT --blackhole     (accepts connections and never answers)
+
+routes (GET or POST; a leading /mnt/ is ignored, to imitate a mounted app):
+  /status/NNN            that status, short text body
+  /garbage               200 text/html, not JSON
+  /invalid-jsonrpc       200 application/json {"foo":1}
+  /jsonrpc-error         200 application/json JSON-RPC error for id 1
+  /sse-no-endpoint       200 text/event-stream, only comments for 60 s
+  /sse-endpoint-404      endpoint event naming a path that 404s
+  /sse-wrong-type        200 text/html
+  /sse-stream-garbage    garbage lines, then a working endpoint (see /sse-ok)
+  /sse-ok[?ref=relative|absolute]
+                         a minimal legacy HTTP+SSE server: endpoint event, POST /messages?session_id=N
+                         -> 202, the initialize answer follows on the stream
+  /huge                  3 MiB body, chunked (no Content-Length)
+  /slow/SECONDS          200 after SECONDS
+  /json                  a JSON document for json_fields
+  /headers               custom response headers
+  /redirect              302 -> /json
+  /echo                  JSON {method, headers, body} of the request
+  /_stats                {"open_streams": N} SSE streams held open now
+"""
+import itertools
+import json
+import queue
+import select
+import signal
+import socket
+import ssl
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+JSON_DOC = {
+    "status": "ok",
+    "version": "1.2.3",
+    "ready": True,
+    "count": 3,
+    "ratio": 0.5,
+    "nothing": None,
+    "checks": [{"name": "db", "state": "up", "latency_ms": 12}, {"name": "cache", "state": "degraded"}],
+}
+
+open_streams = 0
+sessions = {}  # session id -> queue of SSE event bytes
+lock = threading.Lock()
+session_ids = itertools.count(1)
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def setup(self):
+        # TLS handshake in the handler thread, so a failing client never blocks accept().
+        if isinstance(self.request, ssl.SSLSocket):
+            self.request.do_handshake()
+        super().setup()
+
+    def log_message(self, format, *args):
+        pass
+
+    def do_GET(self):
+        self.route()
+
+    do_POST = do_PUT = do_DELETE = do_HEAD = do_GET
+
+    def route(self):
+        body = self.read_body()
+        url = urlsplit(self.path)
+        parts = url.path.strip("/").split("/")
+        if parts[0] == "mnt":
+            parts = parts[1:] or [""]
+        name, arg = parts[0], (parts[1] if len(parts) > 1 else "")
+        query = parse_qs(url.query)
+        routes = {
+            "status": lambda: self.simple(int(arg), f"status {arg}\n".encode()),
+            "garbage": lambda: self.simple(200, b"<html><body>definitely not json</body></html>\n", "text/html"),
+            "invalid-jsonrpc": lambda: self.simple(200, b'{"foo":1}', "application/json"),
+            "jsonrpc-error": lambda: self.simple(
+                200, b'{"jsonrpc":"2.0","id":1,"error":{"code":-32603,"message":"internal failure"}}', "application/json"),
+            "sse-no-endpoint": lambda: self.sse([], comments=True),
+            "sse-endpoint-404": lambda: self.sse([b"event: endpoint\ndata: /missing/messages?session_id=x\n\n"]),
+            "sse-wrong-type": lambda: self.simple(200, b"<html>not a stream</html>\n", "text/html"),
+            "sse-stream-garbage": lambda: self.sse_session("root", garbage=True),
+            "sse-ok": lambda: self.sse_session(query.get("ref", ["root"])[0]),
+            "messages": lambda: self.message(query.get("session_id", [""])[0], body),
+            "huge": self.huge,
+            "slow": lambda: (time.sleep(float(arg)), self.simple(200, b"slow\n")),
+            "json": lambda: self.simple(200, json.dumps(JSON_DOC).encode(), "application/json"),
+            "headers": lambda: self.simple(200, b"headers\n", extra=[
+                ("X-Service", "probe-faults"), ("X-Build", "2024.1"), ("Set-Cookie", "session=secret-cookie-value")]),
+            "redirect": lambda: self.simple(302, b"", extra=[("Location", "/json")]),
+            "echo": lambda: self.simple(200, json.dumps({
+                "method": self.command, "headers": {k.lower(): v for k, v in self.headers.items()},
+                "body": body.decode("utf-8", "replace")}).encode(), "application/json"),
+            "_stats": lambda: self.simple(200, json.dumps({"open_streams": open_streams}).encode(), "application/json"),
+        }
+        handler = routes.get(name)
+        if handler is None:
+            self.simple(404, b"not found\n")
+        else:
+            handler()
+
+    def read_body(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def simple(self, status, body, content_type="text/plain", extra=()):
+        self.send_response(status)
+        for name, value in extra:
+            self.send_header(name, value)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def start_chunked(self, content_type):
+        self.send_response(200)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Transfer-Encoding", "chunked")
+        self.send_header("Cache-Control", "no-store")
+        self.end_headers()
+
+    def write_chunk(self, data):
+        self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+        self.wfile.flush()
+
+    def huge(self):
+        self.start_chunked("application/octet-stream")
+        block = b"x" * 65536
+        try:
+            for _ in range(48):  # 3 MiB
+                self.write_chunk(block)
+            self.wfile.write(b"0\r\n\r\n")
+        except OSError:
+            pass  # the client stopped at its cap
+
+    def sse(self, events, comments=False, inbox=None, seconds=60):
+        """Streams `events`, then holds the stream open for `seconds` or until the client goes away,
+        sending `inbox` items as they come and (if `comments`) a comment every second."""
+        global open_streams
+        self.close_connection = True
+        self.start_chunked("text/event-stream; charset=utf-8")
+        with lock:
+            open_streams += 1
+        try:
+            for event in events:
+                self.write_chunk(event)
+            deadline = time.monotonic() + seconds
+            next_comment = time.monotonic()
+            while time.monotonic() < deadline:
+                if comments and time.monotonic() >= next_comment:
+                    self.write_chunk(b": still here\n\n")
+                    next_comment += 1
+                if inbox is not None:
+                    try:
+                        self.write_chunk(inbox.get_nowait())
+                    except queue.Empty:
+                        pass
+                readable, _, _ = select.select([self.request], [], [], 0.02)
+                if readable and not self.request.recv(1):
+                    return
+        except OSError:
+            return
+        finally:
+            with lock:
+                open_streams -= 1
+
+    def sse_session(self, ref, garbage=False):
+        sid = str(next(session_ids))
+        inbox = queue.Queue()
+        with lock:
+            sessions[sid] = inbox
+        path = f"messages?session_id={sid}"
+        data = {"root": "/mnt/" + path, "relative": path,
+                "absolute": f"{self.scheme()}://127.0.0.1:{self.server.server_port}/{path}"}[ref]
+        events = []
+        if garbage:
+            events.append(b"this line is not sse\n: a comment\nevent: noise\n\nretry: soon\ndata\n\n\x00\xff\xfe\n\n")
+        events.append(b"event: endpoint\r\ndata: " + data.encode() + b"\r\n\r\n")
+        try:
+            self.sse(events, inbox=inbox)
+        finally:
+            with lock:
+                sessions.pop(sid, None)
+
+    def scheme(self):
+        return "https" if isinstance(self.request, ssl.SSLSocket) else "http"
+
+    def message(self, sid, body):
+        with lock:
+            inbox = sessions.get(sid)
+        if inbox is None:
+            self.simple(404, b"Could not find session\n")
+            return
+        try:
+            request = json.loads(body)
+        except ValueError:
+            self.simple(400, b"invalid JSON\n")
+            return
+        if request.get("method") == "initialize":
+            result = {"protocolVersion": "2024-11-05", "capabilities": {},
+                      "serverInfo": {"name": "faults", "version": "0.1"}}
+            reply = json.dumps({"jsonrpc": "2.0", "id": request.get("id"), "result": result})
+            inbox.put(b"event: message\ndata: " + reply.encode() + b"\n\n")
+        self.simple(202, b"Accepted")
+
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 256
+
+    def handle_error(self, request, client_address):
+        pass  # clients that reset, time out or reject our certificate are expected here
+
+
+def blackhole(port):
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", port))
+    listener.listen(256)
+    held = []
+    while True:
+        conn, _ = listener.accept()
+        held.append(conn)
+
+
+def main():
+    # Spawned from a Swift concurrency thread, we inherit its blocked signals; stop() needs SIGTERM.
+    signal.pthread_sigmask(signal.SIG_SETMASK, [])
+    args = sys.argv[1:]
+    port = int(args[0])
+    if "--blackhole" in args:
+        blackhole(port)
+        return
+    server = Server(("127.0.0.1", port), Handler)
+    if "--tls" in args:
+        i = args.index("--tls")
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(args[i + 1], args[i + 2])
+        server.socket = context.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
+    print(f"listening on 127.0.0.1:{port}", flush=True)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()

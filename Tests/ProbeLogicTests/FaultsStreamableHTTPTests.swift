@@ -1,0 +1,34 @@
+import HTTPClient
+import TestSupport
+import XCTest
+@testable import ProbeLogic
+
+/// The existing StreamableHTTPProbe against MCP-ish faults (Tests/Fixtures/faults_server.py).
+final class FaultsStreamableHTTPTests: XCTestCase {
+    static let faults = SharedServer<FixtureServer>()
+
+    override class func tearDown() {
+        faults.stop()
+        super.tearDown()
+    }
+
+    func testFaultyInitializeAnswers() async throws {
+        let server = try Self.faults.get()
+        let table: [(String, HealthStatus, ProbeErrorType, UInt)] = [
+            ("/status/500", .unhealthy, .http5xx, #line),
+            ("/status/502", .unhealthy, .http5xx, #line),
+            ("/garbage", .unhealthy, .invalidResponse, #line),
+            ("/invalid-jsonrpc", .unhealthy, .invalidResponse, #line),
+            ("/jsonrpc-error", .degraded, .jsonRPCError, #line),
+        ]
+        for (path, health, errorType, line) in table {
+            let target = Target(name: "faults", url: server.baseURL + path, kind: .mcp(MCPOptions(transport: .streamableHTTP)),
+                                timeout: .seconds(5))
+            let (report, spans, _) = await ProbeHarness().run(StreamableHTTPProbe(), target)
+            XCTAssertEqual(report.outcome.health, health, "\(path): \(report.outcome.message)", line: line)
+            XCTAssertEqual(report.outcome.errorType, errorType, path, line: line)
+            XCTAssertEqual(report.transport, .streamableHTTP, line: line)
+            XCTAssertEqual(spans.filter { $0.kind == .client }.map(\.name), ["POST"], "no DELETE without a session", line: line)
+        }
+    }
+}

@@ -1,0 +1,134 @@
+import Foundation
+import HTTPClient
+import TestSupport
+import Tracing
+import XCTest
+@testable import ProbeLogic
+
+/// One fixture server for a whole test class: started on first use, stopped in `class tearDown`.
+final class SharedServer<Value>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: Result<Value, Error>?
+    private let make: () throws -> Value
+    private let stopValue: (Value) -> Void
+
+    init(make: @escaping () throws -> Value, stop: @escaping (Value) -> Void) {
+        self.make = make
+        self.stopValue = stop
+    }
+
+    func get() throws -> Value {
+        lock.lock()
+        defer { lock.unlock() }
+        if value == nil { value = Result { try make() } }
+        return try value!.get()
+    }
+
+    func stop() {
+        lock.lock()
+        defer { lock.unlock() }
+        if case .success(let v)? = value { stopValue(v) }
+        value = nil
+    }
+}
+
+extension SharedServer where Value == FixtureServer {
+    convenience init(script: String = "faults_server.py", args: [String] = ["{port}"], mcpMajor: Int = 2) {
+        self.init(make: { try FixtureServer(script: script, args: args, mcpMajor: mcpMajor) }, stop: { $0.stop() })
+    }
+}
+
+extension ProbeHarness {
+    /// Runs one prober as `ProbeRunner.run` runs the configured one: in a root `probe` span,
+    /// with the verdict recorded on it.
+    func run(_ prober: any Prober, _ target: Target) async -> (ProbeReport, [SpanData], elapsed: Duration) {
+        let tracer = runner.http.tracer
+        let start = ContinuousClock.now
+        let (report, context) = await tracer.withSpan("probe", kind: .internal, root: true,
+                                                      attributes: ProbeRunner.startAttributes(target)) { span in
+            let report = await prober.probe(target, context: ProbeContext(http: runner.http, span: span, clientVersion: "test",
+                                                                          credentials: runner.credentials))
+            ProbeRunner.record(report, on: span)
+            return (report, span.context)
+        }
+        let elapsed = ContinuousClock.now - start
+        await processor.forceFlush(deadline: .now + .seconds(5))
+        return (report, sink.spans.filter { $0.context.traceID == context.traceID }, elapsed)
+    }
+}
+
+/// A fresh connection per call, so the test itself leaves no pooled socket on the server.
+func fetchJSON(_ url: String) async throws -> Any {
+    var request = HTTPRequest(url: url)
+    request.freshConnection = true
+    let response = try await HTTPClient.shared.execute(request)
+    return try JSONSerialization.jsonObject(with: Data(response.body))
+}
+
+/// TCP connections to 127.0.0.1:`port` that neither side has closed (server side of /proc/net/tcp).
+func establishedConnections(toPort port: Int) -> Int {
+    guard let table = try? String(contentsOfFile: "/proc/net/tcp", encoding: .utf8) else { return -1 }
+    let local = String(format: ":%04X", port)
+    return table.split(separator: "\n").dropFirst().filter { line in
+        let fields = line.split(separator: " ")
+        return fields.count > 3 && fields[1].hasSuffix(local) && fields[3] == "01"
+    }.count
+}
+
+/// Polls `condition` until it holds or `timeout` passes; returns whether it held.
+func eventually(_ timeout: Duration = .seconds(3), _ condition: () async throws -> Bool) async rethrows -> Bool {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if try await condition() { return true }
+        try? await Task.sleep(for: .milliseconds(50))
+    }
+    return try await condition()
+}
+
+/// A faults server speaking HTTPS with a fresh self-signed certificate for 127.0.0.1.
+struct TLSFaultsServer {
+    var server: FixtureServer
+    var directory: URL
+    var certFile: String { directory.appendingPathComponent("cert.pem").path }
+    var baseURL: String { "https://127.0.0.1:\(server.port)" }
+
+    static func start() throws -> TLSFaultsServer {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("probe-tls-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let cert = directory.appendingPathComponent("cert.pem").path, key = directory.appendingPathComponent("key.pem").path
+        try openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                     "-keyout", key, "-out", cert, "-days", "30", "-subj", "/CN=127.0.0.1",
+                     "-addext", "subjectAltName=IP:127.0.0.1"])
+        let server = try FixtureServer(script: "faults_server.py", args: ["{port}", "--tls", cert, key])
+        return TLSFaultsServer(server: server, directory: directory)
+    }
+
+    func stop() {
+        server.stop()
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    /// The certificate's notAfter, from `openssl x509 -enddate`.
+    func notAfter() throws -> Date {
+        let output = try Self.openssl(["x509", "-enddate", "-noout", "-dateopt", "iso_8601", "-in", certFile])
+        let text = output.trimmingCharacters(in: .whitespacesAndNewlines)
+            .replacingOccurrences(of: "notAfter=", with: "").replacingOccurrences(of: " ", with: "T")
+        guard let date = ISO8601DateFormatter().date(from: text) else { throw FixtureError("unparsable enddate \(text)") }
+        return date
+    }
+
+    @discardableResult
+    static func openssl(_ arguments: [String]) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["openssl"] + arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let output = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { throw FixtureError("openssl \(arguments.first ?? "") failed") }
+        return String(decoding: output, as: UTF8.self)
+    }
+}

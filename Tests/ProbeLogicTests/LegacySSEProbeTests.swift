@@ -1,0 +1,116 @@
+import Foundation
+import HTTPClient
+import TestSupport
+import Tracing
+import XCTest
+@testable import ProbeLogic
+
+/// The legacy HTTP+SSE probe against the official Python SDK servers (mcp 2.3 and 1.30).
+final class LegacySSEProbeTests: XCTestCase {
+    func sseTarget(_ server: FixtureServer) -> Target {
+        Target(name: "legacy", url: server.baseURL + "/sse", kind: .mcp(MCPOptions(transport: .sse)), timeout: .seconds(10))
+    }
+
+    func testPythonSDK2LegacyServerIsHealthyAndTheStreamIsClosed() async throws {
+        try await assertHealthyLegacyServer(mcpMajor: 2)
+    }
+
+    func testPythonSDK1LegacyServerIsHealthyAndTheStreamIsClosed() async throws {
+        try await assertHealthyLegacyServer(mcpMajor: 1)
+    }
+
+    func assertHealthyLegacyServer(mcpMajor: Int, file: StaticString = #filePath, line: UInt = #line) async throws {
+        let server = try FixtureServer(script: "mcp_server.py", args: ["legacy-sse", "{port}"], mcpMajor: mcpMajor)
+        defer { server.stop() }
+        let (report, spans, _) = await ProbeHarness().run(LegacySSEProbe(), sseTarget(server))
+        XCTAssertEqual(report.outcome.health, .healthy, report.outcome.message, file: file, line: line)
+        XCTAssertEqual(report.transport, .sse, file: file, line: line)
+        XCTAssertEqual(report.probeType, .anonymous, file: file, line: line)
+        XCTAssertEqual(report.httpStatus, 200, file: file, line: line)
+        XCTAssertEqual(report.server?.serverName, "probe-test", file: file, line: line)
+        XCTAssertEqual(report.server?.protocolVersion, MCPMessages.handshakeProtocolVersion, "the server negotiates our version",
+                       file: file, line: line)
+        let endpoint = report.attributes.first { $0.key == "mcp.sse.endpoint" }?.value
+        XCTAssertEqual(endpoint, .string(server.baseURL + "/messages/?session_id=REDACTED"), file: file, line: line)
+
+        // The GET is closed: no connection to the server stays established (checked before our own requests).
+        let closed = await eventually { establishedConnections(toPort: server.port) == 0 }
+        XCTAssertTrue(closed, "the probe left a connection open", file: file, line: line)
+
+        let requests = try await recordedRequests(server)
+        XCTAssertEqual(requests.map(\.method), ["GET", "POST"], file: file, line: line)
+        let get = try XCTUnwrap(requests.first?.headers)
+        XCTAssertEqual(get["accept"], "text/event-stream", file: file, line: line)
+        XCTAssertNil(get["origin"], file: file, line: line)
+        XCTAssertEqual(requests.last?.headers["content-type"], "application/json", file: file, line: line)
+
+        // Span tree: root probe, CLIENT GET and CLIENT POST under it; the GET outlives the POST.
+        let root = try XCTUnwrap(spans.first { $0.name == "probe" }, file: file, line: line)
+        XCTAssertEqual(root.attributes["mcp.transport"], "sse", file: file, line: line)
+        XCTAssertEqual(root.attributes["health.status"], "healthy", file: file, line: line)
+        XCTAssertEqual(root.attributes["mcp.server.name"], "probe-test", file: file, line: line)
+        XCTAssertEqual(root.status.code, .ok, file: file, line: line)
+        let clients = spans.filter { $0.kind == .client }.sorted { $0.startTimeUnixNano < $1.startTimeUnixNano }
+        XCTAssertEqual(clients.map(\.name), ["GET", "POST"], file: file, line: line)
+        for client in clients { XCTAssertEqual(client.parentSpanID, root.context.spanID, file: file, line: line) }
+        guard clients.count == 2 else { return }
+        let (getSpan, postSpan) = (clients[0], clients[1])
+        XCTAssertGreaterThan(getSpan.endTimeUnixNano, 0, "GET span ended", file: file, line: line)
+        XCTAssertGreaterThanOrEqual(getSpan.endTimeUnixNano, postSpan.endTimeUnixNano, file: file, line: line)
+        XCTAssertLessThanOrEqual(getSpan.endTimeUnixNano, root.endTimeUnixNano, file: file, line: line)
+        XCTAssertEqual(getSpan.attributes["http.response.status_code"], .int(200), file: file, line: line)
+        XCTAssertNil(getSpan.attributes["error.type"], "a deliberate close is no error", file: file, line: line)
+        XCTAssertEqual(postSpan.attributes["http.response.status_code"], .int(202), file: file, line: line)
+        let traceparent = try XCTUnwrap(get["traceparent"], file: file, line: line)
+        XCTAssertEqual(W3CTraceContext.parse(traceparent: traceparent)?.spanID, getSpan.context.spanID, file: file, line: line)
+    }
+
+    func testEndpointOnlyProbeSendsJustTheGET() async throws {
+        let server = try FixtureServer(script: "mcp_server.py", args: ["legacy-sse", "{port}"])
+        defer { server.stop() }
+        let (report, spans, _) = await ProbeHarness().run(LegacySSEProbe(initialize: false), sseTarget(server))
+        XCTAssertEqual(report.outcome.health, .healthy, report.outcome.message)
+        XCTAssertNil(report.server)
+        XCTAssertEqual(spans.filter { $0.kind == .client }.map(\.name), ["GET"])
+        let closed = await eventually { establishedConnections(toPort: server.port) == 0 }
+        XCTAssertTrue(closed)
+        let methods = try await recordedRequests(server).map(\.method)
+        XCTAssertEqual(methods, ["GET"])
+    }
+
+    func testStreamableEndpointIsNotALegacyEndpoint() async throws {
+        let server = try FixtureServer(script: "mcp_server.py", args: ["json", "{port}"])
+        defer { server.stop() }
+        var target = sseTarget(server)
+        target.url = server.baseURL + "/sse"
+        let (report, _, _) = await ProbeHarness().run(LegacySSEProbe(), target)
+        XCTAssertEqual(report.outcome.health, .unhealthy)
+        XCTAssertEqual(report.outcome.errorType, .http4xx)
+        XCTAssertEqual(report.httpStatus, 404)
+        XCTAssertTrue(report.outcome.message.contains("SSE GET"), report.outcome.message)
+    }
+
+    func testEndpointResolution() {
+        let base = "http://127.0.0.1:8000/mount/sse"
+        let table: [(String, String?, Bool, UInt)] = [
+            ("/messages/?session_id=abc", "http://127.0.0.1:8000/messages/?session_id=abc", true, #line),
+            ("messages/?session_id=abc", "http://127.0.0.1:8000/mount/messages/?session_id=abc", true, #line),
+            ("?session_id=abc", "http://127.0.0.1:8000/mount/sse?session_id=abc", true, #line),
+            ("../messages", "http://127.0.0.1:8000/messages", true, #line),
+            (" /messages/ ", "http://127.0.0.1:8000/messages/", true, #line),
+            ("http://127.0.0.1:8000/m?x=1", "http://127.0.0.1:8000/m?x=1", true, #line),
+            ("HTTP://127.0.0.1:8000/m", "http://127.0.0.1:8000/m", true, #line),
+            ("https://127.0.0.1:8000/m", "https://127.0.0.1:8000/m", false, #line),
+            ("http://127.0.0.1:9000/m", "http://127.0.0.1:9000/m", false, #line),
+            ("//other.example/m", "http://other.example/m", false, #line),
+            ("ftp://127.0.0.1/m", nil, false, #line),
+            ("mailto:a@b", nil, false, #line),
+            ("", nil, false, #line),
+        ]
+        for (data, url, sameOrigin, line) in table {
+            let resolved = LegacySSEProbe.resolveEndpoint(data, against: base)
+            XCTAssertEqual(resolved?.url.lowercased(), url, "\(data)", line: line)
+            if url != nil { XCTAssertEqual(resolved?.sameOrigin, sameOrigin, "\(data)", line: line) }
+        }
+    }
+}
