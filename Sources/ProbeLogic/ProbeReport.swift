@@ -44,14 +44,17 @@ public struct ProbeContext: Sendable {
     public var credentials: any CredentialSource
     /// Verdicts on 401/403 challenges, cached so the PRM is not fetched on every probe.
     public var challenges: ChallengeVerdictCache
+    /// Per-origin memory (protocol era), shared by all probes of a runner.
+    public var origins: OriginFacts
 
     public init(http: TracedHTTP, span: Span, clientVersion: String, credentials: any CredentialSource,
-                challenges: ChallengeVerdictCache = ChallengeVerdictCache()) {
+                challenges: ChallengeVerdictCache = ChallengeVerdictCache(), origins: OriginFacts = OriginFacts()) {
         self.http = http
         self.span = span
         self.clientVersion = clientVersion
         self.credentials = credentials
         self.challenges = challenges
+        self.origins = origins
     }
 
     /// On a 401/403: is the Bearer challenge (and its protected-resource metadata) right?

@@ -7,6 +7,7 @@ public struct ProbeRunner: Sendable {
     public let clientVersion: String
     public let credentials: any CredentialSource
     public let challenges = ChallengeVerdictCache()
+    public let origins = OriginFacts()
 
     public init(client: HTTPClient, tracer: Tracer, clientVersion: String,
                 credentials: any CredentialSource = StaticCredentials()) {
@@ -18,8 +19,9 @@ public struct ProbeRunner: Sendable {
     /// The prober for a target kind.
     public static func prober(for kind: Target.Kind) -> any Prober {
         switch kind {
+        case .mcp(let options) where options.transport == .sse: LegacySSEProbe()
         case .mcp: StreamableHTTPProbe()
-        case .http: StreamableHTTPProbe()  // plain HTTP prober arrives with issue 3
+        case .http: HTTPProbe()
         }
     }
 
@@ -32,7 +34,7 @@ public struct ProbeRunner: Sendable {
         let (report, context) = await http.tracer.withSpan("probe", kind: .internal, root: true,
                                                              attributes: Self.startAttributes(target)) { span in
             let context = ProbeContext(http: http, span: span, clientVersion: clientVersion, credentials: credentials,
-                                       challenges: challenges)
+                                       challenges: challenges, origins: origins)
             let report = await Self.prober(for: target.kind).probe(target, context: context)
             Self.record(report, on: span)
             await beforeEnd(report, context)

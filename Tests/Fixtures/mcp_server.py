@@ -108,8 +108,32 @@ async def recorder(scope, receive, send):
         return
     if scope["type"] == "http":
         headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
-        recorded.append({"method": scope["method"], "path": scope["path"],
-                         "headers": {k: v for k, v in headers.items() if k in RECORDED_HEADERS}})
+        entry = {"method": scope["method"], "path": scope["path"],
+                 "headers": {k: v for k, v in headers.items() if k in RECORDED_HEADERS}}
+        recorded.append(entry)
+        if scope["method"] == "POST":
+            # Read the body to record its JSON-RPC method, then replay it to the app.
+            chunks, more = [], True
+            while more:
+                message = await receive()
+                chunks.append(message.get("body", b""))
+                more = message.get("more_body", False)
+            body = b"".join(chunks)
+            try:
+                entry["rpc"] = json.loads(body).get("method")
+            except Exception:
+                entry["rpc"] = None
+            replayed = False
+
+            async def replay():
+                nonlocal replayed
+                if not replayed:
+                    replayed = True
+                    return {"type": "http.request", "body": body, "more_body": False}
+                return await receive()
+
+            await app(scope, replay, send)
+            return
     await app(scope, receive, send)
 
 

@@ -2,8 +2,11 @@ import Foundation
 import HTTPClient
 import Tracing
 
-/// MCP Streamable HTTP (2025-03-26 .. 2025-11-25): one POST `initialize`, JSON or SSE answer,
-/// then DELETE of the session the server issued. Never GETs the endpoint.
+/// MCP Streamable HTTP. Handshake era (2025-03-26 .. 2025-11-25): one POST `initialize` (JSON or
+/// SSE answer), optionally `notifications/initialized` and a deep check, then DELETE of the
+/// session the server issued. Modern era (2026-07-28): `server/discover`, no session. With
+/// transport `auto`, a 400/404/405 without JSON-RPC falls back to legacy HTTP+SSE.
+/// Never GETs the endpoint.
 public struct StreamableHTTPProbe: Prober {
     public init() {}
 
@@ -12,15 +15,22 @@ public struct StreamableHTTPProbe: Prober {
         let credentials = await context.credentials.credentials(for: target)
         var report = ProbeReport(outcome: Outcome(.unhealthy), probeType: credentials.probeType, transport: .streamableHTTP)
         if let note = credentials.note { report.attributes.append(Attribute("auth.note", .string(note))) }
+        let rpc = MCPRequests(target: target, credentials: credentials, http: context.http, deadline: deadline)
 
-        var request = HTTPRequest(method: "POST", url: target.url, body: MCPMessages.initialize(clientVersion: context.clientVersion),
-                                  timeout: deadline.remaining)
-        request.headers = MCPHeaders.post(target: target, credentials: credentials)
-        request.tls = target.tls
-        request.freshConnection = true
-        request.captureCertificate = target.url.lowercased().hasPrefix("https:")
-        let initID = MCPMessages.initializeID
-        let exchange = await context.http.send(request, reading: .sseUntil { JSONRPCReply.answers($0.data, id: initID) })
+        if await context.origins.era(of: target.url) == .modern {
+            await discover(rpc, context: context, into: &report)
+            return report
+        }
+
+        var url = target.url
+        var exchange = await initialize(rpc, url: url, context: context)
+        if let status = exchange.status, status == 307 || status == 308,
+           let location = Self.sameOriginRedirect(exchange.headers["location"], from: url) {
+            // Starlette mounts answer /mcp with 307 to /mcp/: follow once, re-sending the POST.
+            report.attributes.append(Attribute("probe.redirect", .string("HTTP \(status) to \(URLRedactor.redact(location)): configure the final URL")))
+            url = location
+            exchange = await initialize(rpc, url: url, context: context)
+        }
         report.timings = exchange.timings
         if let error = exchange.error {
             report.httpStatus = error.partialStatus
@@ -33,36 +43,147 @@ public struct StreamableHTTPProbe: Prober {
         let replyBytes: [UInt8] = exchange.matchedEvent.map { Array($0.data.utf8) } ?? exchange.body
         report.responseBody = replyBytes
         let reply = replyBytes.isEmpty ? nil : JSONRPCReply.parse(replyBytes)
-        let (outcome, _) = Classifier.initialize(InitializeExchange(
+        let (outcome, next) = Classifier.initialize(InitializeExchange(
             status: status, reply: reply, wwwAuthenticate: exchange.headers["www-authenticate"],
             bodyPreview: String(decoding: replyBytes.prefix(200), as: UTF8.self),
             credentialsSent: credentials.areSent))
         report.outcome = outcome
         if status == 401, credentials.areSent { await context.credentials.rejected(target) }
         await context.verifyChallenge(exchange, target: target, deadline: deadline, into: &report)
+
+        switch next {
+        case .tryModernDiscover:
+            await discover(rpc, context: context, into: &report)
+            return report
+        case .tryLegacySSE:
+            guard case .mcp(let options) = target.kind, options.transport == .auto else { return report }
+            let legacy = await LegacySSEProbe().probe(target, context: context)
+            return legacy.outcome.health.isSuccess ? legacy : report
+        case .done:
+            break
+        }
         guard case .initializeResult(let facts)? = reply, (200..<300).contains(status) else { return report }
         report.server = facts
 
         // Trust a session id only from a 2xx InitializeResult (Python SDKs mint unusable ones on errors).
-        if let sessionID = exchange.headers["mcp-session-id"], !sessionID.isEmpty {
-            let closed = await closeSession(sessionID, version: facts.protocolVersion, target: target,
-                                            credentials: credentials, deadline: deadline, http: context.http)
+        let session = exchange.headers["mcp-session-id"].flatMap { $0.isEmpty ? nil : $0 }
+        if case .mcp(let options) = target.kind {
+            if options.sendInitialized, let status = await rpc.notify(method: "notifications/initialized",
+                                                                       session: session, version: facts.protocolVersion) {
+                report.attributes.append(Attribute("mcp.initialized.status_code", .int(status)))
+            }
+            if let deep = options.deep {
+                await DeepCheckRunner(rpc: rpc, session: session, version: facts.protocolVersion).run(deep, into: &report)
+            }
+        }
+        if let session {
+            let closed = await closeSession(session, version: facts.protocolVersion, url: url, rpc: rpc)
             report.attributes.append(Attribute("mcp.session.closed", .bool(closed)))
         }
         return report
     }
 
+    private func initialize(_ rpc: MCPRequests, url: String, context: ProbeContext) async -> Exchange {
+        var request = rpc.post(MCPMessages.initialize(clientVersion: context.clientVersion), url: url, session: nil, version: nil)
+        request.freshConnection = true
+        request.captureCertificate = url.lowercased().hasPrefix("https:")
+        let initID = MCPMessages.initializeID
+        return await context.http.send(request, reading: .sseUntil { JSONRPCReply.answers($0.data, id: initID) })
+    }
+
+    /// 2026-07-28: `server/discover`; on success the origin is remembered as modern.
+    private func discover(_ rpc: MCPRequests, context: ProbeContext, into report: inout ProbeReport) async {
+        let (answer, exchange) = await rpc.call(id: 1, method: "server/discover",
+                                                paramsJSON: ServerDiscover.params(clientVersion: context.clientVersion),
+                                                session: nil, version: ServerDiscover.version,
+                                                extraHeaders: [("Mcp-Method", "server/discover")])
+        report.httpStatus = exchange.status ?? report.httpStatus
+        report.timings = exchange.timings
+        report.attributes.append(Attribute("mcp.era", .string(OriginFacts.Era.modern.rawValue)))
+        if let error = exchange.error {
+            report.outcome = Classifier.transportError(error.kind)
+            return
+        }
+        switch answer {
+        case .result(let result):
+            guard let facts = ServerDiscover.facts(result) else {
+                report.outcome = Outcome(.unhealthy, .invalidResponse, "server/discover result lacks supportedVersions or capabilities")
+                return
+            }
+            report.server = facts
+            report.outcome = Outcome(.healthy)
+            await context.origins.remember(.modern, for: rpc.target.url)
+        case .error(let code, let message):
+            report.outcome = Outcome(.degraded, .jsonRPCError, "server/discover rejected: \(code) \(message)")
+        case .failed(let why, _):
+            report.outcome = Outcome(.unhealthy, .invalidResponse, "server/discover: \(why)")
+            await context.origins.remember(.handshake, for: rpc.target.url)
+        }
+    }
+
     /// DELETE the session. 2xx, 404 (already gone) and 405 (termination not allowed) all end our part.
-    private func closeSession(_ sessionID: String, version: String, target: Target, credentials: ResolvedCredentials,
-                              deadline: ContinuousClock.Instant, http: TracedHTTP) async -> Bool {
-        var request = HTTPRequest(method: "DELETE", url: target.url, timeout: min(deadline.remaining, .seconds(5)))
-        request.headers = MCPHeaders.common(target: target, credentials: credentials)
+    private func closeSession(_ sessionID: String, version: String, url: String, rpc: MCPRequests) async -> Bool {
+        var request = HTTPRequest(method: "DELETE", url: url, timeout: min(rpc.deadline.remaining, .seconds(5)))
+        request.headers = MCPHeaders.common(target: rpc.target, credentials: rpc.credentials)
         request.headers.add("Mcp-Session-Id", sessionID)
         request.headers.add("MCP-Protocol-Version", version)
-        request.tls = target.tls
-        let exchange = await http.send(request)
+        request.tls = rpc.target.tls
+        let exchange = await rpc.http.send(request)
         guard let status = exchange.status else { return false }
         return (200..<300).contains(status) || status == 404 || status == 405
+    }
+
+    /// A 307/308 target on the same origin (a trailing-slash redirect), else nil.
+    static func sameOriginRedirect(_ location: String?, from url: String) -> String? {
+        guard let location, let base = URL(string: url), let resolved = URL(string: location, relativeTo: base)?.absoluteURL,
+              let from = URLAuthority(url), let to = URLAuthority(resolved.absoluteString), from.origin == to.origin
+        else { return nil }
+        return resolved.absoluteString
+    }
+}
+
+/// Deep mode: `tools/list` (tool count on the span) and optionally one tool call with an expected result.
+struct DeepCheckRunner {
+    let rpc: MCPRequests
+    let session: String?
+    let version: String
+
+    func run(_ deep: DeepCheck, into report: inout ProbeReport) async {
+        if deep.listTools {
+            let (answer, _) = await rpc.call(id: 2, method: "tools/list", paramsJSON: "{}", session: session, version: version)
+            switch answer {
+            case .result(let result):
+                report.attributes.append(Attribute("mcp.tools.count", .int((result["tools"] as? [Any])?.count ?? 0)))
+            case .error(let code, let message):
+                report.outcome = Outcome(.degraded, .jsonRPCError, "tools/list rejected: \(code) \(message)")
+                return
+            case .failed(let why, _):
+                report.outcome = Outcome(.degraded, .invalidResponse, "tools/list: \(why)")
+                return
+            }
+        }
+        guard let call = deep.toolCall else { return }
+        let params = #"{"name":\#(Self.jsonString(call.name)),"arguments":\#(call.argumentsJSON)}"#
+        let (answer, _) = await rpc.call(id: 3, method: "tools/call", paramsJSON: params, session: session, version: version)
+        report.attributes.append(Attribute("mcp.tool.name", .string(call.name)))
+        switch answer {
+        case .result(let result):
+            let text = (result["content"] as? [[String: Any]] ?? []).compactMap { $0["text"] as? String }.joined(separator: "\n")
+            if result["isError"] as? Bool == true {
+                report.outcome = Outcome(.unhealthy, .assertionFailed, "tool \(call.name) returned an error")
+            } else if let expected = call.expectContains, !text.contains(expected) {
+                report.outcome = Outcome(.unhealthy, .assertionFailed, "tool \(call.name) result does not contain the expected text")
+            }
+        case .error(let code, let message):
+            report.outcome = Outcome(.unhealthy, .jsonRPCError, "tools/call \(call.name) rejected: \(code) \(message)")
+        case .failed(let why, _):
+            report.outcome = Outcome(.unhealthy, .invalidResponse, "tools/call \(call.name): \(why)")
+        }
+    }
+
+    static func jsonString(_ text: String) -> String {
+        let data = (try? JSONSerialization.data(withJSONObject: [text], options: [])) ?? Data("[\"\"]".utf8)
+        return String(String(decoding: data, as: UTF8.self).dropFirst().dropLast())
     }
 }
 

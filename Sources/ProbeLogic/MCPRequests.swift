@@ -1,0 +1,79 @@
+import Foundation
+import HTTPClient
+
+/// JSON-RPC exchanges after `initialize` (and the 2026 `server/discover`), built on TracedHTTP.
+struct MCPRequests {
+    let target: Target
+    let credentials: ResolvedCredentials
+    let http: TracedHTTP
+    let deadline: ContinuousClock.Instant
+
+    /// The answer to one JSON-RPC request.
+    enum Answer {
+        case result([String: Any])
+        case error(code: Int, message: String)
+        /// No usable answer; the string says why.
+        case failed(String, status: Int?)
+    }
+
+    func post(_ body: [UInt8], url: String? = nil, session: String?, version: String?,
+              extraHeaders: [(String, String)] = []) -> HTTPRequest {
+        var request = HTTPRequest(method: "POST", url: url ?? target.url, body: body, timeout: deadline.remaining)
+        request.headers = MCPHeaders.post(target: target, credentials: credentials)
+        if let session { request.headers.add("Mcp-Session-Id", session) }
+        if let version { request.headers.add("MCP-Protocol-Version", version) }
+        for (name, value) in extraHeaders { request.headers.add(name, value) }
+        request.tls = target.tls
+        return request
+    }
+
+    /// Sends a request and reads its answer from a JSON or SSE response.
+    func call(id: Int, method: String, paramsJSON: String, session: String?, version: String?,
+              extraHeaders: [(String, String)] = []) async -> (Answer, Exchange) {
+        let body = Array(#"{"jsonrpc":"2.0","id":\#(id),"method":"\#(method)","params":\#(paramsJSON)}"#.utf8)
+        let exchange = await http.send(post(body, session: session, version: version, extraHeaders: extraHeaders),
+                                       reading: .sseUntil { JSONRPCReply.answers($0.data, id: id) })
+        return (Self.answer(exchange, id: id), exchange)
+    }
+
+    /// Sends a notification; true when the server accepted it (any 2xx).
+    func notify(method: String, session: String?, version: String?) async -> Int? {
+        let body = Array(#"{"jsonrpc":"2.0","method":"\#(method)"}"#.utf8)
+        return await http.send(post(body, session: session, version: version)).status
+    }
+
+    static func answer(_ exchange: Exchange, id: Int) -> Answer {
+        if let error = exchange.error { return .failed(error.kind.rawValue, status: error.partialStatus) }
+        let bytes = exchange.matchedEvent.map { Array($0.data.utf8) } ?? exchange.body
+        guard let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any],
+              object["jsonrpc"] as? String == "2.0" else {
+            return .failed("HTTP \(exchange.status ?? 0) without a JSON-RPC answer", status: exchange.status)
+        }
+        if let error = object["error"] as? [String: Any] {
+            return .error(code: (error["code"] as? NSNumber)?.intValue ?? 0,
+                          message: String((error["message"] as? String ?? "").prefix(200)))
+        }
+        guard let result = object["result"] as? [String: Any] else {
+            return .failed("JSON-RPC answer without a result", status: exchange.status)
+        }
+        return .result(result)
+    }
+}
+
+/// The 2026-07-28 `server/discover` request and what makes its result valid.
+enum ServerDiscover {
+    static let version = "2026-07-28"
+
+    static func params(clientVersion: String) -> String {
+        #"{"_meta":{"io.modelcontextprotocol/protocolVersion":"\#(version)","io.modelcontextprotocol/clientInfo":{"name":"\#(MCPMessages.clientName)","version":"\#(clientVersion)"},"io.modelcontextprotocol/clientCapabilities":{}}}"#
+    }
+
+    /// Server facts from a valid DiscoverResult (non-empty `supportedVersions`, object `capabilities`).
+    static func facts(_ result: [String: Any]) -> MCPServerFacts? {
+        guard let versions = result["supportedVersions"] as? [String], let newest = versions.max(),
+              let capabilities = result["capabilities"] as? [String: Any] else { return nil }
+        let info = (result["_meta"] as? [String: Any])?["io.modelcontextprotocol/serverInfo"] as? [String: Any]
+        return MCPServerFacts(protocolVersion: newest, serverName: info?["name"] as? String ?? "",
+                              serverVersion: info?["version"] as? String, capabilities: capabilities.keys.sorted())
+    }
+}

@@ -1,0 +1,23 @@
+/// What the agent has learned per origin (`scheme://host:port`), so later probes speak to a
+/// server the way it wants at once: its protocol era.
+public actor OriginFacts {
+    public enum Era: String, Sendable {
+        /// 2025-era handshake: `initialize`, sessions.
+        case handshake
+        /// 2026-07-28: stateless, `server/discover`.
+        case modern
+    }
+
+    private var eras: [String: Era] = [:]
+
+    public init() {}
+
+    public func era(of url: String) -> Era {
+        URLAuthority(url).flatMap { eras[$0.origin] } ?? .handshake
+    }
+
+    public func remember(_ era: Era, for url: String) {
+        guard let origin = URLAuthority(url)?.origin else { return }
+        eras[origin] = era
+    }
+}

@@ -1,0 +1,57 @@
+# probe-agent test peer: a stand-in for a 2026-07-28-only (modern era) MCP server. No released
+# Python SDK is modern-only (mcp 2.3 still answers `initialize`), so this small server plays the
+# spec's behaviour (mcp-probing.md §4): `initialize` -> 400 with -32022 UnsupportedProtocolVersion
+# naming the supported versions; `server/discover` with the right headers -> a DiscoverResult;
+# missing/mismatched MCP-Protocol-Version or Mcp-Method -> 400 -32020. Binds 127.0.0.1 only.
+# Usage: python mcp_modern_stub.py PORT        GET /_test/requests -> JSON-RPC methods received.
+import json
+import signal
+import sys
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+signal.pthread_sigmask(signal.SIG_SETMASK, [])
+RECEIVED = []
+VERSION = "2026-07-28"
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def reply(self, status, obj):
+        body = json.dumps(obj).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self):
+        if self.path == "/_test/requests":
+            return self.reply(200, RECEIVED)
+        self.reply(405, {"jsonrpc": "2.0", "id": None, "error": {"code": -32600, "message": "GET not supported"}})
+
+    def do_DELETE(self):
+        self.reply(405, {"jsonrpc": "2.0", "id": None, "error": {"code": -32600, "message": "no sessions"}})
+
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))) or b"{}")
+        method, rid = body.get("method"), body.get("id")
+        RECEIVED.append(method)
+        if method == "initialize":
+            return self.reply(400, {"jsonrpc": "2.0", "id": rid, "error": {
+                "code": -32022, "message": "Unsupported protocol version",
+                "data": {"supported": [VERSION], "requested": body["params"].get("protocolVersion")}}})
+        if self.headers.get("MCP-Protocol-Version") != VERSION or self.headers.get("Mcp-Method") != method:
+            return self.reply(400, {"jsonrpc": "2.0", "id": rid, "error": {"code": -32020, "message": "Header mismatch"}})
+        if method == "server/discover":
+            return self.reply(200, {"jsonrpc": "2.0", "id": rid, "result": {
+                "resultType": "complete", "supportedVersions": [VERSION], "ttlMs": 0, "cacheScope": "private",
+                "capabilities": {"tools": {"listChanged": True}},
+                "_meta": {"io.modelcontextprotocol/serverInfo": {"name": "modern-stub", "version": "9.9.9"}}}})
+        self.reply(404, {"jsonrpc": "2.0", "id": rid, "error": {"code": -32601, "message": "Method not found"}})
+
+
+ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Handler).serve_forever()

@@ -1,0 +1,94 @@
+import Foundation
+import HTTPClient
+import ProbeLogic
+import TestSupport
+import Tracing
+import XCTest
+
+/// The StreamableHTTP probe's optional steps and fallbacks, against real SDK servers.
+final class MCPFeatureTests: XCTestCase {
+    func rpcMethods(_ server: FixtureServer) async throws -> [String] {
+        let list = try await getJSON(server.baseURL + "/_test/requests")
+        if let names = list as? [String] { return names }
+        return (list as? [[String: Any]] ?? []).compactMap { ($0["rpc"] as? String) ?? ($0["method"] as? String).map { "HTTP \($0)" } }
+    }
+
+    func testInitializedNotificationAndDeepCheck() async throws {
+        let server = try FixtureServer(script: "mcp_server.py", args: ["sse", "{port}"])
+        let deep = DeepCheck(listTools: true, toolCall: ToolCall(name: "echo", argumentsJSON: #"{"text":"hello probe"}"#, expectContains: "hello probe"))
+        let target = Target(name: "deep", url: server.baseURL + "/mcp",
+                            kind: .mcp(MCPOptions(transport: .streamableHTTP, sendInitialized: true, deep: deep)))
+        let (run, _) = await ProbeHarness().run(target)
+        XCTAssertEqual(run.report.outcome.health, .healthy, run.report.outcome.message)
+        XCTAssertEqual(run.report.attributes["mcp.tools.count"], .int(1))
+        XCTAssertEqual(run.report.attributes["mcp.initialized.status_code"], .int(202))
+        let methods = try await rpcMethods(server)
+        XCTAssertEqual(methods, ["initialize", "notifications/initialized", "tools/list", "tools/call", "HTTP DELETE"])
+        let open = try await openSessions(server)
+        XCTAssertEqual(open, 0)
+
+        var failing = target
+        failing.kind = .mcp(MCPOptions(transport: .streamableHTTP, deep: DeepCheck(toolCall: ToolCall(name: "echo", argumentsJSON: #"{"text":"a"}"#, expectContains: "b"))))
+        let (bad, _) = await ProbeHarness().run(failing)
+        XCTAssertEqual(bad.report.outcome.health, .unhealthy)
+        XCTAssertEqual(bad.report.outcome.errorType, .assertionFailed)
+        var unknownTool = target
+        unknownTool.kind = .mcp(MCPOptions(transport: .streamableHTTP, deep: DeepCheck(listTools: false, toolCall: ToolCall(name: "nope"))))
+        let (missing, _) = await ProbeHarness().run(unknownTool)
+        XCTAssertEqual(missing.report.outcome.health, .unhealthy, missing.report.outcome.message)
+    }
+
+    func testTrailingSlashRedirectIsFollowedOnceAndReported() async throws {
+        let server = try FixtureServer(script: "mcp_server.py", args: ["json", "{port}"])
+        let target = Target(name: "slash", url: server.baseURL + "/mcp/", kind: .mcp(MCPOptions(transport: .streamableHTTP)))
+        let (run, spans) = await ProbeHarness().run(target)
+        XCTAssertEqual(run.report.outcome.health, .healthy, run.report.outcome.message)
+        XCTAssertNotNil(run.report.attributes["probe.redirect"])
+        XCTAssertEqual(spans.filter { $0.kind == .client }.map(\.name), ["POST", "POST", "DELETE"])
+        let open = try await openSessions(server)
+        XCTAssertEqual(open, 0)
+    }
+
+    func testModernOnlyServerIsProbedWithServerDiscoverAndRemembered() async throws {
+        let server = try FixtureServer(script: "mcp_modern_stub.py")
+        let harness = ProbeHarness()
+        let target = Target(name: "modern", url: server.baseURL + "/mcp", kind: .mcp(MCPOptions(transport: .streamableHTTP)))
+        let (first, _) = await harness.run(target)
+        XCTAssertEqual(first.report.outcome.health, .healthy, first.report.outcome.message)
+        XCTAssertEqual(first.report.server?.serverName, "modern-stub")
+        XCTAssertEqual(first.report.server?.protocolVersion, "2026-07-28")
+        let (second, _) = await harness.run(target)
+        XCTAssertEqual(second.report.outcome.health, .healthy)
+        let methods = try await rpcMethods(server)
+        XCTAssertEqual(methods, ["initialize", "server/discover", "server/discover"], "the era is remembered per origin")
+    }
+
+    func testRealMCP2ServerAcceptsOurServerDiscover() async throws {
+        // The 2.3 SDK answers server/discover; teach the runner the origin is modern and probe.
+        let server = try FixtureServer(script: "mcp_server.py", args: ["stateless", "{port}"])
+        let harness = ProbeHarness()
+        await harness.runner.origins.remember(.modern, for: server.baseURL)
+        let (run, _) = await harness.run(Target(name: "m", url: server.baseURL + "/mcp", kind: .mcp(MCPOptions(transport: .streamableHTTP))))
+        XCTAssertEqual(run.report.outcome.health, .healthy, run.report.outcome.message)
+        XCTAssertEqual(run.report.server?.serverName, "probe-test")
+        XCTAssertEqual(run.report.attributes["mcp.era"], "modern")
+    }
+
+    func testMCP1ServersInEveryMode() async throws {
+        for mode in ["json", "sse", "stateless"] {
+            let server = try FixtureServer(script: "mcp_server.py", args: [mode, "{port}"], mcpMajor: 1)
+            let (run, _) = await ProbeHarness().run(Target(name: "v1-\(mode)", url: server.baseURL + "/mcp"))
+            XCTAssertEqual(run.report.outcome.health, .healthy, "\(mode): \(run.report.outcome.message)")
+            XCTAssertEqual(run.report.server?.serverName, "probe-test", mode)
+            let open = try await openSessions(server)
+            XCTAssertEqual(open, 0, mode)
+        }
+    }
+
+    func testAutoTransportFallsBackToLegacySSE() async throws {
+        let server = try FixtureServer(script: "mcp_server.py", args: ["legacy-sse", "{port}"])
+        let (run, _) = await ProbeHarness().run(Target(name: "auto", url: server.baseURL + "/sse"))
+        XCTAssertEqual(run.report.outcome.health, .healthy, run.report.outcome.message)
+        XCTAssertEqual(run.report.transport, .sse)
+    }
+}
