@@ -50,7 +50,8 @@ final class Agent: Sendable {
         scheduler = Scheduler(
             maxConcurrency: config.scheduler.maxConcurrency,
             lateness: telemetry.registry.histogram("probe_agent.schedule.lateness", unit: "s",
-                                                   description: "How late probes start against their schedule"),
+                                                   description: "How late probes start against their schedule",
+                                                   bounds: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1]),
             isFailing: { await book.isFailing($0) },
             execute: { await executor.execute($0) })
         let shard = try Shard.effective(flag: shardFlag, environment: environment, configured: config.shard)
