@@ -96,14 +96,22 @@ enum PrometheusText {
         /// one label, their values joined with `;` in key order (the OpenTelemetry rule).
         static func render(_ attributes: [Attribute]) -> String {
             guard !attributes.isEmpty else { return "" }
-            var byName: [String: [(key: String, value: String)]] = [:]
-            for attribute in attributes {
-                byName[PrometheusNames.labelName(attribute.key), default: []].append((attribute.key, text(attribute.value)))
+            let labels = attributes.map { (name: PrometheusNames.labelName($0.key), key: $0.key, value: text($0.value)) }
+                .sorted { ($0.name, $0.key) < ($1.name, $1.key) }
+            var out = ""
+            var i = 0
+            while i < labels.count {
+                var value = labels[i].value
+                var j = i + 1
+                while j < labels.count, labels[j].name == labels[i].name {
+                    value += ";" + labels[j].value
+                    j += 1
+                }
+                if i > 0 { out += "," }
+                out += labels[i].name + "=\"" + escape(value) + "\""
+                i = j
             }
-            return byName.keys.sorted().map { name in
-                let value = byName[name]!.sorted { $0.key < $1.key }.map(\.value).joined(separator: ";")
-                return "\(name)=\"\(escape(value))\""
-            }.joined(separator: ",")
+            return out
         }
 
         static func escape(_ value: String) -> String {
