@@ -12,16 +12,17 @@ routes (GET or POST; a leading /mnt/ is ignored, to imitate a mounted app):
   /sse-endpoint-404      endpoint event naming a path that 404s
   /sse-wrong-type        200 text/html
   /sse-stream-garbage    garbage lines, then a working endpoint (see /sse-ok)
-  /sse-ok[?ref=relative|absolute]
+  /sse-ok[?ref=relative|absolute|other-origin]
                          a minimal legacy HTTP+SSE server: endpoint event, POST /messages?session_id=N
-                         -> 202, the initialize answer follows on the stream
+                         -> 202, the initialize answer follows on the stream (other-origin: via localhost)
   /huge                  3 MiB body, chunked (no Content-Length)
   /slow/SECONDS          200 after SECONDS
   /json                  a JSON document for json_fields
   /headers               custom response headers
   /redirect              302 -> /json
   /echo                  JSON {method, headers, body} of the request
-  /_stats                {"open_streams": N} SSE streams held open now
+  /_stats                {"open_streams": N, "message_auth": [bool]} SSE streams held open now, and
+                         whether each POST /messages carried an Authorization header
 """
 import itertools
 import json
@@ -47,6 +48,7 @@ JSON_DOC = {
 }
 
 open_streams = 0
+message_auth = []
 sessions = {}  # session id -> queue of SSE event bytes
 lock = threading.Lock()
 session_ids = itertools.count(1)
@@ -98,7 +100,8 @@ class Handler(BaseHTTPRequestHandler):
             "echo": lambda: self.simple(200, json.dumps({
                 "method": self.command, "headers": {k.lower(): v for k, v in self.headers.items()},
                 "body": body.decode("utf-8", "replace")}).encode(), "application/json"),
-            "_stats": lambda: self.simple(200, json.dumps({"open_streams": open_streams}).encode(), "application/json"),
+            "_stats": lambda: self.simple(200, json.dumps({"open_streams": open_streams, "message_auth": message_auth}).encode(),
+                                          "application/json"),
         }
         handler = routes.get(name)
         if handler is None:
@@ -179,7 +182,8 @@ class Handler(BaseHTTPRequestHandler):
             sessions[sid] = inbox
         path = f"messages?session_id={sid}"
         data = {"root": "/mnt/" + path, "relative": path,
-                "absolute": f"{self.scheme()}://127.0.0.1:{self.server.server_port}/{path}"}[ref]
+                "absolute": f"{self.scheme()}://127.0.0.1:{self.server.server_port}/{path}",
+                "other-origin": f"{self.scheme()}://localhost:{self.server.server_port}/{path}"}[ref]
         events = []
         if garbage:
             events.append(b"this line is not sse\n: a comment\nevent: noise\n\nretry: soon\ndata\n\n\x00\xff\xfe\n\n")
@@ -194,6 +198,7 @@ class Handler(BaseHTTPRequestHandler):
         return "https" if isinstance(self.request, ssl.SSLSocket) else "http"
 
     def message(self, sid, body):
+        message_auth.append("Authorization" in self.headers)
         with lock:
             inbox = sessions.get(sid)
         if inbox is None:

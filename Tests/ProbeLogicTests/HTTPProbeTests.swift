@@ -107,7 +107,7 @@ final class HTTPProbeTests: XCTestCase {
         let (followed, _, _) = try await probe("/redirect", HTTPCheck(jsonFields: [JSONFieldAssertion(path: "status", equals: "ok")]))
         XCTAssertEqual(followed.outcome.health, .healthy, followed.outcome.message)
         XCTAssertEqual(followed.httpStatus, 200)
-        XCTAssertEqual(followed.attributes.first { $0.key == "http.redirects" }?.value, .int(1))
+        XCTAssertEqual(followed.attributes.first { $0.key == "probe.http.redirects" }?.value, .int(1))
         let (stopped, _, _) = try await probe("/redirect", HTTPCheck(followRedirects: false))
         XCTAssertEqual(stopped.outcome.health, .unhealthy)
         XCTAssertEqual(stopped.outcome.errorType, .redirect)

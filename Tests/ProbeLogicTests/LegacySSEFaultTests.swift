@@ -78,6 +78,18 @@ final class LegacySSEFaultTests: XCTestCase {
         XCTAssertTrue(closed)
     }
 
+    func testCrossOriginEndpointIsRecordedAndGetsNoCredentials() async throws {
+        let bearer = AuthConfig.bearer(token: Secret("t"))
+        let (same, _, _) = try await probe("/sse-ok?ref=absolute", auth: bearer)
+        XCTAssertEqual(same.outcome.health, .healthy, same.outcome.message)
+        let (other, _, _) = try await probe("/sse-ok?ref=other-origin", auth: bearer)
+        XCTAssertEqual(other.outcome.health, .healthy, other.outcome.message)
+        XCTAssertEqual(other.attributes.first { $0.key == "mcp.sse.endpoint.cross_origin" }?.value, .bool(true))
+        let server = try Self.faults.get()
+        let auth = (try await fetchJSON(server.baseURL + "/_stats") as? [String: Any])?["message_auth"] as? [Bool]
+        XCTAssertEqual(auth?.suffix(2), [true, false], "the token goes only to the configured origin")
+    }
+
     func testGETStatusIsClassified() async throws {
         let table: [(String, AuthConfig, HealthStatus, ProbeErrorType?, UInt)] = [
             ("/status/404", .none, .unhealthy, .http4xx, #line),

@@ -38,7 +38,7 @@ public struct HTTPProbe: Prober {
             report.httpStatus = response.status
             report.timings = response.timings
             report.certificateNotAfter = response.peerCertificate?.notAfter?.timeIntervalSince1970
-            if response.redirectCount > 0 { report.attributes.append(Attribute("http.redirects", .int(response.redirectCount))) }
+            if response.redirectCount > 0 { report.attributes.append(Attribute("probe.http.redirects", .int(response.redirectCount))) }
             report.outcome = HTTPAssertions.evaluate(check: check, status: response.status, headers: response.headers,
                                                      body: response.body, credentialsSent: credentials.areSent)
             if response.status == 401, credentials.areSent { await context.credentials.rejected(target) }
