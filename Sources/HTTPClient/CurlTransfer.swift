@@ -8,6 +8,7 @@ final class CurlTransfer: @unchecked Sendable {
         var status: Int
         var headers: HTTPHeaders
         var httpVersion: String?
+        var peerCertificate: PeerCertificate?
     }
 
     enum Sink {
@@ -196,7 +197,8 @@ final class CurlTransfer: @unchecked Sendable {
         publishTimings()
         if case .streaming(let head?, let body)? = sink {
             sink = .streaming(head: nil, body: body)
-            head.resume(returning: .success(Head(status: status, headers: headers, httpVersion: httpVersion())))
+            head.resume(returning: .success(Head(status: status, headers: headers, httpVersion: httpVersion(),
+                                                 peerCertificate: request.captureCertificate ? peerCertificate() : nil)))
         }
     }
 

@@ -49,6 +49,8 @@ public final class HTTPStreamingResponse: Sendable {
     public let status: Int
     public let headers: HTTPHeaders
     public let httpVersion: String?
+    /// The leaf certificate, when the request asked for it (`captureCertificate`) over TLS.
+    public let peerCertificate: PeerCertificate?
     /// Chunks as they arrive, capped in total by `maxResponseBodyBytes`; throws `HTTPClientError`.
     /// Cancelling the iterating task aborts the transfer and throws `.cancelled`.
     public let body: AsyncThrowingStream<[UInt8], Error>
@@ -61,6 +63,7 @@ public final class HTTPStreamingResponse: Sendable {
         status = head.status
         headers = head.headers
         httpVersion = head.httpVersion
+        peerCertificate = head.peerCertificate
         body = AsyncThrowingStream(unfolding: { try await channel.next() })
         self.transfer = transfer
         self.client = client

@@ -20,6 +20,8 @@ public struct Exchange: Sendable {
     public var error: HTTPClientError?
     public var timings: PhaseTimings
     public var startUnixNano: UInt64
+    /// The server's leaf certificate, when the request asked for it.
+    public var peerCertificate: PeerCertificate?
 
     public var isSSE: Bool { headers["content-type"]?.lowercased().hasPrefix("text/event-stream") == true }
 }
@@ -60,6 +62,7 @@ public struct TracedHTTP: Sendable {
             let response = try await client.stream(request)
             exchange.status = response.status
             exchange.headers = response.headers
+            exchange.peerCertificate = response.peerCertificate
             span.setAttribute("http.response.status_code", .int(response.status))
             if let version = response.httpVersion { span.setAttribute("network.protocol.version", .string(version)) }
             try await read(response, into: &exchange, reading: reading)

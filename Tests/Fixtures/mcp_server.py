@@ -2,7 +2,7 @@
 # FastMCP when run with an mcp 1.x interpreter), wrapped in a small ASGI recorder so tests can see
 # what the probe sent. Binds 127.0.0.1 only; writes no files.
 #
-# Usage: python mcp_server.py MODE PORT
+# Usage: python mcp_server.py MODE PORT [--tls CERT KEY]
 #   MODE: json | sse | stateless | legacy-sse | resumable | auth
 # Test-only routes (outside the MCP app):
 #   GET /_test/requests  -> JSON list of {method, path, headers} the MCP app received
@@ -137,4 +137,8 @@ async def recorder(scope, receive, send):
     await app(scope, receive, send)
 
 
-uvicorn.run(recorder, host="127.0.0.1", port=port, log_level="warning")
+tls = {}
+if "--tls" in sys.argv:
+    at = sys.argv.index("--tls")
+    tls = dict(ssl_certfile=sys.argv[at + 1], ssl_keyfile=sys.argv[at + 2])
+uvicorn.run(recorder, host="127.0.0.1", port=port, log_level="warning", **tls)

@@ -91,4 +91,27 @@ final class MCPFeatureTests: XCTestCase {
         XCTAssertEqual(run.report.outcome.health, .healthy, run.report.outcome.message)
         XCTAssertEqual(run.report.transport, .sse)
     }
+
+    func testMCPOverTLSReportsCertificateExpiryAndNeedsTheCA() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mcp-tls-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let cert = directory.appendingPathComponent("cert.pem").path, key = directory.appendingPathComponent("key.pem").path
+        try TLSFaultsServer.openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                                     "-keyout", key, "-out", cert, "-days", "12", "-subj", "/CN=127.0.0.1",
+                                     "-addext", "subjectAltName=IP:127.0.0.1"])
+        let server = try FixtureServer(script: "mcp_server.py", args: ["json", "{port}", "--tls", cert, key])
+        let url = "https://127.0.0.1:\(server.port)/mcp"
+
+        let (untrusted, _) = await ProbeHarness().run(Target(name: "tls", url: url))
+        XCTAssertEqual(untrusted.report.outcome.health, .unreachable)
+        XCTAssertEqual(untrusted.report.outcome.errorType, .certificateInvalid)
+
+        var target = Target(name: "tls", url: url)
+        target.tls.caFile = cert
+        let (trusted, _) = await ProbeHarness().run(target)
+        XCTAssertEqual(trusted.report.outcome.health, .healthy, trusted.report.outcome.message)
+        let notAfter = try XCTUnwrap(trusted.report.certificateNotAfter)
+        let days = (notAfter - Date().timeIntervalSince1970) / 86400
+        XCTAssertEqual(days, 12, accuracy: 0.1, "certificate expiry from the TLS handshake")
+    }
 }

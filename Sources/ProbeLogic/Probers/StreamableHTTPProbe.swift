@@ -40,6 +40,7 @@ public struct StreamableHTTPProbe: Prober {
         let status = exchange.status ?? 0
         report.httpStatus = status
         report.responseHeaders = exchange.headers
+        report.certificateNotAfter = exchange.peerCertificate?.notAfter?.timeIntervalSince1970
         let replyBytes: [UInt8] = exchange.matchedEvent.map { Array($0.data.utf8) } ?? exchange.body
         report.responseBody = replyBytes
         let reply = replyBytes.isEmpty ? nil : JSONRPCReply.parse(replyBytes)
