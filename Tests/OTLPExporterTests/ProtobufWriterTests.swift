@@ -2,11 +2,11 @@ import Testing
 import Tracing
 @testable import OTLPExporter
 
-func varintBytes(_ v: UInt64) -> [UInt8] {
-    var w = ProtobufWriter()
-    w.writeVarint(v)
-    return w.bytes
+func written(_ body: (inout ProtobufWriter) -> Void) -> [UInt8] {
+    ProtobufWriter.bytes(capacity: 1024, body)
 }
+
+func varintBytes(_ v: UInt64) -> [UInt8] { written { $0.writeVarint(v) } }
 
 @Suite struct ProtobufWriterTests {
     @Test(arguments: [
@@ -24,12 +24,10 @@ func varintBytes(_ v: UInt64) -> [UInt8] {
     }
 
     @Test func negativeInt64IsTenBytes() {
-        var w = ProtobufWriter()
-        w.int64Field(3, -1)
-        #expect(w.bytes == [0x18, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01])
-        var w2 = ProtobufWriter()
-        w2.int32Field(1, -2)
-        #expect(w2.bytes.count == 11)
+        let w = written { $0.int64Field(3, -1) }
+        #expect(w == [0x18, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01])
+        let w2 = written { $0.int32Field(1, -2) }
+        #expect(w2.count == 11)
     }
 
     @Test func zigzag() {
@@ -41,52 +39,40 @@ func varintBytes(_ v: UInt64) -> [UInt8] {
         #expect(ZigZag.encode(Int32.min) == 0xffff_ffff)
         #expect(ZigZag.encode(Int64.min) == UInt64.max)
         #expect(ZigZag.decode(UInt64(3)) == -2)
-        var w = ProtobufWriter()
-        w.sint32Field(6, -3)
-        #expect(w.bytes == [0x30, 0x05])
-        var w2 = ProtobufWriter()
-        w2.sint64Field(1, -64)
-        #expect(w2.bytes == [0x08, 0x7f])
+        let w = written { $0.sint32Field(6, -3) }
+        #expect(w == [0x30, 0x05])
+        let w2 = written { $0.sint64Field(1, -64) }
+        #expect(w2 == [0x08, 0x7f])
     }
 
     @Test func fixedAndDouble() {
-        var w = ProtobufWriter()
-        w.fixed32Field(16, 0x0000_0301)
-        #expect(w.bytes == [0x85, 0x01, 0x01, 0x03, 0x00, 0x00])
-        var w2 = ProtobufWriter()
-        w2.fixed64Field(7, 1_544_712_660_000_000_000)
-        #expect(w2.bytes == [0x39, 0x00, 0x48, 0x59, 0xe3, 0xfa, 0xeb, 0x6f, 0x15])  // 0x156febfae3594800 LE
-        var w3 = ProtobufWriter()
-        w3.doubleField(4, 1.5)
-        #expect(w3.bytes == [0x21, 0, 0, 0, 0, 0, 0, 0xf8, 0x3f])
-        var w4 = ProtobufWriter()
-        w4.sfixed64Field(6, -1)
-        #expect(w4.bytes == [0x31] + [UInt8](repeating: 0xff, count: 8))
+        let w = written { $0.fixed32Field(16, 0x0000_0301) }
+        #expect(w == [0x85, 0x01, 0x01, 0x03, 0x00, 0x00])
+        let w2 = written { $0.fixed64Field(7, 1_544_712_660_000_000_000) }
+        #expect(w2 == [0x39, 0x00, 0x48, 0x59, 0xe3, 0xfa, 0xeb, 0x6f, 0x15])  // 0x156febfae3594800 LE
+        let w3 = written { $0.doubleField(4, 1.5) }
+        #expect(w3 == [0x21, 0, 0, 0, 0, 0, 0, 0xf8, 0x3f])
+        let w4 = written { $0.sfixed64Field(6, -1) }
+        #expect(w4 == [0x31] + [UInt8](repeating: 0xff, count: 8))
     }
 
     @Test func lengthDelimitedAndUTF8() {
-        var w = ProtobufWriter()
-        w.stringField(1, "héllo")
-        #expect(w.bytes == [0x0a, 0x06, 0x68, 0xc3, 0xa9, 0x6c, 0x6c, 0x6f])
-        var w2 = ProtobufWriter()
-        w2.bytesField(7, [0x00, 0xff])
-        #expect(w2.bytes == [0x3a, 0x02, 0x00, 0xff])
-        var w3 = ProtobufWriter()
-        w3.stringField(2, String(repeating: "a", count: 200))
-        #expect(Array(w3.bytes.prefix(3)) == [0x12, 0xc8, 0x01])
-        #expect(w3.bytes.count == 203)
+        let w = written { $0.stringField(1, "héllo") }
+        #expect(w == [0x0a, 0x06, 0x68, 0xc3, 0xa9, 0x6c, 0x6c, 0x6f])
+        let w2 = written { $0.bytesField(7, [0x00, 0xff]) }
+        #expect(w2 == [0x3a, 0x02, 0x00, 0xff])
+        let w3 = written { $0.stringField(2, String(repeating: "a", count: 200)) }
+        #expect(Array(w3.prefix(3)) == [0x12, 0xc8, 0x01])
+        #expect(w3.count == 203)
     }
 
     @Test func packed() {
-        var w = ProtobufWriter()
-        w.packedFixed64Field(6, [1, 2])
-        #expect(w.bytes == [0x32, 0x10, 1, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0])
-        var w2 = ProtobufWriter()
-        w2.packedVarintField(2, [1, 300])
-        #expect(w2.bytes == [0x12, 0x03, 0x01, 0xac, 0x02])
-        var w3 = ProtobufWriter()
-        w3.packedDoubleField(7, [])
-        #expect(w3.bytes.isEmpty)
+        let w = written { $0.packedFixed64Field(6, [1, 2]) }
+        #expect(w == [0x32, 0x10, 1, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0])
+        let w2 = written { $0.packedVarintField(2, [1, 300]) }
+        #expect(w2 == [0x12, 0x03, 0x01, 0xac, 0x02])
+        let w3 = written { $0.packedDoubleField(7, []) }
+        #expect(w3.isEmpty)
     }
 
     /// Nested lengths come from the size pass: an empty sub-message is `tag 00`, a long body gets a

@@ -9,26 +9,7 @@ public enum Gzip {
     /// Level 1 trades a little ratio for several times the speed of the default 6; telemetry
     /// compresses well either way.
     public static func compress(_ input: [UInt8], level: Int32 = 1) throws -> [UInt8] {
-        var stream = z_stream()
-        guard pa_deflateInit2(&stream, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) == Z_OK else {
-            throw GzipError(description: "deflateInit2 failed")
-        }
-        defer { deflateEnd(&stream) }
-        let bound = Int(deflateBound(&stream, uLong(input.count)))
-        var output = [UInt8](repeating: 0, count: bound)
-        var input = input
-        let status: Int32 = input.withUnsafeMutableBufferPointer { inBuf in
-            output.withUnsafeMutableBufferPointer { outBuf in
-                stream.next_in = inBuf.baseAddress
-                stream.avail_in = uInt(inBuf.count)
-                stream.next_out = outBuf.baseAddress
-                stream.avail_out = uInt(outBuf.count)
-                return deflate(&stream, Z_FINISH)
-            }
-        }
-        guard status == Z_STREAM_END else { throw GzipError(description: "deflate failed (\(status))") }
-        output.removeLast(bound - Int(stream.total_out))
-        return output
+        try GzipCompressor(level: level).compress(input)
     }
 
     /// Inflates gzip (or zlib) data, refusing more than `limit` bytes of output.
@@ -60,6 +41,40 @@ public enum Gzip {
                 }
             }
         }
+        return output
+    }
+}
+
+/// A reusable deflate stream: keeps zlib's ~256 KiB of state between calls (deflateReset) instead
+/// of allocating it per request. Not thread-safe; one per exporter, used under its export gate.
+public final class GzipCompressor {
+    private var stream = z_stream()
+    private let ready: Bool
+
+    public init(level: Int32 = 1) {
+        ready = pa_deflateInit2(&stream, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) == Z_OK
+    }
+
+    deinit { if ready { deflateEnd(&stream) } }
+
+    public func compress(_ input: [UInt8]) throws -> [UInt8] {
+        guard ready, deflateReset(&stream) == Z_OK else { throw GzipError(description: "deflate init failed") }
+        let bound = Int(deflateBound(&stream, uLong(input.count)))
+        var status: Int32 = Z_OK
+        let output = [UInt8](unsafeUninitializedCapacity: bound) { out, written in
+            input.withUnsafeBufferPointer { inBuf in
+                // zlib never writes through next_in; the cast only satisfies its C signature.
+                stream.next_in = UnsafeMutablePointer(mutating: inBuf.baseAddress)
+                stream.avail_in = uInt(inBuf.count)
+                stream.next_out = out.baseAddress
+                stream.avail_out = uInt(out.count)
+                status = deflate(&stream, Z_FINISH)
+            }
+            written = status == Z_STREAM_END ? Int(stream.total_out) : 0
+        }
+        stream.next_in = nil
+        stream.next_out = nil
+        guard status == Z_STREAM_END else { throw GzipError(description: "deflate failed (\(status))") }
         return output
     }
 }

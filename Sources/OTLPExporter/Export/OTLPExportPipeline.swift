@@ -15,6 +15,8 @@ final class OTLPExportPipeline<Item: Sendable>: Sendable {
     private let scrubber: SecretScrubber
     private let baseRequest: HTTPRequest
     private let gate = ExportGate()
+    /// Used only by the export holding the gate.
+    private nonisolated(unsafe) let compressor = GzipCompressor()
     private let state = Mutex(State())
 
     private struct State {
@@ -65,7 +67,7 @@ final class OTLPExportPipeline<Item: Sendable>: Sendable {
     func export(_ items: [Item]) async -> ExportResult {
         guard !items.isEmpty else { return .success }
         if state.withLock({ $0.shutdownDeadline != nil }) {
-            let count = codec.itemCount(items[...])
+            let count = codec.itemCount(items)
             record { $0.droppedAtShutdown += count; $0.failures += 1 }
             return .failure
         }
@@ -81,7 +83,7 @@ final class OTLPExportPipeline<Item: Sendable>: Sendable {
 
     private func run(_ items: [Item]) async -> ExportResult {
         let exportDeadline = config.timeout.map { clock.now() + $0 }
-        let (bodies, tooLarge) = codec.bodies(items[...], maxBytes: config.maxRequestBytes)
+        let (bodies, tooLarge) = codec.bodies(items, maxBytes: config.maxRequestBytes)
         var delivered = true
         if tooLarge > 0 {
             delivered = false
@@ -106,7 +108,7 @@ final class OTLPExportPipeline<Item: Sendable>: Sendable {
     private func send(_ body: [UInt8], count: Int, exportDeadline: ContinuousClock.Instant?) async -> Bool {
         var request = baseRequest
         do {
-            request.body = config.compression == .gzip ? try Gzip.compress(body) : body
+            request.body = config.compression == .gzip ? try compressor.compress(body) : body
         } catch {
             fail(count: count, counter: .nonRetryable, text: "gzip failed: \(error)")
             return false

@@ -4,32 +4,20 @@ import Tracing
 struct SignalCodec<Item: Sendable>: Sendable {
     let signal: OTLPSignal
     /// Unit of the counters: spans, or metric data points.
-    let itemCount: @Sendable (ArraySlice<Item>) -> Int
+    let itemCount: @Sendable ([Item]) -> Int
     /// The uncompressed request if it is at most `maxBytes`, else nil.
-    let encode: @Sendable (ArraySlice<Item>, _ maxBytes: Int) -> [UInt8]?
+    let encode: @Sendable ([Item], _ maxBytes: Int) -> [UInt8]?
 
     /// Request bodies under the size cap, halving batches that are over it; single items that
     /// alone are over it are left out and counted.
-    func bodies(_ items: ArraySlice<Item>, maxBytes: Int) -> (bodies: [(bytes: [UInt8], count: Int)], tooLarge: Int) {
+    func bodies(_ items: [Item], maxBytes: Int) -> (bodies: [(bytes: [UInt8], count: Int)], tooLarge: Int) {
         guard !items.isEmpty else { return ([], 0) }
         if let body = encode(items, maxBytes) { return ([(body, itemCount(items))], 0) }
         if items.count == 1 { return ([], itemCount(items)) }
-        let mid = items.startIndex + items.count / 2
-        let left = bodies(items[..<mid], maxBytes: maxBytes)
-        let right = bodies(items[mid...], maxBytes: maxBytes)
+        let mid = items.count / 2
+        let left = bodies(Array(items[..<mid]), maxBytes: maxBytes)
+        let right = bodies(Array(items[mid...]), maxBytes: maxBytes)
         return (left.bodies + right.bodies, left.tooLarge + right.tooLarge)
-    }
-}
-
-extension ProtobufEncodable {
-    /// One size pass decides; the write pass runs only when the message fits.
-    func serializedBytes(ifAtMost maxBytes: Int) -> [UInt8]? {
-        var sizer = ProtobufSizer()
-        encode(into: &sizer)
-        guard sizer.total <= maxBytes else { return nil }
-        var writer = ProtobufWriter(nestedSizes: sizer.nestedSizes, capacity: sizer.total)
-        encode(into: &writer)
-        return writer.bytes
     }
 }
 
@@ -38,9 +26,9 @@ extension SignalCodec where Item == SpanData {
         SignalCodec(signal: .traces, itemCount: { $0.count }) { spans, maxBytes in
             switch proto {
             case .httpProtobuf:
-                return TraceRequestProtobuf(spans: Array(spans), resource: resource).serializedBytes(ifAtMost: maxBytes)
+                return TraceRequestProtobuf(spans: spans, resource: resource).serializedBytes(ifAtMost: maxBytes)
             case .httpJSON:
-                let body = TraceRequestJSON.encode(spans: Array(spans), resource: resource)
+                let body = TraceRequestJSON.encode(spans: spans, resource: resource)
                 return body.count <= maxBytes ? body : nil
             }
         }
@@ -52,9 +40,9 @@ extension SignalCodec where Item == MetricData {
         SignalCodec(signal: .metrics, itemCount: { $0.reduce(0) { $0 + $1.points.count } }) { metrics, maxBytes in
             switch proto {
             case .httpProtobuf:
-                return MetricsRequestProtobuf(metrics: Array(metrics), resource: resource).serializedBytes(ifAtMost: maxBytes)
+                return MetricsRequestProtobuf(metrics: metrics, resource: resource).serializedBytes(ifAtMost: maxBytes)
             case .httpJSON:
-                let body = MetricsRequestJSON.encode(metrics: Array(metrics), resource: resource)
+                let body = MetricsRequestJSON.encode(metrics: metrics, resource: resource)
                 return body.count <= maxBytes ? body : nil
             }
         }

@@ -35,7 +35,14 @@ public struct JSONWriter {
     public mutating func string(_ value: String) {
         separate()
         bytes.append(UInt8(ascii: "\""))
-        for b in value.utf8 {
+        let utf8 = value.utf8
+        if !utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5c }) {  // the common case: nothing to escape
+            bytes.append(contentsOf: utf8)
+            bytes.append(UInt8(ascii: "\""))
+            needsComma = true
+            return
+        }
+        for b in utf8 {
             switch b {
             case UInt8(ascii: "\""): bytes.append(contentsOf: [0x5c, 0x22])
             case UInt8(ascii: "\\"): bytes.append(contentsOf: [0x5c, 0x5c])

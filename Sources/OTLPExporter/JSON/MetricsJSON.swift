@@ -14,7 +14,7 @@ public enum MetricsRequestJSON {
                     for group in groups {
                         scopes.beginObject()
                         CommonJSON.scope(group.scope, into: &scopes)
-                        scopes.array("metrics") { out in for m in group.items { metric(m, into: &out) } }
+                        scopes.array("metrics") { out in for i in group.indices { metric(metrics[i], into: &out) } }
                         scopes.endObject()
                     }
                 }

@@ -14,7 +14,7 @@ public enum TraceRequestJSON {
                     for group in groups {
                         scopes.beginObject()
                         CommonJSON.scope(group.scope, into: &scopes)
-                        scopes.array("spans") { out in for span in group.items { self.span(span, into: &out) } }
+                        scopes.array("spans") { out in for i in group.indices { self.span(spans[i], into: &out) } }
                         scopes.endObject()
                     }
                 }

@@ -21,10 +21,12 @@ enum CommonProtobuf {
 
     /// Repeated KeyValue under `field`; the value message is always present.
     static func keyValues<S: ProtobufSink>(_ attributes: [Attribute], field: Int, into s: inout S) {
-        for attribute in attributes {
-            s.messageField(field) { kv in
-                if !attribute.key.isEmpty { kv.stringField(1, attribute.key) }
-                kv.messageField(2) { anyValue(attribute.value, into: &$0) }
+        attributes.withUnsafeBufferPointer { attributes in  // index in place: no retain/release per element
+            for i in attributes.indices {
+                s.messageField(field) { kv in
+                    if !attributes[i].key.isEmpty { kv.stringField(1, attributes[i].key) }
+                    kv.messageField(2) { anyValue(attributes[i].value, into: &$0) }
+                }
             }
         }
     }
@@ -43,17 +45,31 @@ enum CommonProtobuf {
     }
 }
 
-/// Items in first-seen order of their instrumentation scope.
-func groupedByScope<T>(_ items: [T], scope: (T) -> InstrumentationScope) -> [(scope: InstrumentationScope, items: [T])] {
+/// Indices of items per instrumentation scope, scopes in first-seen order. Consecutive items of
+/// one scope (the usual batch) cost one comparison each, no hashing.
+struct ScopeGroup {
+    let scope: InstrumentationScope
+    var indices: [Int]
+}
+
+func groupedByScope<T>(_ items: [T], scope: (T) -> InstrumentationScope) -> [ScopeGroup] {
+    var groups: [ScopeGroup] = []
     var index: [InstrumentationScope: Int] = [:]
-    var groups: [(scope: InstrumentationScope, items: [T])] = []
-    for item in items {
-        let s = scope(item)
-        if let i = index[s] {
-            groups[i].items.append(item)
-        } else {
-            index[s] = groups.count
-            groups.append((s, [item]))
+    var current = -1
+    items.withUnsafeBufferPointer { items in  // borrow elements, no struct copies
+        for i in items.indices {
+            let s = scope(items[i])
+            if current < 0 || groups[current].scope != s {
+                if let known = index[s] {
+                    current = known
+                } else {
+                    current = groups.count
+                    index[s] = current
+                    groups.append(ScopeGroup(scope: s, indices: []))
+                    groups[current].indices.reserveCapacity(items.count - i)
+                }
+            }
+            groups[current].indices.append(i)
         }
     }
     return groups

@@ -3,12 +3,21 @@ import Tracing
 /// `ExportMetricsServiceRequest` (opentelemetry.proto.collector.metrics.v1) straight from `MetricData`.
 public struct MetricsRequestProtobuf: ProtobufEncodable {
     public let resource: Resource
-    let groups: [(scope: InstrumentationScope, items: [MetricData])]
+    let metrics: [MetricData]
+    let groups: [ScopeGroup]
 
     public init(metrics: [MetricData], resource: Resource) {
         self.resource = resource
+        self.metrics = metrics
         groups = groupedByScope(metrics) { $0.scope }
     }
+
+    // Concrete entry points, so callers in other modules get the specialized encoder, not the generic one.
+    public func serializedBytes() -> [UInt8] { twoPassBytes(self) }
+    public func serializedBytes(ifAtMost maxBytes: Int) -> [UInt8]? { twoPassBytes(self, ifAtMost: maxBytes) }
+    public func serializedSize() -> Int { twoPassSize(self) }
+
+    public var expectedNestedMessages: Int { 8 + metrics.count * 16 }
 
     public func encode<S: ProtobufSink>(into s: inout S) {
         guard !groups.isEmpty else { return }
@@ -17,8 +26,10 @@ public struct MetricsRequestProtobuf: ProtobufEncodable {
             for group in groups {
                 rm.messageField(2) { sm in
                     sm.messageField(1) { CommonProtobuf.scope(group.scope, into: &$0) }
-                    for metric in group.items {
-                        sm.messageField(2) { MetricsProtobuf.metric(metric, into: &$0) }
+                    metrics.withUnsafeBufferPointer { metrics in
+                        for i in group.indices {
+                            sm.messageField(2) { MetricsProtobuf.metric(metrics[i], into: &$0) }
+                        }
                     }
                 }
             }

@@ -45,25 +45,38 @@ public enum ZigZag {
 /// Encodes itself as one protobuf message body.
 public protocol ProtobufEncodable {
     func encode<S: ProtobufSink>(into sink: inout S)
+    /// A guess of how many nested messages it holds, so the size pass allocates once.
+    var expectedNestedMessages: Int { get }
 }
 
 extension ProtobufEncodable {
-    /// Two passes: size everything, then write once into an exactly sized buffer.
-    public func serializedBytes() -> [UInt8] {
-        var sizer = ProtobufSizer()
-        encode(into: &sizer)
-        var writer = ProtobufWriter(nestedSizes: sizer.nestedSizes, capacity: sizer.total)
-        encode(into: &writer)
-        assert(writer.bytes.count == sizer.total)
-        return writer.bytes
-    }
+    public var expectedNestedMessages: Int { 16 }
 
+    /// Two passes: size everything, then write once into an exactly sized array.
+    public func serializedBytes() -> [UInt8] { twoPassBytes(self) }
+    /// The bytes if the message is at most `maxBytes`; the write pass runs only when it fits.
+    public func serializedBytes(ifAtMost maxBytes: Int) -> [UInt8]? { twoPassBytes(self, ifAtMost: maxBytes) }
     /// The encoded size, without writing.
-    public func serializedSize() -> Int {
-        var sizer = ProtobufSizer()
-        encode(into: &sizer)
-        return sizer.total
-    }
+    public func serializedSize() -> Int { twoPassSize(self) }
+}
+
+@inline(__always) func twoPassSize<M: ProtobufEncodable>(_ message: M) -> Int {
+    var sizer = ProtobufSizer(nestedCapacity: message.expectedNestedMessages)
+    message.encode(into: &sizer)
+    return sizer.total
+}
+
+@inline(__always) func twoPassBytes<M: ProtobufEncodable>(_ message: M, ifAtMost maxBytes: Int = .max) -> [UInt8]? {
+    var sizer = ProtobufSizer(nestedCapacity: message.expectedNestedMessages)
+    message.encode(into: &sizer)
+    guard sizer.total <= maxBytes else { return nil }
+    let bytes = ProtobufWriter.bytes(capacity: sizer.total, nestedSizes: sizer.nestedSizes) { message.encode(into: &$0) }
+    assert(bytes.count == sizer.total)
+    return bytes
+}
+
+@inline(__always) func twoPassBytes<M: ProtobufEncodable>(_ message: M) -> [UInt8] {
+    twoPassBytes(message, ifAtMost: .max)!
 }
 
 /// First pass: the total size, and the body length of every nested message in pre-order.
@@ -71,7 +84,8 @@ public struct ProtobufSizer: ProtobufSink {
     public private(set) var total = 0
     public private(set) var nestedSizes: [Int] = []
 
-    public init() {}
+    /// `nestedCapacity`: expected number of nested messages, to size the length list once.
+    public init(nestedCapacity: Int = 0) { nestedSizes.reserveCapacity(nestedCapacity) }
 
     @inline(__always) static func varintSize(_ v: UInt64) -> Int {
         // 1 byte per started group of 7 bits; 0 takes one byte.
@@ -107,28 +121,51 @@ public struct ProtobufSizer: ProtobufSink {
     }
 }
 
-/// Second pass: protobuf bytes. Nested message lengths come from a `ProtobufSizer` run over the
-/// same encoder; the raw `write*` methods need no sizes.
+/// Second pass: protobuf bytes, written straight into the memory of a new array of known
+/// capacity. Nested message lengths come from a `ProtobufSizer` run over the same encoder; the raw
+/// `write*` methods need no sizes.
 public struct ProtobufWriter: ProtobufSink {
-    public private(set) var bytes: [UInt8]
+    private let base: UnsafeMutablePointer<UInt8>
+    private let capacity: Int
+    public private(set) var count = 0
     private let nestedSizes: [Int]
     private var nextNested = 0
 
-    public init(nestedSizes: [Int] = [], capacity: Int = 0) {
+    private init(base: UnsafeMutablePointer<UInt8>, capacity: Int, nestedSizes: [Int]) {
+        self.base = base
+        self.capacity = capacity
         self.nestedSizes = nestedSizes
-        bytes = []
-        bytes.reserveCapacity(capacity)
+    }
+
+    /// Runs `body` with a writer over a new array of `capacity` bytes; returns what was written.
+    /// Writing past `capacity` traps.
+    public static func bytes(capacity: Int, nestedSizes: [Int] = [], _ body: (inout ProtobufWriter) -> Void) -> [UInt8] {
+        [UInt8](unsafeUninitializedCapacity: capacity) { buffer, initialized in
+            guard let base = buffer.baseAddress else { return }
+            var writer = ProtobufWriter(base: base, capacity: capacity, nestedSizes: nestedSizes)
+            body(&writer)
+            initialized = writer.count
+        }
+    }
+
+    @inline(__always) private mutating func reserve(_ n: Int) -> UnsafeMutablePointer<UInt8> {
+        precondition(count + n <= capacity, "ProtobufWriter: write past the sized capacity")
+        defer { count += n }
+        return base + count
     }
 
     // MARK: raw values
 
     @inline(__always) public mutating func writeVarint(_ value: UInt64) {
+        let p = reserve(ProtobufSizer.varintSize(value))
         var v = value
+        var i = 0
         while v >= 0x80 {
-            bytes.append(UInt8(truncatingIfNeeded: v) | 0x80)
+            p[i] = UInt8(truncatingIfNeeded: v) | 0x80
             v >>= 7
+            i += 1
         }
-        bytes.append(UInt8(v))
+        p[i] = UInt8(v)
     }
 
     @inline(__always) public mutating func writeTag(_ field: Int, _ type: WireType) {
@@ -136,22 +173,27 @@ public struct ProtobufWriter: ProtobufSink {
     }
 
     @inline(__always) public mutating func writeFixed32(_ value: UInt32) {
-        withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
+        UnsafeMutableRawPointer(reserve(4)).storeBytes(of: value.littleEndian, as: UInt32.self)
     }
 
     @inline(__always) public mutating func writeFixed64(_ value: UInt64) {
-        withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
+        UnsafeMutableRawPointer(reserve(8)).storeBytes(of: value.littleEndian, as: UInt64.self)
     }
 
     public mutating func writeDouble(_ value: Double) { writeFixed64(value.bitPattern) }
 
+    @inline(__always) public mutating func writeRaw(_ bytes: UnsafeBufferPointer<UInt8>) {
+        guard let source = bytes.baseAddress, !bytes.isEmpty else { return }
+        reserve(bytes.count).update(from: source, count: bytes.count)
+    }
+
     public mutating func writeLengthDelimited(_ value: [UInt8]) {
         writeVarint(UInt64(value.count))
-        bytes.append(contentsOf: value)
+        value.withUnsafeBufferPointer { writeRaw($0) }
     }
 
     @inline(__always) mutating func writeBigEndian(_ value: UInt64) {
-        withUnsafeBytes(of: value.bigEndian) { bytes.append(contentsOf: $0) }
+        UnsafeMutableRawPointer(reserve(8)).storeBytes(of: value.bigEndian, as: UInt64.self)
     }
 
     // MARK: fields
@@ -177,11 +219,13 @@ public struct ProtobufWriter: ProtobufSink {
     }
 
     public mutating func stringField(_ field: Int, _ value: String) {
-        var value = value
-        value.withUTF8 { utf8 in
-            writeTag(field, .len)
-            writeVarint(UInt64(utf8.count))
-            bytes.append(contentsOf: utf8)
+        writeTag(field, .len)
+        let utf8 = value.utf8
+        writeVarint(UInt64(utf8.count))
+        let done: Void? = utf8.withContiguousStorageIfAvailable { writeRaw($0) }
+        if done == nil {
+            let p = reserve(utf8.count)
+            for (i, b) in utf8.enumerated() { p[i] = b }
         }
     }
 

@@ -3,12 +3,21 @@ import Tracing
 /// `ExportTraceServiceRequest` (opentelemetry.proto.collector.trace.v1) straight from `SpanData`.
 public struct TraceRequestProtobuf: ProtobufEncodable {
     public let resource: Resource
-    let groups: [(scope: InstrumentationScope, items: [SpanData])]
+    let spans: [SpanData]
+    let groups: [ScopeGroup]
 
     public init(spans: [SpanData], resource: Resource) {
         self.resource = resource
+        self.spans = spans
         groups = groupedByScope(spans) { $0.scope }
     }
+
+    // Concrete entry points, so callers in other modules get the specialized encoder, not the generic one.
+    public func serializedBytes() -> [UInt8] { twoPassBytes(self) }
+    public func serializedBytes(ifAtMost maxBytes: Int) -> [UInt8]? { twoPassBytes(self, ifAtMost: maxBytes) }
+    public func serializedSize() -> Int { twoPassSize(self) }
+
+    public var expectedNestedMessages: Int { 8 + spans.count * 2 * (spans.first.map { $0.attributes.count + $0.events.count * 2 + 2 } ?? 0) }
 
     public func encode<S: ProtobufSink>(into s: inout S) {
         guard !groups.isEmpty else { return }  // no empty envelopes
@@ -17,8 +26,10 @@ public struct TraceRequestProtobuf: ProtobufEncodable {
             for group in groups {
                 rs.messageField(2) { ss in
                     ss.messageField(1) { CommonProtobuf.scope(group.scope, into: &$0) }
-                    for span in group.items {
-                        ss.messageField(2) { TraceProtobuf.span(span, into: &$0) }
+                    spans.withUnsafeBufferPointer { spans in  // borrow spans in place, no struct copies
+                        for i in group.indices {
+                            ss.messageField(2) { TraceProtobuf.span(spans[i], into: &$0) }
+                        }
                     }
                 }
             }
@@ -28,10 +39,9 @@ public struct TraceRequestProtobuf: ProtobufEncodable {
 
 enum TraceProtobuf {
     static func span<S: ProtobufSink>(_ span: SpanData, into s: inout S) {
-        let ctx = span.context
-        s.idField(1, high: ctx.traceID.high, low: ctx.traceID.low)
-        s.idField(2, high: nil, low: ctx.spanID.value)
-        if !ctx.traceState.isEmpty { s.stringField(3, ctx.traceState) }
+        s.idField(1, high: span.context.traceID.high, low: span.context.traceID.low)
+        s.idField(2, high: nil, low: span.context.spanID.value)
+        if !span.context.traceState.isEmpty { s.stringField(3, span.context.traceState) }
         if let parent = span.parentSpanID, parent.isValid { s.idField(4, high: nil, low: parent.value) }
         s.stringField(5, span.name)
         if span.kind.rawValue != 0 { s.varintField(6, UInt64(span.kind.rawValue)) }
