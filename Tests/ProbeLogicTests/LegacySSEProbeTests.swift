@@ -78,6 +78,20 @@ final class LegacySSEProbeTests: XCTestCase {
         XCTAssertEqual(methods, ["GET"])
     }
 
+    func testAutoTransportFallsBackFromStreamableHTTPToLegacySSE() async throws {
+        let server = try FixtureServer(script: "mcp_server.py", args: ["legacy-sse", "{port}"])
+        defer { server.stop() }
+        let target = Target(name: "auto", url: server.baseURL + "/sse", kind: .mcp(MCPOptions(transport: .auto)), timeout: .seconds(10))
+        let (report, spans, _) = await ProbeHarness().run(StreamableHTTPProbe(), target)
+        XCTAssertEqual(report.outcome.health, .healthy, report.outcome.message)
+        XCTAssertEqual(report.transport, .sse)
+        XCTAssertEqual(report.server?.serverName, "probe-test")
+        let clients = spans.filter { $0.kind == .client }.sorted { $0.startTimeUnixNano < $1.startTimeUnixNano }
+        XCTAssertEqual(clients.map(\.name), ["POST", "GET", "POST"], "initialize (405), then the legacy GET and POST")
+        let methods = try await recordedRequests(server).map(\.method)
+        XCTAssertEqual(methods, ["POST", "GET", "POST"])
+    }
+
     func testStreamableEndpointIsNotALegacyEndpoint() async throws {
         let server = try FixtureServer(script: "mcp_server.py", args: ["json", "{port}"])
         defer { server.stop() }
