@@ -90,7 +90,7 @@ public struct LegacySSEProbe: Prober {
         }
         let postStatus = posted.status ?? 0
         let initID = MCPMessages.initializeID
-        var replyData: [UInt8]
+        let replyData: [UInt8]
         switch postStatus {
         case 200..<300 where JSONRPCReply.answers(String(decoding: posted.body, as: UTF8.self), id: initID):
             replyData = posted.body  // some servers answer inline instead of on the stream
