@@ -104,7 +104,8 @@ private func stages() {
         var bytes = 0
         let cpu0 = processCPU()
         for _ in 0..<rounds { bytes = try body() }
-        print("  \(label): \(micros(processCPU() - cpu0, per: rounds * batchSize)) µs CPU/span (\(bytes / batchSize) B/span)")
+        let size = bytes > 0 ? " (\(bytes / batchSize) B/span)" : ""
+        print("  \(label): \(micros(processCPU() - cpu0, per: rounds * batchSize)) µs CPU/span\(size)")
     }
     let batch = (0..<batchSize).map { makeSpan($0, traceID: traceID) }
     let proto = TraceRequestProtobuf(spans: batch, resource: resource).serializedBytes()
