@@ -1,3 +1,4 @@
+import Synchronization
 import Tracing
 
 /// The probe metric set of the design, recorded once per probe run.
@@ -12,6 +13,8 @@ public final class ProbeMetrics: Sendable {
     let healthStatus: Gauge
     let transitions: Counter
     let restarts: Counter
+    /// The attribute set each target's series were last recorded with, to remove them later.
+    private let seriesAttributes = Mutex<[String: [Attribute]]>([:])
 
     public init(registry: MetricsRegistry) {
         success = registry.gauge("probe.success", unit: "1", description: "1 when the probe ended healthy or alive")
@@ -37,6 +40,8 @@ public final class ProbeMetrics: Sendable {
     public func record(_ run: ProbeRun, step: TargetHealth.Step) {
         let report = run.report
         let attributes = Self.attributes(target: run.target, report: report)
+        let previous = seriesAttributes.withLock { $0.updateValue(attributes, forKey: run.target) }
+        if let previous, previous != attributes { remove(attributes: previous) }
         success.set(report.outcome.health.isSuccess ? 1 : 0, attributes: attributes)
         duration.record(run.duration.seconds, attributes: attributes)
         if let status = report.httpStatus { statusCode.set(status, attributes: attributes) }
@@ -60,13 +65,25 @@ public final class ProbeMetrics: Sendable {
     }
 
     /// Forget a target's series (it left the config or this shard).
-    public func remove(target: String, report: ProbeReport) {
-        let attributes = Self.attributes(target: target, report: report)
+    public func remove(target: String) {
+        guard let attributes = seriesAttributes.withLock({ $0.removeValue(forKey: target) }) else { return }
+        remove(attributes: attributes)
+    }
+
+    private func remove(attributes: [Attribute]) {
         for gauge in [success, statusCode, certNotAfter, consecutiveFailures] { gauge.remove(attributes: attributes) }
         duration.remove(attributes: attributes)
         restarts.remove(attributes: attributes)
+        for phase in ["resolve", "connect", "tls", "processing", "transfer"] {
+            phaseDuration.remove(attributes: attributes + [Attribute("phase", .string(phase))])
+        }
         for status in HealthStatus.allCases {
             healthStatus.remove(attributes: attributes + [Attribute("status", .string(status.rawValue))])
+        }
+        for from in TargetHealth.State.allCases {
+            for to in TargetHealth.State.allCases {
+                transitions.remove(attributes: attributes + [Attribute("from", .string(from.rawValue)), Attribute("to", .string(to.rawValue))])
+            }
         }
     }
 }

@@ -16,6 +16,7 @@ final class Agent: Sendable {
     let scheduler: Scheduler
     let reloadSuccess: Gauge
     let credentials: OAuthCredentialStore
+    let metrics: ProbeMetrics
     private let state: Mutex<State>
 
     struct State {
@@ -40,6 +41,7 @@ final class Agent: Sendable {
                                                  description: "1 if the last config (re)load succeeded")
         reloadSuccess.set(1)
         let metrics = ProbeMetrics(registry: telemetry.registry)
+        self.metrics = metrics
         credentials = OAuthCredentialStore(http: TracedHTTP(client: HTTPClient.shared, tracer: telemetry.tracer,
                                                             userAgent: "probe-agent/\(ProbeAgentCommand.version)"))
         let executor = ProbeExecutor(
@@ -72,7 +74,10 @@ final class Agent: Sendable {
 
     private func applyTargets() async {
         let targets = currentTargets
-        for removed in await book.replace(with: targets) { await credentials.forget(removed) }
+        for removed in await book.replace(with: targets) {
+            await credentials.forget(removed)
+            metrics.remove(target: removed)
+        }
         await scheduler.setTargets(targets)
     }
 

@@ -58,8 +58,12 @@ public struct StreamableHTTPProbe: Prober {
             return report
         case .tryLegacySSE:
             guard case .mcp(let options) = target.kind, options.transport == .auto else { return report }
-            let legacy = await LegacySSEProbe().probe(target, context: context)
-            return legacy.outcome.health.isSuccess ? legacy : report
+            var legacyTarget = target
+            legacyTarget.timeout = deadline.remaining
+            let legacy = await LegacySSEProbe().probe(legacyTarget, context: context)
+            // A 2xx to the SSE GET means this is a legacy server: its verdict is the one to report.
+            let spokeLegacy = legacy.httpStatus.map { (200..<300).contains($0) } ?? false
+            return legacy.outcome.health.isSuccess || spokeLegacy ? legacy : report
         case .done:
             break
         }
