@@ -146,13 +146,17 @@ final class RunDaemonTests: XCTestCase {
         XCTAssertNotNil(sample(metrics, "probe_state_transitions_total", labels: ["target": "down", "to": "down"]))
         XCTAssertEqual(sample(metrics, "probe_agent_config_reload_success", labels: [:]), 1)
 
-        // SIGHUP with a changed config: the new target appears, the old ones keep their state.
-        let added = targets + "\n  - name: added\n    url: \(json.baseURL)/mcp"
-        try agent.rewriteConfig(config(targets: added, extra: exporter))
+        // SIGHUP with a changed config: a target added, one removed; the others keep their state.
+        let changed = targets.replacingOccurrences(of: "  - name: stateless\n    url: \(stateless.baseURL)/mcp\n    transport: streamable_http\n", with: "")
+            + "\n  - name: added\n    url: \(json.baseURL)/mcp"
+        try agent.rewriteConfig(config(targets: changed, extra: exporter))
         agent.signal(SIGHUP)
         try await agent.waitFor("the added target") { (try? await agent.status()["added"]?["state"] as? String) == "up" }
         let afterReload = try await agent.status()
         XCTAssertEqual(afterReload["down"]?["state"] as? String, "down", "state of unchanged targets is kept")
+        XCTAssertNil(afterReload["stateless"])
+        let metricsAfterReload = try await agent.get("/metrics").1
+        XCTAssertNil(sample(metricsAfterReload, "probe_success", labels: ["target": "stateless"]), "a removed target's series go")
 
         // SIGHUP with a broken config: the old one keeps running, the failure is a metric and a log line.
         try "targets:\n  - name: x\n    url: not-a-url\n".write(toFile: agent.configPath, atomically: true, encoding: .utf8)
@@ -164,7 +168,7 @@ final class RunDaemonTests: XCTestCase {
         XCTAssertTrue(agent.process.isRunning)
         XCTAssertTrue(agent.log.contains("config reload failed"), agent.log)
         let targetCount = try await agent.status().count
-        XCTAssertEqual(targetCount, 4)
+        XCTAssertEqual(targetCount, 3)
 
         // SIGTERM: stop, flush every span of the finished probes.
         agent.signal(SIGTERM)
