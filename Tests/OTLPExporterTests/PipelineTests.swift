@@ -109,6 +109,20 @@ import Tracing
         #expect(s.droppedAtShutdown == 7 && s.exported == 0)
     }
 
+    @Test func callerCancellationEndsTheRetriesPromptly() async {
+        let transport = FakeTransport(Array(repeating: .status(503), count: 100))
+        let e = OTLPHTTPSpanExporter(config: config(.traces, endpoint: "http://collector.invalid/v1/traces", timeout: .seconds(60)),
+                                     transport: transport, retryPolicy: RetryPolicy(base: .seconds(20), cap: .seconds(20), jitter: { $0 }))
+        let export = Task { await e.export(Sample.spans(2)) }
+        try? await Task.sleep(for: .milliseconds(100))
+        let start = ContinuousClock.now
+        export.cancel()
+        #expect(await export.value == .failure)
+        #expect(ContinuousClock.now - start < .seconds(2))
+        #expect(e.stats.droppedRetryExhausted == 2 && e.stats.droppedAtShutdown == 0)
+        #expect(e.stats.lastError?.contains("cancelled by the caller") == true)
+    }
+
     @Test func shutdownWaitsForAnExportThatFinishesInTime() async {
         let transport = FakeTransport([], realDelay: .milliseconds(200))
         let e = OTLPHTTPSpanExporter(config: config(.traces, endpoint: "http://collector.invalid/v1/traces"), transport: transport)

@@ -136,7 +136,7 @@ final class OTLPExportPipeline<Item: Sendable>: Sendable {
                 lastProblem = "HTTP \(response.status)" + (message.map { ": \($0)" } ?? "")
             } catch {
                 if Task.isCancelled || (error as? HTTPClientError)?.kind == .cancelled {
-                    fail(count: count, counter: .atShutdown, text: "cancelled at shutdown")
+                    cancelled(count: count, after: lastProblem)
                     return false
                 }
                 let kind = (error as? HTTPClientError)?.kind ?? .other
@@ -166,7 +166,7 @@ final class OTLPExportPipeline<Item: Sendable>: Sendable {
                 do {
                     try await clock.sleep(delay)
                 } catch {
-                    fail(count: count, counter: .atShutdown, text: "\(lastProblem); retry cancelled at shutdown")
+                    cancelled(count: count, after: lastProblem)
                     return false
                 }
             }
@@ -215,6 +215,13 @@ final class OTLPExportPipeline<Item: Sendable>: Sendable {
             s.lastError = self.scrubber.scrub(line)
         }
         log.failure(prefix + line)
+    }
+
+    /// Cancelled by shutdown, or by the caller (a batch processor giving up on a slow export).
+    private func cancelled(count: Int, after problem: String) {
+        let atShutdown = state.withLock { $0.shutdownDeadline != nil }
+        let text = (problem.isEmpty ? "" : "\(problem); ") + (atShutdown ? "cancelled at shutdown" : "export cancelled by the caller")
+        fail(count: count, counter: atShutdown ? .atShutdown : .retryExhausted, text: text)
     }
 
     private func warnOnce(_ text: String) {
