@@ -173,6 +173,20 @@ import Tracing
         #expect(zipkin.traces.exporter == .otlp && zipkin.warnings.count == 1)
     }
 
+    @Test func exportersFromEnvironment() throws {
+        let both = try OTLPExporters.fromEnvironment([:])
+        #expect(both.spans is OTLPHTTPSpanExporter && both.metrics is OTLPHTTPMetricExporter)
+        let mixed = try OTLPExporters.fromEnvironment(["OTEL_TRACES_EXPORTER": "console", "OTEL_METRICS_EXPORTER": "none"])
+        #expect(mixed.spans is OTLPFileExporter && mixed.metrics == nil)
+        let off = try OTLPExporters.fromEnvironment(["OTEL_SDK_DISABLED": "true"])
+        #expect(off.spans == nil && off.metrics == nil)
+        let log = LogCapture()
+        _ = try OTLPExporters.fromEnvironment(["OTEL_EXPORTER_OTLP_COMPRESSION": "brotli"], diagnostics: log.sink)
+        #expect(log.lines.contains { $0.contains("OTEL_EXPORTER_OTLP_COMPRESSION") })
+        #expect(log.lines.contains { $0.contains("http://localhost:4318/v1/traces") })  // the final URL, logged once
+        #expect(throws: OTLPConfigError.self) { try OTLPExporters.fromEnvironment(["OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"]) }
+    }
+
     @Test func resourceAttributes() throws {
         let env = ["OTEL_RESOURCE_ATTRIBUTES": "service.name=from-attrs, deployment.environment=prod,team=a%2Cb%3Dc ",
                    "OTEL_SERVICE_NAME": "from-name"]

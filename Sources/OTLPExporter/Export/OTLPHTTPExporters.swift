@@ -67,15 +67,14 @@ public struct OTLPExporters: Sendable {
                                        diagnostics: @escaping DiagnosticsSink = { _ in }) throws -> OTLPExporters {
         let config = try OTLPExporterConfig.fromEnvironment(environment)
         config.warnings.forEach(diagnostics)
-        let console = OTLPFileExporter.standardOutput(resource: config.traces.resource)
         let spans: (any SpanExporter)? = switch (config.traces.enabled, config.traces.exporter) {
         case (false, _), (_, .none): nil
-        case (_, .console): console
+        case (_, .console): OTLPFileExporter.standardOutput(resource: config.traces.resource)
         case (_, .otlp): OTLPHTTPSpanExporter(config: config.traces, transport: transport, diagnostics: diagnostics)
         }
         let metrics: (any MetricExporter)? = switch (config.metrics.enabled, config.metrics.exporter) {
         case (false, _), (_, .none): nil
-        case (_, .console): console
+        case (_, .console): OTLPFileExporter.standardOutput(resource: config.metrics.resource)
         case (_, .otlp): OTLPHTTPMetricExporter(config: config.metrics, transport: transport, diagnostics: diagnostics)
         }
         return OTLPExporters(spans: spans, metrics: metrics, config: config)
