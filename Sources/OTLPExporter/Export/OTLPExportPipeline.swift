@@ -116,11 +116,11 @@ final class OTLPExportPipeline<Item: Sendable>: Sendable {
         var attempt = 0
         var lastProblem = ""
         while true {
-            let (deadline, bySutdown) = deadline(exportDeadline)
+            let (deadline, byShutdown) = deadline(exportDeadline)
             let now = clock.now()
             if let deadline, now >= deadline {
-                fail(count: count, counter: bySutdown ? .atShutdown : .retryExhausted,
-                     text: "\(bySutdown ? "shutdown" : "export") deadline reached\(lastProblem.isEmpty ? "" : " after \(lastProblem)")")
+                fail(count: count, counter: byShutdown ? .atShutdown : .retryExhausted,
+                     text: "\(byShutdown ? "shutdown" : "export") deadline reached\(lastProblem.isEmpty ? "" : " after \(lastProblem)")")
                 return false
             }
             request.timeout = deadline.map { $0 - now } ?? Self.noLimit
@@ -133,7 +133,7 @@ final class OTLPExportPipeline<Item: Sendable>: Sendable {
                     return true
                 }
                 let message = ExportResponseDecoder.statusMessage(body: response.body, contentType: response.headers["Content-Type"])
-                lastProblem = "HTTP \(response.status)" + (message.map { ": \($0)" } ?? "")
+                lastProblem = "HTTP \(response.status)" + (message.map { ": \(clipped($0))" } ?? "")
             } catch {
                 if Task.isCancelled || (error as? HTTPClientError)?.kind == .cancelled {
                     cancelled(count: count, after: lastProblem)
@@ -159,7 +159,7 @@ final class OTLPExportPipeline<Item: Sendable>: Sendable {
                 }
                 if let remaining, delay >= remaining {
                     let reason: DropReason = serverDelay.map { .retryAfterPastDeadline($0) } ?? .deadlineExceeded
-                    fail(count: count, counter: bySutdown ? .atShutdown : .retryExhausted, text: "\(lastProblem) (\(reason))")
+                    fail(count: count, counter: byShutdown ? .atShutdown : .retryExhausted, text: "\(lastProblem) (\(reason))")
                     return false
                 }
                 record { $0.retries += 1 }
@@ -191,7 +191,7 @@ final class OTLPExportPipeline<Item: Sendable>: Sendable {
             $0.exported += count - rejected
             $0.rejectedPartial += rejected
         }
-        let message = partial.errorMessage.isEmpty ? "" : ": \(partial.errorMessage)"
+        let message = partial.errorMessage.isEmpty ? "" : ": \(clipped(partial.errorMessage))"
         if rejected > 0 {
             let text = "partial success, receiver rejected \(rejected) of \(count) \(unit)\(message)"
             record { $0.lastError = self.scrubber.scrub(text) }
@@ -282,6 +282,11 @@ final class OTLPExportPipeline<Item: Sendable>: Sendable {
             }
         }
     }
+}
+
+/// Server-provided text, bounded so a hostile or broken receiver cannot flood the log.
+private func clipped(_ text: String, to limit: Int = 512) -> String {
+    text.count <= limit ? text : text.prefix(limit) + "…"
 }
 
 /// Resumes a continuation with the first of several results.
