@@ -36,7 +36,7 @@ final class Agent: Sendable {
         self.logger = logger
         let logger = logger
         telemetry = try DaemonTelemetry(exporter: config.exporter, environment: environment,
-                                        diagnostics: { logger.warning("\($0)") })
+                                        diagnostics: { Self.logExporterDiagnostic($0, logger) })
         reloadSuccess = telemetry.registry.gauge("probe_agent.config.reload.success", unit: "1",
                                                  description: "1 if the last config (re)load succeeded")
         reloadSuccess.set(1)
@@ -54,10 +54,15 @@ final class Agent: Sendable {
             lateness: telemetry.registry.histogram("probe_agent.schedule.lateness", unit: "s",
                                                    description: "How late probes start against their schedule",
                                                    bounds: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1]),
-            isFailing: { await book.isFailing($0) },
+            isFailing: { book.isFailing($0) },
             execute: { await executor.execute($0) })
         let shard = try Shard.effective(flag: shardFlag, environment: environment, configured: config.shard)
         state = Mutex(State(config: config, staticTargets: Self.owned(config.targets, shard: shard)))
+    }
+
+    /// The exporter's start-up summary (final URL, protocol) is news; everything else it says is a problem.
+    static func logExporterDiagnostic(_ line: String, _ logger: Logger) {
+        if line.hasPrefix("OTLP exporter "), line.contains(" protocol=") { logger.notice("\(line)") } else { logger.warning("\(line)") }
     }
 
     static func owned(_ specs: [TargetSpec], shard: Shard?) -> [TargetSpec] {
@@ -74,7 +79,7 @@ final class Agent: Sendable {
 
     private func applyTargets() async {
         let targets = currentTargets
-        for removed in await book.replace(with: targets) {
+        for removed in book.replace(with: targets) {
             await credentials.forget(removed)
             metrics.remove(target: removed)
         }
@@ -158,9 +163,9 @@ final class Agent: Sendable {
         let telemetry = self.telemetry
         return AdminRoutes(
             health: { true },
-            readiness: { await book.readiness() },
+            readiness: { book.readiness() },
             metrics: { PrometheusText.render(telemetry.snapshot()) },
-            status: { await book.statusJSON() })
+            status: { book.statusJSON() })
     }
 
     /// Waits for `task` up to `timeout`; false if it is still running.

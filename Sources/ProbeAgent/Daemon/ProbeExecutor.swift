@@ -20,12 +20,12 @@ struct ProbeExecutor: Sendable {
             let observation = TargetHealth.Observation(
                 health: report.outcome.health, probe: context.span.context,
                 marks: RestartMarks.extract(signals: spec.restartSignals, report: report, documents: documents))
-            let previous = await book.entries[name]?.health.state ?? .unknown
-            guard let step = await book.observe(name, observation) else { return }
+            let previous = book.state(of: name)
+            guard let step = book.observe(name, observation) else { return }
             annotate(context.span, step: step, previous: previous)
             stepBox.step = step
         }
-        await book.recordResult(name, run)
+        book.recordResult(name, run)
         guard let step = stepBox.step else { return }
         metrics.record(run, step: step)
         log(run, step: step)

@@ -6,14 +6,15 @@ import Tracing
 actor Scheduler {
     private let maxConcurrency: Int
     private let execute: @Sendable (TargetSpec) async -> Void
-    private let isFailing: @Sendable (String) async -> Bool
+    private let isFailing: @Sendable (String) -> Bool
     private let lateness: Histogram?
     private var queue = ScheduleQueue<ContinuousClock.Instant>()
     private var specs: [String: TargetSpec] = [:]
     private var inFlight: Set<String> = []
     private var stopping = false
+    static let coalescing: Duration = .milliseconds(1)
 
-    init(maxConcurrency: Int, lateness: Histogram? = nil, isFailing: @escaping @Sendable (String) async -> Bool,
+    init(maxConcurrency: Int, lateness: Histogram? = nil, isFailing: @escaping @Sendable (String) -> Bool,
          execute: @escaping @Sendable (TargetSpec) async -> Void) {
         self.maxConcurrency = max(1, maxConcurrency)
         self.lateness = lateness
@@ -40,14 +41,16 @@ actor Scheduler {
         await withDiscardingTaskGroup { group in
             while !stopping, !Task.isCancelled {
                 let now = ContinuousClock.now
-                while inFlight.count < maxConcurrency, let item = queue.popDue(at: now) {
+                // Start what falls due within the next millisecond too: one wake-up for several
+                // probes costs far fewer thread switches than one each.
+                while inFlight.count < maxConcurrency, let item = queue.popDue(at: now + Self.coalescing) {
                     guard let spec = specs[item.name] else { continue }
-                    let failing = await isFailing(item.name)
+                    let failing = isFailing(item.name)
                     let interval = failing ? (spec.failingInterval ?? spec.interval) : spec.interval
                     queue.insert(item.name, due: SchedulePlan.nextDue(after: item.due, interval: interval, now: now))
                     guard !inFlight.contains(item.name) else { continue }  // still running: skip this slot
                     inFlight.insert(item.name)
-                    lateness?.record((ContinuousClock.now - item.due).secondsValue)
+                    lateness?.record(max(0, (ContinuousClock.now - item.due).secondsValue))
                     let execute = self.execute
                     let name = item.name
                     group.addTask { [self] in
@@ -61,7 +64,7 @@ actor Scheduler {
                 } else {
                     wake = min(queue.next?.due ?? now + .milliseconds(250), now + .milliseconds(250))
                 }
-                try? await Task.sleep(until: wake, tolerance: .microseconds(500), clock: .continuous)
+                try? await Task.sleep(until: wake, tolerance: Self.coalescing, clock: .continuous)
             }
         }
     }
