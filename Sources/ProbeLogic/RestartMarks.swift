@@ -13,8 +13,8 @@ public enum RestartMarks {
             case .headerChanges(let name):
                 if let value = report.responseHeaders?[name] { marks["header \(name)"] = RestartMark(value) }
             case .jsonFieldChanges(let url, let path), .jsonFieldDecreases(let url, let path):
-                let body = url.map { documents[$0] } ?? report.responseBody
-                guard let body, let value = JSONPath.text(at: path, in: body ?? []) else { continue }
+                let body: [UInt8]? = if let url { documents[url] } else { report.responseBody }
+                guard let body, let value = JSONPath.text(at: path, in: body) else { continue }
                 let rule: RestartMark.Rule = if case .jsonFieldDecreases = signal { .decreases } else { .changes }
                 marks["json \(path)"] = RestartMark(value, rule: rule)
             }

@@ -40,31 +40,16 @@ public struct TracedHTTP: Sendable {
     }
 
     public func send(_ request: HTTPRequest, reading: BodyReading = .all) async -> Exchange {
-        let authority = URLAuthority(request.url)
-        var attributes: [Attribute] = [
-            Attribute("http.request.method", .string(request.method)),
-            Attribute("url.full", .string(URLRedactor.redact(request.url))),
-        ]
-        if let authority {
-            attributes.append(Attribute("server.address", .string(authority.host)))
-            attributes.append(Attribute("server.port", .int(authority.port)))
-        }
-        let span = tracer.startSpan(request.method, kind: .client, attributes: attributes)
-        defer { span.end() }
         var request = request
-        request.headers.add("traceparent", W3CTraceContext.traceparent(span.context))
-        if request.headers["user-agent"] == nil { request.headers.add("User-Agent", userAgent) }
-
-        let start = wallClockUnixNano()
+        let span = ClientSpan(tracer: tracer, request: &request, userAgent: userAgent)
         var exchange = Exchange(status: nil, headers: HTTPHeaders(), body: [], matchedEvent: nil, error: nil,
-                                timings: .zero, startUnixNano: start)
+                                timings: .zero, startUnixNano: span.startUnixNano)
         do {
             let response = try await client.stream(request)
             exchange.status = response.status
             exchange.headers = response.headers
             exchange.peerCertificate = response.peerCertificate
-            span.setAttribute("http.response.status_code", .int(response.status))
-            if let version = response.httpVersion { span.setAttribute("network.protocol.version", .string(version)) }
+            span.recordHead(status: response.status, httpVersion: response.httpVersion)
             try await read(response, into: &exchange, reading: reading)
             exchange.timings = response.timings()
         } catch let error as HTTPClientError {
@@ -73,7 +58,7 @@ public struct TracedHTTP: Sendable {
         } catch {
             exchange.error = HTTPClientError(kind: .other, curlCode: 0, message: "unexpected error", partialStatus: nil, timings: .zero)
         }
-        record(exchange, on: span)
+        span.end(timings: exchange.timings, error: exchange.error, status: exchange.status)
         return exchange
     }
 
@@ -91,11 +76,36 @@ public struct TracedHTTP: Sendable {
         }
         for try await chunk in response.body { exchange.body.append(contentsOf: chunk) }
     }
+}
 
-    private func record(_ exchange: Exchange, on span: Span) {
-        let t = exchange.timings
-        let start = exchange.startUnixNano
-        func at(_ d: Duration) -> UInt64 { start &+ UInt64(max(0, d.nanoseconds)) }
+/// A CLIENT span for one HTTP exchange, recorded as `TracedHTTP.send` records it (HTTP semantic
+/// conventions, phase events, `traceparent` from this span injected into the request).
+struct ClientSpan {
+    let span: Span
+    let startUnixNano: UInt64
+
+    init(tracer: Tracer, request: inout HTTPRequest, userAgent: String) {
+        var attributes: [Attribute] = [
+            Attribute("http.request.method", .string(request.method)),
+            Attribute("url.full", .string(URLRedactor.redact(request.url))),
+        ]
+        if let authority = URLAuthority(request.url) {
+            attributes.append(Attribute("server.address", .string(authority.host)))
+            attributes.append(Attribute("server.port", .int(authority.port)))
+        }
+        span = tracer.startSpan(request.method, kind: .client, attributes: attributes)
+        startUnixNano = wallClockUnixNano()
+        request.headers.add("traceparent", W3CTraceContext.traceparent(span.context))
+        if request.headers["user-agent"] == nil { request.headers.add("User-Agent", userAgent) }
+    }
+
+    func recordHead(status: Int, httpVersion: String?) {
+        span.setAttribute("http.response.status_code", .int(status))
+        if let httpVersion { span.setAttribute("network.protocol.version", .string(httpVersion)) }
+    }
+
+    func end(timings t: PhaseTimings, error: HTTPClientError?, status: Int?) {
+        func at(_ d: Duration) -> UInt64 { startUnixNano &+ UInt64(max(0, d.nanoseconds)) }
         for (name, cumulative, phase) in [("dns", t.nameLookup, t.nameLookup),
                                           ("connect", t.connect, t.connect - t.nameLookup),
                                           ("tls", t.appConnect, t.appConnect - t.connect),
@@ -104,13 +114,14 @@ public struct TracedHTTP: Sendable {
             span.addEvent(name, attributes: [Attribute("duration_ms", .double(max(0, phase.milliseconds)))],
                           timeUnixNano: at(cumulative))
         }
-        if let error = exchange.error {
+        if let error {
             span.setAttribute("error.type", .string(error.kind.rawValue))
             span.setStatus(.error(error.kind.rawValue))
-        } else if let status = exchange.status, status >= 400 {
+        } else if let status, status >= 400 {
             span.setAttribute("error.type", .string(String(status)))
             span.setStatus(.error(""))
         }
+        span.end()
     }
 }
 

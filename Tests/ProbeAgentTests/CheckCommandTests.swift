@@ -28,8 +28,8 @@ struct AgentBinary {
         let dir = FileManager.default.temporaryDirectory
         let outURL = dir.appendingPathComponent("agent-out-\(UUID().uuidString)")
         let errURL = dir.appendingPathComponent("agent-err-\(UUID().uuidString)")
-        FileManager.default.createFile(atPath: outURL.path, contents: nil)
-        FileManager.default.createFile(atPath: errURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
         process.standardOutput = try FileHandle(forWritingTo: outURL)
         process.standardError = try FileHandle(forWritingTo: errURL)
         try process.run()

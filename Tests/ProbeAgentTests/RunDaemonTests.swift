@@ -19,7 +19,7 @@ final class RunningAgent {
         logPath = dir.appendingPathComponent("agent.log").path
         try config.replacingOccurrences(of: "{admin}", with: "127.0.0.1:\(adminPort)")
             .write(toFile: configPath, atomically: true, encoding: .utf8)
-        FileManager.default.createFile(atPath: logPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         process = Process()
         process.executableURL = URL(fileURLWithPath: AgentBinary.path)
         process.arguments = ["run", "--config", configPath] + arguments
