@@ -57,14 +57,24 @@ public struct ProbeContext: Sendable {
         self.origins = origins
     }
 
-    /// On a 401/403: is the Bearer challenge (and its protected-resource metadata) right?
-    /// Adds `auth.challenge` and its detail to the report; never changes the verdict.
+    /// On a 401/403: records `auth.status` and whether the Bearer challenge (and its
+    /// protected-resource metadata) is right (`auth.challenge`). Never changes the verdict.
     func verifyChallenge(_ exchange: Exchange, target: Target, deadline: ContinuousClock.Instant,
-                         into report: inout ProbeReport) async {
+                         credentialsSent: Bool, into report: inout ProbeReport) async {
         guard let status = exchange.status, status == 401 || status == 403 else { return }
         let header = exchange.headers.values("www-authenticate").joined(separator: ", ")
+        report.attributes.append(Attribute("auth.status", .string(Self.authStatus(
+            httpStatus: status, credentialsSent: credentialsSent, challenge: header))))
         let verdict = await challenges.verify(wwwAuthenticate: header.isEmpty ? nil : header, targetURL: target.url,
                                               http: http, timeout: min(deadline.remaining, .seconds(3)), tls: target.tls)
         report.attributes += verdict.attributes
+    }
+
+    /// `auth.status` for a 401/403: `required` (we sent nothing), `rejected` (401 to our
+    /// credentials), `insufficient_scope` or `forbidden` (403 to our credentials).
+    static func authStatus(httpStatus: Int, credentialsSent: Bool, challenge: String) -> String {
+        guard credentialsSent else { return "required" }
+        if httpStatus == 401 { return "rejected" }
+        return BearerChallenge.parse(challenge).error == "insufficient_scope" ? "insufficient_scope" : "forbidden"
     }
 }

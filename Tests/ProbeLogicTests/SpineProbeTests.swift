@@ -22,9 +22,14 @@ struct ProbeHarness {
     let processor: SimpleSpanProcessor
     let runner: ProbeRunner
 
-    init() {
+    /// `oauth`: resolve credentials with the real OAuth store (token endpoints, stored tokens).
+    init(oauth: Bool = false) {
         processor = SimpleSpanProcessor(exporter: sink)
-        runner = ProbeRunner(client: HTTPClient.shared, tracer: Tracer(processor: processor), clientVersion: "test")
+        let tracer = Tracer(processor: processor)
+        let credentials: any CredentialSource = oauth
+            ? OAuthCredentialStore(http: TracedHTTP(client: HTTPClient.shared, tracer: tracer, userAgent: "test"))
+            : StaticCredentials()
+        runner = ProbeRunner(client: HTTPClient.shared, tracer: tracer, clientVersion: "test", credentials: credentials)
     }
 
     func run(_ target: Target) async -> (ProbeRun, [SpanData]) {

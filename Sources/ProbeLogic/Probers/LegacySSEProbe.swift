@@ -48,7 +48,8 @@ public struct LegacySSEProbe: Prober {
             if stream.status == 401, credentials.areSent { await context.credentials.rejected(target) }
             let exchange = Exchange(status: stream.status, headers: stream.headers, body: body, matchedEvent: nil, error: nil,
                                     timings: stream.timings, startUnixNano: 0)
-            await context.verifyChallenge(exchange, target: target, deadline: deadline, into: &report)
+            await context.verifyChallenge(exchange, target: target, deadline: deadline,
+                                          credentialsSent: credentials.areSent, into: &report)
             return report
         }
         guard stream.isSSE else {
@@ -113,7 +114,8 @@ public struct LegacySSEProbe: Prober {
             bodyPreview: String(decoding: replyData.prefix(200), as: UTF8.self), credentialsSent: postCredentials.areSent))
         report.outcome = outcome
         if postStatus == 401, postCredentials.areSent { await context.credentials.rejected(target) }
-        if endpoint.sameOrigin { await context.verifyChallenge(posted, target: target, deadline: deadline, into: &report) }
+        if endpoint.sameOrigin { await context.verifyChallenge(posted, target: target, deadline: deadline,
+                                                                           credentialsSent: credentials.areSent, into: &report) }
         if case .initializeResult(let facts)? = reply, (200..<300).contains(postStatus) { report.server = facts }
         return report
     }

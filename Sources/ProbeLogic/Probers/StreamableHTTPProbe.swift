@@ -50,7 +50,8 @@ public struct StreamableHTTPProbe: Prober {
             credentialsSent: credentials.areSent))
         report.outcome = outcome
         if status == 401, credentials.areSent { await context.credentials.rejected(target) }
-        await context.verifyChallenge(exchange, target: target, deadline: deadline, into: &report)
+        await context.verifyChallenge(exchange, target: target, deadline: deadline,
+                                      credentialsSent: credentials.areSent, into: &report)
 
         switch next {
         case .tryModernDiscover:
