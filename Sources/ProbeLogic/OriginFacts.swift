@@ -1,7 +1,9 @@
 /// What the agent has learned per origin (`scheme://host:port`), so later probes speak to a
-/// server the way it wants at once: its protocol era.
+/// server the way it wants at once: its protocol era (learned by `auto` probes).
 public actor OriginFacts {
     public enum Era: String, Sendable {
+        /// 2024-11-05 HTTP+SSE: a GET stream and a POST endpoint.
+        case legacy
         /// 2025-era handshake: `initialize`, sessions.
         case handshake
         /// 2026-07-28: stateless, `server/discover`.

@@ -87,9 +87,19 @@ final class MCPFeatureTests: XCTestCase {
 
     func testAutoTransportFallsBackToLegacySSE() async throws {
         let server = try FixtureServer(script: "mcp_server.py", args: ["legacy-sse", "{port}"])
-        let (run, _) = await ProbeHarness().run(Target(name: "auto", url: server.baseURL + "/sse"))
+        let harness = ProbeHarness()
+        let target = Target(name: "auto", url: server.baseURL + "/sse")
+        let (run, _) = await harness.run(target)
         XCTAssertEqual(run.report.outcome.health, .healthy, run.report.outcome.message)
         XCTAssertEqual(run.report.transport, .sse)
+        let first = try await recordedRequests(server).map { "\($0.method) \($0.path)" }
+        XCTAssertEqual(first.first, "POST /sse", "auto tries Streamable HTTP first")
+        // The origin is remembered as legacy: the next probe goes straight to the SSE GET.
+        let (again, _) = await harness.run(target)
+        XCTAssertEqual(again.report.outcome.health, .healthy)
+        let second = try await recordedRequests(server).map { "\($0.method) \($0.path)" }.dropFirst(first.count)
+        XCTAssertEqual(second.first, "GET /sse", "\(second)")
+        XCTAssertFalse(second.contains("POST /sse"))
     }
 
     func testMCPOverTLSReportsCertificateExpiryAndNeedsTheCA() async throws {

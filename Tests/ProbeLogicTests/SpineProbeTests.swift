@@ -47,12 +47,14 @@ func getJSON(_ url: String) async throws -> Any {
 /// The MCP test peer's record of the requests it received.
 struct RecordedRequest {
     var method: String
+    var path: String
     var headers: [String: String]
 }
 
 func recordedRequests(_ server: FixtureServer) async throws -> [RecordedRequest] {
     let list = try await getJSON(server.baseURL + "/_test/requests") as? [[String: Any]] ?? []
-    return list.map { RecordedRequest(method: $0["method"] as? String ?? "", headers: $0["headers"] as? [String: String] ?? [:]) }
+    return list.map { RecordedRequest(method: $0["method"] as? String ?? "", path: $0["path"] as? String ?? "",
+                                      headers: $0["headers"] as? [String: String] ?? [:]) }
 }
 
 func openSessions(_ server: FixtureServer) async throws -> Int {

@@ -17,9 +17,18 @@ public struct StreamableHTTPProbe: Prober {
         if let note = credentials.note { report.attributes.append(Attribute("auth.note", .string(note))) }
         let rpc = MCPRequests(target: target, credentials: credentials, http: context.http, deadline: deadline)
 
-        if await context.origins.era(of: target.url) == .modern {
+        let isAuto = if case .mcp(let options) = target.kind { options.transport == .auto } else { false }
+        switch await context.origins.era(of: target.url) {
+        case .modern:
             await discover(rpc, context: context, into: &report)
             return report
+        case .legacy where isAuto:
+            let legacy = await LegacySSEProbe().probe(target, context: context)
+            // Not legacy any more (or down): the next probe starts from the top again.
+            if !legacy.outcome.health.isSuccess { await context.origins.remember(.handshake, for: target.url) }
+            return legacy
+        default:
+            break
         }
 
         var url = target.url
@@ -58,12 +67,13 @@ public struct StreamableHTTPProbe: Prober {
             await discover(rpc, context: context, into: &report)
             return report
         case .tryLegacySSE:
-            guard case .mcp(let options) = target.kind, options.transport == .auto else { return report }
+            guard isAuto else { return report }
             var legacyTarget = target
             legacyTarget.timeout = deadline.remaining
             let legacy = await LegacySSEProbe().probe(legacyTarget, context: context)
             // A 2xx to the SSE GET means this is a legacy server: its verdict is the one to report.
             let spokeLegacy = legacy.httpStatus.map { (200..<300).contains($0) } ?? false
+            if legacy.outcome.health.isSuccess { await context.origins.remember(.legacy, for: target.url) }
             return legacy.outcome.health.isSuccess || spokeLegacy ? legacy : report
         case .done:
             break
