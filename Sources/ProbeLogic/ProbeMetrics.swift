@@ -15,6 +15,7 @@ public final class ProbeMetrics: Sendable {
     let restarts: Counter
     /// The attribute set each target's series were last recorded with, to remove them later.
     private let seriesAttributes = Mutex<[String: [Attribute]]>([:])
+    private let lastHealth = Mutex<[String: HealthStatus]>([:])
 
     public init(registry: MetricsRegistry) {
         success = registry.gauge("probe.success", unit: "1", description: "1 when the probe ended healthy or alive")
@@ -41,7 +42,10 @@ public final class ProbeMetrics: Sendable {
         let report = run.report
         let attributes = Self.attributes(target: run.target, report: report)
         let previous = seriesAttributes.withLock { $0.updateValue(attributes, forKey: run.target) }
-        if let previous, previous != attributes { remove(attributes: previous) }
+        if let previous, previous != attributes {
+            remove(attributes: previous)
+            lastHealth.withLock { _ = $0.removeValue(forKey: run.target) }
+        }
         success.set(report.outcome.health.isSuccess ? 1 : 0, attributes: attributes)
         duration.record(run.duration.seconds, attributes: attributes)
         if let status = report.httpStatus { statusCode.set(status, attributes: attributes) }
@@ -52,9 +56,12 @@ public final class ProbeMetrics: Sendable {
         }
         if let notAfter = report.certificateNotAfter { certNotAfter.set(notAfter, attributes: attributes) }
         consecutiveFailures.set(step.health.consecutiveFailures, attributes: attributes)
-        for status in HealthStatus.allCases {
-            healthStatus.set(status == report.outcome.health ? 1 : 0,
-                             attributes: attributes + [Attribute("status", .string(status.rawValue))])
+        // One series per status, 1 for the current one; written only when the status changes.
+        let health = report.outcome.health
+        if lastHealth.withLock({ $0.updateValue(health, forKey: run.target) }) != health {
+            for status in HealthStatus.allCases {
+                healthStatus.set(status == health ? 1 : 0, attributes: attributes + [Attribute("status", .string(status.rawValue))])
+            }
         }
         // Counters start at 0 so that increase() sees the first restart.
         restarts.add(step.restart == nil ? 0 : 1, attributes: attributes)
@@ -66,6 +73,7 @@ public final class ProbeMetrics: Sendable {
 
     /// Forget a target's series (it left the config or this shard).
     public func remove(target: String) {
+        lastHealth.withLock { _ = $0.removeValue(forKey: target) }
         guard let attributes = seriesAttributes.withLock({ $0.removeValue(forKey: target) }) else { return }
         remove(attributes: attributes)
     }

@@ -45,15 +45,7 @@ public struct ProbeRunner: Sendable {
     }
 
     static func startAttributes(_ target: Target) -> [Attribute] {
-        var attributes = [
-            Attribute("probe.target", .string(target.name)),
-            Attribute("url.full", .string(URLRedactor.redact(target.url))),
-        ]
-        if let authority = URLAuthority(target.url) {
-            attributes.append(Attribute("server.address", .string(authority.host)))
-            attributes.append(Attribute("server.port", .int(authority.port)))
-        }
-        return attributes
+        [Attribute("probe.target", .string(target.name))] + URLSpanAttributes.of(target.url)
     }
 
     static func record(_ report: ProbeReport, on span: Span) {

@@ -1,3 +1,6 @@
+import Synchronization
+import Tracing
+
 /// Removes secrets from URLs before they reach spans, metrics, logs or error messages:
 /// userinfo becomes `REDACTED:REDACTED`, values of sensitive query keys become `REDACTED`.
 public enum URLRedactor {
@@ -72,5 +75,26 @@ public struct URLAuthority: Sendable, Equatable {
     public var origin: String {
         let h = host.contains(":") ? "[\(host)]" : host
         return "\(scheme)://\(h):\(port)"
+    }
+}
+
+/// The span attributes of a URL (`url.full` redacted, `server.address`, `server.port`), parsed
+/// once per distinct URL: every probe of a target asks again, and parsing is not free.
+enum URLSpanAttributes {
+    private static let cache = Mutex<[String: [Attribute]]>([:])
+    private static let capacity = 50_000
+
+    static func of(_ url: String) -> [Attribute] {
+        if let cached = cache.withLock({ $0[url] }) { return cached }
+        var attributes = [Attribute("url.full", .string(URLRedactor.redact(url)))]
+        if let authority = URLAuthority(url) {
+            attributes.append(Attribute("server.address", .string(authority.host)))
+            attributes.append(Attribute("server.port", .int(authority.port)))
+        }
+        cache.withLock {
+            if $0.count >= capacity { $0.removeAll(keepingCapacity: true) }
+            $0[url] = attributes
+        }
+        return attributes
     }
 }

@@ -85,14 +85,7 @@ struct ClientSpan {
     let startUnixNano: UInt64
 
     init(tracer: Tracer, request: inout HTTPRequest, userAgent: String) {
-        var attributes: [Attribute] = [
-            Attribute("http.request.method", .string(request.method)),
-            Attribute("url.full", .string(URLRedactor.redact(request.url))),
-        ]
-        if let authority = URLAuthority(request.url) {
-            attributes.append(Attribute("server.address", .string(authority.host)))
-            attributes.append(Attribute("server.port", .int(authority.port)))
-        }
+        let attributes = [Attribute("http.request.method", .string(request.method))] + URLSpanAttributes.of(request.url)
         span = tracer.startSpan(request.method, kind: .client, attributes: attributes)
         startUnixNano = wallClockUnixNano()
         request.headers.add("traceparent", W3CTraceContext.traceparent(span.context))
