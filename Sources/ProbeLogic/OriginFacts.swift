@@ -1,6 +1,8 @@
+import Synchronization
+
 /// What the agent has learned per origin (`scheme://host:port`), so later probes speak to a
 /// server the way it wants at once: its protocol era (learned by `auto` probes).
-public actor OriginFacts {
+public final class OriginFacts: Sendable {
     public enum Era: String, Sendable {
         /// 2024-11-05 HTTP+SSE: a GET stream and a POST endpoint.
         case legacy
@@ -10,16 +12,17 @@ public actor OriginFacts {
         case modern
     }
 
-    private var eras: [String: Era] = [:]
+    private let eras = Mutex<[String: Era]>([:])
 
     public init() {}
 
     public func era(of url: String) -> Era {
-        URLAuthority(url).flatMap { eras[$0.origin] } ?? .handshake
+        guard let origin = URLAuthority(url)?.origin else { return .handshake }
+        return eras.withLock { $0[origin] } ?? .handshake
     }
 
     public func remember(_ era: Era, for url: String) {
         guard let origin = URLAuthority(url)?.origin else { return }
-        eras[origin] = era
+        eras.withLock { $0[origin] = era }
     }
 }

@@ -67,7 +67,7 @@ final class MCPFeatureTests: XCTestCase {
         // The 2.3 SDK answers server/discover; teach the runner the origin is modern and probe.
         let server = try FixtureServer(script: "mcp_server.py", args: ["stateless", "{port}"])
         let harness = ProbeHarness()
-        await harness.runner.origins.remember(.modern, for: server.baseURL)
+        harness.runner.origins.remember(.modern, for: server.baseURL)
         let (run, _) = await harness.run(Target(name: "m", url: server.baseURL + "/mcp", kind: .mcp(MCPOptions(transport: .streamableHTTP))))
         XCTAssertEqual(run.report.outcome.health, .healthy, run.report.outcome.message)
         XCTAssertEqual(run.report.server?.serverName, "probe-test")

@@ -66,13 +66,17 @@ public actor OAuthCredentialStore: CredentialSource {
         self.environment = environment
     }
 
-    public func credentials(for target: Target) async -> ResolvedCredentials {
+    /// Static credentials are resolved without entering the actor (most probes have them).
+    public nonisolated func credentials(for target: Target) async -> ResolvedCredentials {
         switch target.auth {
         case .none, .bearer, .basic:
             return StaticCredentials.resolve(target.auth)
         case .clientCredentials, .authorizationCode:
-            break
+            return await oauthCredentials(for: target)
         }
+    }
+
+    private func oauthCredentials(for target: Target) async -> ResolvedCredentials {
         let key = target.name
         let fingerprint = Fingerprint(auth: target.auth, url: target.url)
         if fingerprints[key] != fingerprint, inFlight[key] == nil {

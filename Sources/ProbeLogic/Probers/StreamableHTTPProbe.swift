@@ -18,14 +18,14 @@ public struct StreamableHTTPProbe: Prober {
         let rpc = MCPRequests(target: target, credentials: credentials, http: context.http, deadline: deadline)
 
         let isAuto = if case .mcp(let options) = target.kind { options.transport == .auto } else { false }
-        switch await context.origins.era(of: target.url) {
+        switch context.origins.era(of: target.url) {
         case .modern:
             await discover(rpc, context: context, into: &report)
             return report
         case .legacy where isAuto:
             let legacy = await LegacySSEProbe().probe(target, context: context)
             // Not legacy any more (or down): the next probe starts from the top again.
-            if !legacy.outcome.health.isSuccess { await context.origins.remember(.handshake, for: target.url) }
+            if !legacy.outcome.health.isSuccess { context.origins.remember(.handshake, for: target.url) }
             return legacy
         default:
             break
@@ -73,7 +73,7 @@ public struct StreamableHTTPProbe: Prober {
             let legacy = await LegacySSEProbe().probe(legacyTarget, context: context)
             // A 2xx to the SSE GET means this is a legacy server: its verdict is the one to report.
             let spokeLegacy = legacy.httpStatus.map { (200..<300).contains($0) } ?? false
-            if legacy.outcome.health.isSuccess { await context.origins.remember(.legacy, for: target.url) }
+            if legacy.outcome.health.isSuccess { context.origins.remember(.legacy, for: target.url) }
             return legacy.outcome.health.isSuccess || spokeLegacy ? legacy : report
         case .done:
             break
@@ -128,12 +128,12 @@ public struct StreamableHTTPProbe: Prober {
             }
             report.server = facts
             report.outcome = Outcome(.healthy)
-            await context.origins.remember(.modern, for: rpc.target.url)
+            context.origins.remember(.modern, for: rpc.target.url)
         case .error(let code, let message):
             report.outcome = Outcome(.degraded, .jsonRPCError, "server/discover rejected: \(code) \(message)")
         case .failed(let why, _):
             report.outcome = Outcome(.unhealthy, .invalidResponse, "server/discover: \(why)")
-            await context.origins.remember(.handshake, for: rpc.target.url)
+            context.origins.remember(.handshake, for: rpc.target.url)
         }
     }
 
