@@ -49,33 +49,6 @@ extension HTTPClient {
     }
 }
 
-/// A fixture started on first use and shared by a whole test class, stopped in its class tearDown.
-final class SharedFixture<Value>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: Result<Value, Error>?
-    private let make: () throws -> Value
-    private let stopValue: (Value) -> Void
-
-    init(make: @escaping () throws -> Value, stop: @escaping (Value) -> Void) {
-        self.make = make
-        self.stopValue = stop
-    }
-
-    func get() throws -> Value {
-        lock.lock()
-        defer { lock.unlock() }
-        if value == nil { value = Result { try make() } }
-        return try value!.get()
-    }
-
-    func stop() {
-        lock.lock()
-        defer { lock.unlock() }
-        if case .success(let v)? = value { stopValue(v) }
-        value = nil
-    }
-}
-
 extension SharedFixture where Value == FixtureServer {
     convenience init(args: [String] = ["{port}"]) {
         self.init(make: { try FixtureServer(script: "http_server.py", args: args) }, stop: { $0.stop() })

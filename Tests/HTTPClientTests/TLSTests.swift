@@ -6,47 +6,22 @@ import XCTest
 /// A fixture serving HTTPS with a fresh self-signed certificate for 127.0.0.1.
 struct TLSFixture {
     var server: FixtureServer
-    var directory: URL
-    var certFile: String { directory.appendingPathComponent("cert.pem").path }
+    var certificate: SelfSignedCertificate
+    var certFile: String { certificate.certFile }
+    var baseURL: String { "https://127.0.0.1:\(server.port)" }
 
     static func start() throws -> TLSFixture {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("http-client-tls-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let cert = directory.appendingPathComponent("cert.pem").path, key = directory.appendingPathComponent("key.pem").path
-        try openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-                     "-keyout", key, "-out", cert, "-days", "30", "-subj", "/CN=127.0.0.1",
-                     "-addext", "subjectAltName=IP:127.0.0.1"])
-        let server = try FixtureServer(script: "http_server.py", args: ["{port}", "--tls", cert, key])
-        return TLSFixture(server: server, directory: directory)
+        let certificate = try SelfSignedCertificate.make()
+        let server = try FixtureServer(script: "http_server.py", args: ["{port}", "--tls", certificate.certFile, certificate.keyFile])
+        return TLSFixture(server: server, certificate: certificate)
     }
 
     func stop() {
         server.stop()
-        try? FileManager.default.removeItem(at: directory)
+        certificate.remove()
     }
 
-    var baseURL: String { "https://127.0.0.1:\(server.port)" }
-
-    /// The certificate's notAfter as `openssl x509 -enddate` prints it.
-    func opensslEndDate() throws -> String {
-        let output = try Self.openssl(["x509", "-enddate", "-noout", "-in", certFile])
-        return output.trimmingCharacters(in: .whitespacesAndNewlines).replacingOccurrences(of: "notAfter=", with: "")
-    }
-
-    @discardableResult
-    static func openssl(_ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["openssl"] + arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw FixtureError("openssl \(arguments.first ?? "") failed") }
-        return String(decoding: output, as: UTF8.self)
-    }
+    func opensslEndDate() throws -> String { try certificate.opensslEndDate() }
 }
 
 final class TLSTests: XCTestCase {

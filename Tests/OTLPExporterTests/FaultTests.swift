@@ -137,7 +137,9 @@ import Tracing
         let log = LogCapture()
         let exporter = OTLPHTTPSpanExporter(config: config(.traces, endpoint: "http://127.0.0.1:\(port)/v1/traces",
                                                            timeout: .seconds(1)),
-                                            retryPolicy: RetryPolicy(base: .milliseconds(50), cap: .milliseconds(200)),
+                                            // Attempts unbounded here, so the 1 s deadline is what stops the retries
+                                            // (with the default 10 attempts, short jittered sleeps could end earlier).
+                                            retryPolicy: RetryPolicy(base: .milliseconds(50), cap: .milliseconds(200), maxAttempts: 10_000),
                                             diagnostics: log.sink)
         let start = ContinuousClock.now
         #expect(await exporter.export(Sample.spans(4)) == .failure)

@@ -6,31 +6,7 @@ import XCTest
 @testable import ProbeLogic
 
 /// One fixture server for a whole test class: started on first use, stopped in `class tearDown`.
-final class SharedServer<Value>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: Result<Value, Error>?
-    private let make: () throws -> Value
-    private let stopValue: (Value) -> Void
-
-    init(make: @escaping () throws -> Value, stop: @escaping (Value) -> Void) {
-        self.make = make
-        self.stopValue = stop
-    }
-
-    func get() throws -> Value {
-        lock.lock()
-        defer { lock.unlock() }
-        if value == nil { value = Result { try make() } }
-        return try value!.get()
-    }
-
-    func stop() {
-        lock.lock()
-        defer { lock.unlock() }
-        if case .success(let v)? = value { stopValue(v) }
-        value = nil
-    }
-}
+typealias SharedServer = SharedFixture
 
 extension SharedServer where Value == FixtureServer {
     convenience init(script: String = "faults_server.py", args: [String] = ["{port}"], mcpMajor: Int = 2) {
@@ -88,47 +64,20 @@ func eventually(_ timeout: Duration = .seconds(3), _ condition: () async throws 
 /// A faults server speaking HTTPS with a fresh self-signed certificate for 127.0.0.1.
 struct TLSFaultsServer {
     var server: FixtureServer
-    var directory: URL
-    var certFile: String { directory.appendingPathComponent("cert.pem").path }
+    var certificate: SelfSignedCertificate
+    var certFile: String { certificate.certFile }
     var baseURL: String { "https://127.0.0.1:\(server.port)" }
 
     static func start() throws -> TLSFaultsServer {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("probe-tls-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let cert = directory.appendingPathComponent("cert.pem").path, key = directory.appendingPathComponent("key.pem").path
-        try openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-                     "-keyout", key, "-out", cert, "-days", "30", "-subj", "/CN=127.0.0.1",
-                     "-addext", "subjectAltName=IP:127.0.0.1"])
-        let server = try FixtureServer(script: "faults_server.py", args: ["{port}", "--tls", cert, key])
-        return TLSFaultsServer(server: server, directory: directory)
+        let certificate = try SelfSignedCertificate.make()
+        let server = try FixtureServer(script: "faults_server.py", args: ["{port}", "--tls", certificate.certFile, certificate.keyFile])
+        return TLSFaultsServer(server: server, certificate: certificate)
     }
 
     func stop() {
         server.stop()
-        try? FileManager.default.removeItem(at: directory)
+        certificate.remove()
     }
 
-    /// The certificate's notAfter, from `openssl x509 -enddate`.
-    func notAfter() throws -> Date {
-        let output = try Self.openssl(["x509", "-enddate", "-noout", "-dateopt", "iso_8601", "-in", certFile])
-        let text = output.trimmingCharacters(in: .whitespacesAndNewlines)
-            .replacingOccurrences(of: "notAfter=", with: "").replacingOccurrences(of: " ", with: "T")
-        guard let date = ISO8601DateFormatter().date(from: text) else { throw FixtureError("unparsable enddate \(text)") }
-        return date
-    }
-
-    @discardableResult
-    static func openssl(_ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["openssl"] + arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw FixtureError("openssl \(arguments.first ?? "") failed") }
-        return String(decoding: output, as: UTF8.self)
-    }
+    func notAfter() throws -> Date { try certificate.notAfter() }
 }

@@ -103,12 +103,9 @@ final class MCPFeatureTests: XCTestCase {
     }
 
     func testMCPOverTLSReportsCertificateExpiryAndNeedsTheCA() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mcp-tls-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let cert = directory.appendingPathComponent("cert.pem").path, key = directory.appendingPathComponent("key.pem").path
-        try TLSFaultsServer.openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-                                     "-keyout", key, "-out", cert, "-days", "12", "-subj", "/CN=127.0.0.1",
-                                     "-addext", "subjectAltName=IP:127.0.0.1"])
+        let certificate = try SelfSignedCertificate.make(days: 12)
+        defer { certificate.remove() }
+        let cert = certificate.certFile, key = certificate.keyFile
         let server = try FixtureServer(script: "mcp_server.py", args: ["json", "{port}", "--tls", cert, key])
         let url = "https://127.0.0.1:\(server.port)/mcp"
 
