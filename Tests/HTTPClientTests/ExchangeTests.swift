@@ -4,26 +4,7 @@ import TestSupport
 import XCTest
 
 /// Buffered exchanges against the plain-HTTP fixture.
-final class ExchangeTests: XCTestCase {
-    static let fixture = SharedFixture()
-    var client: HTTPClient!
-    var base = ""
-
-    override class func tearDown() {
-        fixture.stop()
-        super.tearDown()
-    }
-
-    override func setUpWithError() throws {
-        base = try Self.fixture.get().baseURL
-        client = HTTPClient()
-    }
-
-    override func tearDown() {
-        client.shutdown()
-        client = nil
-    }
-
+final class ExchangeTests: HTTPFixtureTestCase {
     func testGetReturnsBodyHeadersAndPeer() async throws {
         let response = try await client.execute(HTTPRequest(url: "\(base)/bytes/1000"))
         XCTAssertEqual(response.status, 200)

@@ -3,26 +3,7 @@ import HTTPClient
 import TestSupport
 import XCTest
 
-final class StreamingTests: XCTestCase {
-    static let fixture = SharedFixture()
-    var client: HTTPClient!
-    var base = ""
-
-    override class func tearDown() {
-        fixture.stop()
-        super.tearDown()
-    }
-
-    override func setUpWithError() throws {
-        base = try Self.fixture.get().baseURL
-        client = HTTPClient()
-    }
-
-    override func tearDown() {
-        client.shutdown()
-        client = nil
-    }
-
+final class StreamingTests: HTTPFixtureTestCase {
     func testChunksArriveIncrementally() async throws {
         let start = ContinuousClock.now
         let response = try await client.stream(HTTPRequest(url: "\(base)/chunked/5"))

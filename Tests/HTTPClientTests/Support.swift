@@ -54,3 +54,26 @@ extension SharedFixture where Value == FixtureServer {
         self.init(make: { try FixtureServer(script: "http_server.py", args: args) }, stop: { $0.stop() })
     }
 }
+
+/// Tests against the plain-HTTP fixture (one server per test class, started on first use) with a
+/// fresh client per test.
+class HTTPFixtureTestCase: XCTestCase {
+    static let fixture = SharedFixture()
+    var client: HTTPClient!
+    var base = ""
+
+    override class func tearDown() {
+        fixture.stop()
+        super.tearDown()
+    }
+
+    override func setUpWithError() throws {
+        base = try Self.fixture.get().baseURL
+        client = HTTPClient()
+    }
+
+    override func tearDown() {
+        client.shutdown()
+        client = nil
+    }
+}
