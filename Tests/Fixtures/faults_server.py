@@ -28,13 +28,14 @@ import itertools
 import json
 import queue
 import select
-import signal
 import socket
 import ssl
 import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from fixture_serving import serve
 from urllib.parse import parse_qs, urlsplit
 
 JSON_DOC = {
@@ -217,42 +218,5 @@ class Handler(BaseHTTPRequestHandler):
         self.simple(202, b"Accepted")
 
 
-class Server(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 256
-
-    def handle_error(self, request, client_address):
-        pass  # clients that reset, time out or reject our certificate are expected here
-
-
-def blackhole(port):
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind(("127.0.0.1", port))
-    listener.listen(256)
-    held = []
-    while True:
-        conn, _ = listener.accept()
-        held.append(conn)
-
-
-def main():
-    # Spawned from a Swift concurrency thread, we inherit its blocked signals; stop() needs SIGTERM.
-    signal.pthread_sigmask(signal.SIG_SETMASK, [])
-    args = sys.argv[1:]
-    port = int(args[0])
-    if "--blackhole" in args:
-        blackhole(port)
-        return
-    server = Server(("127.0.0.1", port), Handler)
-    if "--tls" in args:
-        i = args.index("--tls")
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(args[i + 1], args[i + 2])
-        server.socket = context.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
-    print(f"listening on 127.0.0.1:{port}", flush=True)
-    server.serve_forever()
-
-
 if __name__ == "__main__":
-    main()
+    serve(Handler)
