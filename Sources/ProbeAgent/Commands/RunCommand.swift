@@ -20,13 +20,7 @@ struct RunCommand: AsyncParsableCommand {
 
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
-        let loaded: AgentConfig
-        do {
-            loaded = try ConfigLoader.load(path: config, environment: environment)
-        } catch {
-            FileHandle.standardError.write(Data((error.description + "\n").utf8))
-            throw ExitCode(ExitStatus.usage)
-        }
+        let loaded = try ConfigLoader.loadForCommand(path: config, environment: environment)
         let levelText = logLevel ?? loaded.logLevel
         guard let level = Logger.Level(rawValue: levelText) else {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")

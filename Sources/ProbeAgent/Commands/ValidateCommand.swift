@@ -17,13 +17,7 @@ struct ValidateCommand: ParsableCommand {
 
     func run() throws {
         let environment = ProcessInfo.processInfo.environment
-        let loaded: AgentConfig
-        do {
-            loaded = try ConfigLoader.load(path: config, environment: environment)
-        } catch {
-            FileHandle.standardError.write(Data((error.description + "\n").utf8))
-            throw ExitCode(ExitStatus.usage)
-        }
+        let loaded = try ConfigLoader.loadForCommand(path: config, environment: environment)
         let shard = try Shard.effective(flag: shard, environment: environment, configured: loaded.shard)
         print(ValidateCommand.summary(loaded, file: config, shard: shard))
     }

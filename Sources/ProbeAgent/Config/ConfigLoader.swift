@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 import Yams
 
@@ -79,6 +80,18 @@ enum ConfigLoader {
             return ConfigError(file: file, line: line, column: column, path: "", message: "invalid YAML: \(problem)")
         default:
             return ConfigError(file: file, path: "", message: "invalid YAML")
+        }
+    }
+}
+
+extension ConfigLoader {
+    /// For `run` and `validate`: the config, or every error on stderr and exit status 2.
+    static func loadForCommand(path: String, environment: [String: String]) throws -> AgentConfig {
+        do {
+            return try load(path: path, environment: environment)
+        } catch {
+            FileHandle.standardError.write(Data((error.description + "\n").utf8))
+            throw ExitCode(ExitStatus.usage)
         }
     }
 }
