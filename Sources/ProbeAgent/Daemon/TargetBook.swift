@@ -91,6 +91,9 @@ final class TargetBook: Sendable {
     /// JSON of every target's state for `/status`.
     func statusJSON() -> [UInt8] {
         let entries = self.entries
+        // One formatter per document, not per timestamp (a fleet has thousands).
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         let targets: [[String: Any]] = entries.keys.sorted().map { name in
             let e = entries[name]!
             var object: [String: Any] = [
@@ -105,7 +108,7 @@ final class TargetBook: Sendable {
             if let last = e.last {
                 var result: [String: Any] = [
                     "health_status": last.status.rawValue, "trace_id": last.traceID,
-                    "time": Self.iso8601(last.atUnixNano), "duration_seconds": last.durationSeconds,
+                    "time": Self.iso8601(last.atUnixNano, formatter), "duration_seconds": last.durationSeconds,
                 ]
                 if !last.message.isEmpty { result["message"] = last.message }
                 if let errorType = last.errorType { result["error_type"] = errorType }
@@ -114,7 +117,7 @@ final class TargetBook: Sendable {
                 object["last_trace_id"] = last.traceID
             }
             if let t = e.lastTransition {
-                object["last_transition"] = ["from": t.from, "to": t.to, "time": Self.iso8601(t.atUnixNano), "trace_id": t.traceID]
+                object["last_transition"] = ["from": t.from, "to": t.to, "time": Self.iso8601(t.atUnixNano, formatter), "trace_id": t.traceID]
             }
             return object
         }
@@ -122,10 +125,8 @@ final class TargetBook: Sendable {
         return Array((try? JSONSerialization.data(withJSONObject: document, options: [.sortedKeys])) ?? Data("{}".utf8))
     }
 
-    static func iso8601(_ unixNano: UInt64) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.string(from: Date(timeIntervalSince1970: Double(unixNano) / 1e9))
+    static func iso8601(_ unixNano: UInt64, _ formatter: ISO8601DateFormatter) -> String {
+        formatter.string(from: Date(timeIntervalSince1970: Double(unixNano) / 1e9))
     }
 }
 
