@@ -16,9 +16,10 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CIsal", providers: [.apt(["libisal-dev"])]),
         .target(name: "HTTPClient", dependencies: ["CCurl"]),
         .target(name: "Tracing"),
-        .target(name: "OTLPExporter", dependencies: ["Tracing", "HTTPClient", "CZlib"]),
+        .target(name: "OTLPExporter", dependencies: ["Tracing", "HTTPClient", "CZlib", "CIsal"]),
         .target(name: "ProbeLogic", dependencies: ["Tracing", "HTTPClient"]),
         .executableTarget(name: "ProbeAgent", dependencies: [
             "Tracing", "HTTPClient", "OTLPExporter", "ProbeLogic",

@@ -21,6 +21,10 @@ func runExportBenchmarks() async throws {
         try await burstRSS(queueSize: queue, endpoint: receiver.tracesURL)  // child run: one scenario per process
         return
     }
+    if ProcessInfo.processInfo.environment["PROBE_BENCH_EXPORT_PROFILE"] != nil {  // one scenario, long, for perf record
+        try await endToEnd(endpoint: receiver.tracesURL, compression: .gzip, batches: 4000)
+        return
+    }
     print("== export (release, process CPU via getrusage) ==")
     try await endToEnd(endpoint: receiver.tracesURL, compression: .gzip)
     try await endToEnd(endpoint: receiver.tracesURL, compression: .none)
@@ -50,11 +54,22 @@ private func micros(_ d: Duration, per count: Int) -> String {
     return String(format: "%.2f", us)
 }
 
-/// A span like a probe's: 10 attributes, 2 events (one with attributes), a parent.
-private func makeSpan(_ i: Int, traceID: TraceID) -> SpanData {
-    let start = 1_700_000_000_000_000_000 + UInt64(i) * 1_000
+/// SplitMix64: reproducible "random" ids, so spans compress like real ones (every probe its own
+/// trace id, random span ids) and runs compare.
+private func mixed(_ i: Int) -> UInt64 {
+    var z = UInt64(truncatingIfNeeded: i) &+ 0x9e37_79b9_7f4a_7c15
+    z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
+    z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
+    return z ^ (z >> 31)
+}
+
+/// A span like a probe's: 10 attributes, 2 events (one with attributes), a parent; two spans per
+/// trace (a probe's root and CLIENT span), ids random.
+private func makeSpan(_ i: Int) -> SpanData {
+    let start = 1_700_000_000_000_000_000 + UInt64(i) * 1_000_000 + mixed(i) % 1_000
+    let traceID = TraceID(high: mixed(-1 - i / 2), low: mixed(-1_000_000_000 - i / 2))
     return SpanData(
-        context: SpanContext(traceID: traceID, spanID: SpanID(UInt64(i + 1))), parentSpanID: SpanID(0xabc),
+        context: SpanContext(traceID: traceID, spanID: SpanID(mixed(i))), parentSpanID: SpanID(mixed(i ^ 1)),
         name: "POST", kind: .client, startTimeUnixNano: start, endTimeUnixNano: start + 25_000_000,
         attributes: [
             Attribute("http.request.method", "POST"),
@@ -75,18 +90,17 @@ private func makeSpan(_ i: Int, traceID: TraceID) -> SpanData {
         status: .ok)
 }
 
-private func endToEnd(endpoint: String, compression: OTLPCompression) async throws {
+private func endToEnd(endpoint: String, compression: OTLPCompression, batches: Int = 400) async throws {
     var config = SignalConfig(signal: .traces, endpoint: endpoint)
     config.compression = compression
     let exporter = OTLPHTTPSpanExporter(config: config)
-    let traceID = TraceID.random()
-    let batches = 400, batchSize = 512
-    for i in 0..<5 { _ = await exporter.export((0..<batchSize).map { makeSpan(i * batchSize + $0, traceID: traceID) }) }
+    let batchSize = 512
+    for i in 0..<5 { _ = await exporter.export((0..<batchSize).map { makeSpan(i * batchSize + $0) }) }
 
     let wall = ContinuousClock.now
     let cpu0 = processCPU()
     for b in 0..<batches {
-        let batch = (0..<batchSize).map { makeSpan(b * batchSize + $0, traceID: traceID) }
+        let batch = (0..<batchSize).map { makeSpan(b * batchSize + $0) }
         guard await exporter.export(batch) == .success else { throw BenchError("export failed: \(exporter.stats)") }
     }
     let cpu = processCPU() - cpu0
@@ -97,7 +111,6 @@ private func endToEnd(endpoint: String, compression: OTLPCompression) async thro
 
 /// Where the time goes, one stage at a time, over the same 512-span batch.
 private func stages() {
-    let traceID = TraceID.random()
     let rounds = 200, batchSize = 512
     let resource = OTLPResource.make()
     func measure(_ label: String, _ body: () throws -> Int) rethrows {
@@ -107,20 +120,21 @@ private func stages() {
         let size = bytes > 0 ? " (\(bytes / batchSize) B/span)" : ""
         print("  \(label): \(micros(processCPU() - cpu0, per: rounds * batchSize)) µs CPU/span\(size)")
     }
-    let batch = (0..<batchSize).map { makeSpan($0, traceID: traceID) }
+    let batch = (0..<batchSize).map { makeSpan($0) }
     let proto = TraceRequestProtobuf(spans: batch, resource: resource).serializedBytes()
     let json = TraceRequestJSON.encode(spans: batch, resource: resource)
     var kept: [SpanData] = []
     measure("create SpanData (10 attributes, 2 events)") {
-        kept = (0..<batchSize).map { makeSpan($0, traceID: traceID) }
+        kept = (0..<batchSize).map { makeSpan($0) }
         return 0
     }
     precondition(kept.count == batchSize)
-    measure("encode protobuf") { TraceRequestProtobuf(spans: batch, resource: resource).serializedBytes().count }
+    let scratch = ProtobufScratch()  // reused, as in the exporter
+    measure("encode protobuf") { scratch.withEncoded(TraceRequestProtobuf(spans: batch, resource: resource)) { $0.count } }
     measure("encode OTLP/JSON") { TraceRequestJSON.encode(spans: batch, resource: resource).count }
-    try? measure("gzip protobuf (level 1)") { try Gzip.compress(proto).count }
-    try? measure("gzip protobuf (level 6)") { try Gzip.compress(proto, level: 6).count }
-    try? measure("gzip OTLP/JSON (level 1)") { try Gzip.compress(json).count }
+    let gzip = GzipCompressor()  // reused, as in the exporter
+    try? measure("gzip protobuf (ISA-L level 1)") { try gzip.compress(proto).count }
+    try? measure("gzip OTLP/JSON (ISA-L level 1)") { try gzip.compress(json).count }
 }
 
 // MARK: RSS of a burst through the BatchSpanProcessor

@@ -3,7 +3,7 @@ import Tracing
 @testable import OTLPExporter
 
 func written(_ body: (inout ProtobufWriter) -> Void) -> [UInt8] {
-    ProtobufWriter.bytes(capacity: 1024, body)
+    ProtobufWriter.bytes(body)
 }
 
 func varintBytes(_ v: UInt64) -> [UInt8] { written { $0.writeVarint(v) } }
@@ -20,7 +20,7 @@ func varintBytes(_ v: UInt64) -> [UInt8] { written { $0.writeVarint(v) } }
     ] as [(UInt64, [UInt8])])
     func varints(value: UInt64, expected: [UInt8]) {
         #expect(varintBytes(value) == expected)
-        #expect(ProtobufSizer.varintSize(value) == expected.count)
+        #expect(ProtobufWriter.varintSize(value) == expected.count)
     }
 
     @Test func negativeInt64IsTenBytes() {
@@ -75,11 +75,11 @@ func varintBytes(_ v: UInt64) -> [UInt8] { written { $0.writeVarint(v) } }
         #expect(w3.isEmpty)
     }
 
-    /// Nested lengths come from the size pass: an empty sub-message is `tag 00`, a long body gets a
-    /// two-byte length, and three levels nest correctly.
+    /// Nested lengths are patched in once a body is complete: an empty sub-message is `tag 00`, a
+    /// long body gets a two-byte length (moved up in place), and three levels nest correctly.
     @Test func nestedMessages() {
         struct Nested: ProtobufEncodable {
-            func encode<S: ProtobufSink>(into s: inout S) {
+            func encode(into s: inout ProtobufWriter) {
                 s.messageField(1) { _ in }
                 s.messageField(2) { a in
                     a.varintField(1, 150)
@@ -93,7 +93,18 @@ func varintBytes(_ v: UInt64) -> [UInt8] { written { $0.writeVarint(v) } }
         let inner: [UInt8] = [0x0a, 0x82, 0x01] + [UInt8](repeating: 0x7a, count: 130)  // 133 bytes
         let middle: [UInt8] = [0x08, 0x96, 0x01, 0x1a, 0x85, 0x01] + inner  // 139 bytes
         #expect(bytes == [0x0a, 0x00, 0x12, 0x8b, 0x01] + middle)
-        #expect(Nested().serializedSize() == bytes.count)
+    }
+
+    /// A body past the writer's first growth and needing a three-byte length, nested twice: both
+    /// lengths are patched and the bytes moved up intact.
+    @Test func largeNestedBodiesAreMovedUpIntact() {
+        let text = String((0..<20_000).map { Character(UnicodeScalar(UInt8(97 + $0 % 26))) })
+        let bytes = ProtobufWriter.bytes { w in
+            w.messageField(1) { outer in outer.messageField(2) { $0.stringField(3, text) } }
+        }
+        let inner: [UInt8] = [0x1a, 0xa0, 0x9c, 0x01] + Array(text.utf8)  // 20,000 = 0xa0 0x9c 0x01
+        let middle: [UInt8] = [0x12, 0xa4, 0x9c, 0x01] + inner  // 20,004
+        #expect(bytes == [0x0a, 0xa8, 0x9c, 0x01] + middle)  // 20,008
     }
 
     @Test func readerSkipsUnknownFields() throws {
@@ -128,5 +139,9 @@ func varintBytes(_ v: UInt64) -> [UInt8] { written { $0.writeVarint(v) } }
         #expect(try Gzip.decompress(compressed) == input)
         #expect(throws: GzipError.self) { _ = try Gzip.decompress(compressed, limit: 100) }
         #expect(try Gzip.decompress(try Gzip.compress([])) == [])
+        var generator = SystemRandomNumberGenerator()
+        let noise = (0..<300_000).map { _ in UInt8.random(in: 0...255, using: &generator) }  // incompressible
+        let compressor = GzipCompressor()  // reused across calls, as in the exporter
+        for input in [noise, input, noise] { #expect(try Gzip.decompress(try compressor.compress(input)) == input) }
     }
 }

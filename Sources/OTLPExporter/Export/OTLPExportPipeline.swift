@@ -16,7 +16,7 @@ final class OTLPExportPipeline<Item: Sendable>: Sendable {
     private let baseRequest: HTTPRequest
     private let gate = ExportGate()
     /// Used only by the export holding the gate.
-    private nonisolated(unsafe) let compressor = GzipCompressor()
+    private nonisolated(unsafe) let bodyBuilder: RequestBodyBuilder
     private let state = Mutex(State())
 
     private struct State {
@@ -40,6 +40,7 @@ final class OTLPExportPipeline<Item: Sendable>: Sendable {
         self.retry = retry
         self.clock = clock
         scrubber = SecretScrubber(config: config)
+        bodyBuilder = RequestBodyBuilder(compression: config.compression)
         log = RateLimitedDiagnostics(sink: diagnostics, scrubber: scrubber, now: clock.now)
 
         var headers = HTTPHeaders()
@@ -83,7 +84,14 @@ final class OTLPExportPipeline<Item: Sendable>: Sendable {
 
     private func run(_ items: [Item]) async -> ExportResult {
         let exportDeadline = config.timeout.map { clock.now() + $0 }
-        let (bodies, tooLarge) = codec.bodies(items, maxBytes: config.maxRequestBytes)
+        let bodies: [(bytes: [UInt8], count: Int)], tooLarge: Int
+        do {
+            (bodies, tooLarge) = try codec.bodies(items, maxBytes: config.maxRequestBytes, builder: bodyBuilder)
+        } catch {
+            fail(count: codec.itemCount(items), counter: .nonRetryable, text: "request body not built (\(error))")
+            record { $0.failures += 1 }
+            return .failure
+        }
         var delivered = true
         if tooLarge > 0 {
             delivered = false
@@ -107,12 +115,7 @@ final class OTLPExportPipeline<Item: Sendable>: Sendable {
     /// POSTs one body until it is delivered or dropped; true when delivered.
     private func send(_ body: [UInt8], count: Int, exportDeadline: ContinuousClock.Instant?) async -> Bool {
         var request = baseRequest
-        do {
-            request.body = config.compression == .gzip ? try compressor.compress(body) : body
-        } catch {
-            fail(count: count, counter: .nonRetryable, text: "gzip failed: \(error)")
-            return false
-        }
+        request.body = body
         var attempt = 0
         var lastProblem = ""
         while true {

@@ -3,7 +3,7 @@ import Tracing
 /// `opentelemetry.proto.common.v1` / `resource.v1` field encoders.
 enum CommonProtobuf {
     /// AnyValue: the oneof member is always written, zero values included (§7.2).
-    static func anyValue<S: ProtobufSink>(_ value: AttributeValue, into s: inout S) {
+    static func anyValue(_ value: AttributeValue, into s: inout ProtobufWriter) {
         switch value {
         case .string(let v): s.stringField(1, v)
         case .bool(let v): s.boolField(2, v)
@@ -20,7 +20,7 @@ enum CommonProtobuf {
     }
 
     /// Repeated KeyValue under `field`; the value message is always present.
-    static func keyValues<S: ProtobufSink>(_ attributes: [Attribute], field: Int, into s: inout S) {
+    static func keyValues(_ attributes: [Attribute], field: Int, into s: inout ProtobufWriter) {
         attributes.withUnsafeBufferPointer { attributes in  // index in place: no retain/release per element
             for i in attributes.indices {
                 s.messageField(field) { kv in
@@ -31,16 +31,16 @@ enum CommonProtobuf {
         }
     }
 
-    static func resource<S: ProtobufSink>(_ resource: Resource, into s: inout S) {
+    static func resource(_ resource: Resource, into s: inout ProtobufWriter) {
         keyValues(resource.attributes, field: 1, into: &s)
     }
 
-    static func scope<S: ProtobufSink>(_ scope: InstrumentationScope, into s: inout S) {
+    static func scope(_ scope: InstrumentationScope, into s: inout ProtobufWriter) {
         if !scope.name.isEmpty { s.stringField(1, scope.name) }
         if !scope.version.isEmpty { s.stringField(2, scope.version) }
     }
 
-    static func uint32IfNonZero<S: ProtobufSink>(_ field: Int, _ value: Int, into s: inout S) {
+    static func uint32IfNonZero(_ field: Int, _ value: Int, into s: inout ProtobufWriter) {
         if value > 0 { s.uint32Field(field, UInt32(clamping: value)) }
     }
 }

@@ -12,14 +12,7 @@ public struct MetricsRequestProtobuf: ProtobufEncodable {
         groups = groupedByScope(metrics) { $0.scope }
     }
 
-    // Concrete entry points, so callers in other modules get the specialized encoder, not the generic one.
-    public func serializedBytes() -> [UInt8] { twoPassBytes(self) }
-    public func serializedBytes(ifAtMost maxBytes: Int) -> [UInt8]? { twoPassBytes(self, ifAtMost: maxBytes) }
-    public func serializedSize() -> Int { twoPassSize(self) }
-
-    public var expectedNestedMessages: Int { 8 + metrics.count * 16 }
-
-    public func encode<S: ProtobufSink>(into s: inout S) {
+    public func encode(into s: inout ProtobufWriter) {
         guard !groups.isEmpty else { return }
         s.messageField(1) { rm in
             rm.messageField(1) { CommonProtobuf.resource(resource, into: &$0) }
@@ -38,7 +31,7 @@ public struct MetricsRequestProtobuf: ProtobufEncodable {
 }
 
 enum MetricsProtobuf {
-    static func metric<S: ProtobufSink>(_ metric: MetricData, into s: inout S) {
+    static func metric(_ metric: MetricData, into s: inout ProtobufWriter) {
         s.stringField(1, metric.name)
         if !metric.description.isEmpty { s.stringField(2, metric.description) }
         if !metric.unit.isEmpty { s.stringField(3, metric.unit) }
@@ -61,7 +54,7 @@ enum MetricsProtobuf {
         }
     }
 
-    static func numberPoint<S: ProtobufSink>(_ p: NumberDataPoint, into s: inout S) {
+    static func numberPoint(_ p: NumberDataPoint, into s: inout ProtobufWriter) {
         if p.startTimeUnixNano != 0 { s.fixed64Field(2, p.startTimeUnixNano) }
         s.fixed64Field(3, p.timeUnixNano)
         switch p.value {  // oneof: written even when zero
@@ -71,7 +64,7 @@ enum MetricsProtobuf {
         CommonProtobuf.keyValues(p.attributes, field: 7, into: &s)
     }
 
-    static func histogramPoint<S: ProtobufSink>(_ p: HistogramDataPoint, into s: inout S) {
+    static func histogramPoint(_ p: HistogramDataPoint, into s: inout ProtobufWriter) {
         if p.startTimeUnixNano != 0 { s.fixed64Field(2, p.startTimeUnixNano) }
         s.fixed64Field(3, p.timeUnixNano)
         if p.count != 0 { s.fixed64Field(4, p.count) }

@@ -12,14 +12,7 @@ public struct TraceRequestProtobuf: ProtobufEncodable {
         groups = groupedByScope(spans) { $0.scope }
     }
 
-    // Concrete entry points, so callers in other modules get the specialized encoder, not the generic one.
-    public func serializedBytes() -> [UInt8] { twoPassBytes(self) }
-    public func serializedBytes(ifAtMost maxBytes: Int) -> [UInt8]? { twoPassBytes(self, ifAtMost: maxBytes) }
-    public func serializedSize() -> Int { twoPassSize(self) }
-
-    public var expectedNestedMessages: Int { 8 + spans.count * 2 * (spans.first.map { $0.attributes.count + $0.events.count * 2 + 2 } ?? 0) }
-
-    public func encode<S: ProtobufSink>(into s: inout S) {
+    public func encode(into s: inout ProtobufWriter) {
         guard !groups.isEmpty else { return }  // no empty envelopes
         s.messageField(1) { rs in
             rs.messageField(1) { CommonProtobuf.resource(resource, into: &$0) }
@@ -38,7 +31,7 @@ public struct TraceRequestProtobuf: ProtobufEncodable {
 }
 
 enum TraceProtobuf {
-    static func span<S: ProtobufSink>(_ span: SpanData, into s: inout S) {
+    static func span(_ span: SpanData, into s: inout ProtobufWriter) {
         s.idField(1, high: span.context.traceID.high, low: span.context.traceID.low)
         s.idField(2, high: nil, low: span.context.spanID.value)
         if !span.context.traceState.isEmpty { s.stringField(3, span.context.traceState) }
