@@ -50,11 +50,27 @@ struct ScheduleQueue<Instant: Comparable> {
 
 /// Spreading and pacing rules of the scheduler (pure).
 enum SchedulePlan {
-    /// A target's first run is offset within its interval by a stable hash of its name, so a
+    /// Start times sit on a grid of 10 ms slots. A fleet is still spread over its interval, and
+    /// the targets that share a slot start on one wake-up, which costs far fewer thread switches
+    /// than one wake-up each (the dominant cost of a probe after its TCP exchange).
+    static let slot: Duration = .milliseconds(20)
+
+    /// A target's place within its interval: a slot chosen by a stable hash of its name, so a
     /// fleet does not probe in one burst at start or after a reload.
-    static func initialOffset(name: String, interval: Duration) -> Duration {
-        let fraction = Double(Shard.fnv1a64(name) % 10_000) / 10_000
-        return interval * fraction
+    static func offset(name: String, interval: Duration) -> Duration {
+        let slots = max(1, Int((interval / slot).rounded(.down)))
+        return slot * Double(Shard.fnv1a64(name) % UInt64(slots))
+    }
+
+    /// The target's first run: the earliest instant at or after `now` on its grid
+    /// (`epoch + offset + k × interval`), so targets added by a reload line up with those running.
+    static func firstDue<Instant: InstantProtocol>(epoch: Instant, offset: Duration, interval: Duration, now: Instant) -> Instant
+        where Instant.Duration == Duration {
+        let start = epoch.advanced(by: offset)
+        guard now > start else { return start }
+        let periods = (start.duration(to: now) / interval).rounded(.up)
+        let due = start.advanced(by: interval * periods)
+        return due < now ? due.advanced(by: interval) : due  // rounding of the division
     }
 
     /// Fixed rate: the next run is one interval after the previous due time; runs missed while

@@ -12,6 +12,8 @@ actor Scheduler {
     private var specs: [String: TargetSpec] = [:]
     private var inFlight: Set<String> = []
     private var stopping = false
+    /// Origin of every target's slot grid.
+    private let epoch = ContinuousClock.now
     static let coalescing: Duration = .milliseconds(1)
 
     init(maxConcurrency: Int, lateness: Histogram? = nil, isFailing: @escaping @Sendable (String) -> Bool,
@@ -30,7 +32,8 @@ actor Scheduler {
         queue.removeAll { specs[$0.name] == nil || specs[$0.name]?.interval != previous[$0.name]?.interval }
         let scheduled = queue.names
         for spec in newSpecs where !scheduled.contains(spec.target.name) {
-            queue.insert(spec.target.name, due: now + SchedulePlan.initialOffset(name: spec.target.name, interval: spec.interval))
+            let offset = SchedulePlan.offset(name: spec.target.name, interval: spec.interval)
+            queue.insert(spec.target.name, due: SchedulePlan.firstDue(epoch: epoch, offset: offset, interval: spec.interval, now: now))
         }
     }
 
