@@ -13,9 +13,36 @@ public final class ProbeMetrics: Sendable {
     let healthStatus: Gauge
     let transitions: Counter
     let restarts: Counter
-    /// The attribute set each target's series were last recorded with, to remove them later.
-    private let seriesAttributes = Mutex<[String: [Attribute]]>([:])
+    /// Each target's series, bound to the attribute set they were last recorded with (to skip
+    /// hashing attributes on every probe, and to remove them later).
+    private let targets = Mutex<[String: TargetSeries]>([:])
     private let lastHealth = Mutex<[String: HealthStatus]>([:])
+    static let phases = ["resolve", "connect", "tls", "processing", "transfer"]
+
+    /// The series one probe run writes every time, bound once per target and attribute set.
+    private struct TargetSeries: Sendable {
+        let attributes: [Attribute]
+        let success: Gauge.Series
+        let duration: Histogram.Series
+        let statusCode: Gauge.Series
+        let phases: [Histogram.Series]  // in the order of `ProbeMetrics.phases`
+        let consecutiveFailures: Gauge.Series
+        let restarts: Counter.Series
+
+        init(_ m: ProbeMetrics, attributes: [Attribute]) {
+            self.attributes = attributes
+            success = m.success.series(attributes)
+            duration = m.duration.series(attributes)
+            statusCode = m.statusCode.series(attributes)
+            phases = ProbeMetrics.phases.map { m.phaseDuration.series(attributes + [Attribute("phase", .string($0))]) }
+            consecutiveFailures = m.consecutiveFailures.series(attributes)
+            restarts = m.restarts.series(attributes)
+        }
+
+        func phase(_ name: String) -> Histogram.Series? {
+            ProbeMetrics.phases.firstIndex(of: name).map { phases[$0] }
+        }
+    }
 
     public init(registry: MetricsRegistry) {
         success = registry.gauge("probe.success", unit: "1", description: "1 when the probe ended healthy or alive")
@@ -41,21 +68,23 @@ public final class ProbeMetrics: Sendable {
     public func record(_ run: ProbeRun, step: TargetHealth.Step) {
         let report = run.report
         let attributes = Self.attributes(target: run.target, report: report)
-        let previous = seriesAttributes.withLock { $0.updateValue(attributes, forKey: run.target) }
-        if let previous, previous != attributes {
+        let (series, previous) = targets.withLock { targets -> (TargetSeries, [Attribute]?) in
+            if let known = targets[run.target], known.attributes == attributes { return (known, nil) }
+            let fresh = TargetSeries(self, attributes: attributes)
+            return (fresh, targets.updateValue(fresh, forKey: run.target)?.attributes)
+        }
+        if let previous {  // the probe type or transport changed: the old series go
             remove(attributes: previous)
             lastHealth.withLock { _ = $0.removeValue(forKey: run.target) }
         }
-        success.set(report.outcome.health.isSuccess ? 1 : 0, attributes: attributes)
-        duration.record(run.duration.seconds, attributes: attributes)
-        if let status = report.httpStatus { statusCode.set(status, attributes: attributes) }
+        series.success.set(report.outcome.health.isSuccess ? 1 : 0)
+        series.duration.record(run.duration.seconds)
+        if let status = report.httpStatus { series.statusCode.set(status) }
         if let timings = report.timings, timings.total > .zero {
-            for (phase, value) in timings.phases {
-                phaseDuration.record(value.seconds, attributes: attributes + [Attribute("phase", .string(phase))])
-            }
+            for (phase, value) in timings.phases { series.phase(phase)?.record(value.seconds) }
         }
         if let notAfter = report.certificateNotAfter { certNotAfter.set(notAfter, attributes: attributes) }
-        consecutiveFailures.set(step.health.consecutiveFailures, attributes: attributes)
+        series.consecutiveFailures.set(step.health.consecutiveFailures)
         // One series per status, 1 for the current one; written only when the status changes.
         let health = report.outcome.health
         if lastHealth.withLock({ $0.updateValue(health, forKey: run.target) }) != health {
@@ -64,7 +93,7 @@ public final class ProbeMetrics: Sendable {
             }
         }
         // Counters start at 0 so that increase() sees the first restart.
-        restarts.add(step.restart == nil ? 0 : 1, attributes: attributes)
+        series.restarts.add(step.restart == nil ? 0 : 1)
         if let transition = step.transition {
             transitions.add(1, attributes: attributes + [Attribute("from", .string(transition.from.rawValue)),
                                                           Attribute("to", .string(transition.to.rawValue))])
@@ -74,15 +103,15 @@ public final class ProbeMetrics: Sendable {
     /// Forget a target's series (it left the config or this shard).
     public func remove(target: String) {
         lastHealth.withLock { _ = $0.removeValue(forKey: target) }
-        guard let attributes = seriesAttributes.withLock({ $0.removeValue(forKey: target) }) else { return }
-        remove(attributes: attributes)
+        guard let series = targets.withLock({ $0.removeValue(forKey: target) }) else { return }
+        remove(attributes: series.attributes)
     }
 
     private func remove(attributes: [Attribute]) {
         for gauge in [success, statusCode, certNotAfter, consecutiveFailures] { gauge.remove(attributes: attributes) }
         duration.remove(attributes: attributes)
         restarts.remove(attributes: attributes)
-        for phase in ["resolve", "connect", "tls", "processing", "transfer"] {
+        for phase in Self.phases {
             phaseDuration.remove(attributes: attributes + [Attribute("phase", .string(phase))])
         }
         for status in HealthStatus.allCases {

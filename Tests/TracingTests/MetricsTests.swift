@@ -284,6 +284,54 @@ final class MetricsTests: XCTestCase {
         XCTAssertEqual(data.point([Attribute("otel.metric.overflow", true)])?.value, .int(3))
     }
 
+    /// A bound series writes the same series as the attribute path, survives its series being
+    /// removed or reset by a delta collection (the next write recreates it), and folds into the
+    /// overflow series past the cardinality limit.
+    func testBoundSeries() throws {
+        let clock = FakeClock()
+        let registry = MetricsRegistry(cardinalityLimit: 3, clock: clock.read)
+        let counter = registry.counter("c"), gauge = registry.gauge("g"), histogram = registry.histogram("h")
+        let unsorted = [Attribute("y", "2"), Attribute("x", 1)]
+        let sorted = [Attribute("x", 1), Attribute("y", "2")]
+        let boundCounter = counter.series(unsorted), boundGauge = gauge.series(unsorted), boundHistogram = histogram.series(a)
+        _ = registry.counter("c").series(b)  // bound, never written
+        XCTAssertTrue(registry.collect().isEmpty, "binding alone creates no series")
+        boundCounter.add(2)
+        boundCounter.add(-1)  // ignored: monotonic
+        counter.add(3, attributes: sorted)
+        boundGauge.set(7)
+        boundGauge.set(0.5)
+        boundHistogram.record(0.2)
+        boundHistogram.record(.nan)  // ignored
+        histogram.record(0.4, attributes: a)
+        var data = registry.collect()
+        XCTAssertEqual(metric(data, "c")?.point(sorted)?.value, .int(5))
+        XCTAssertEqual(metric(data, "g")?.point(sorted)?.value, .double(0.5))
+        XCTAssertEqual(metric(data, "h")?.histogramPoints.first?.count, 2)
+
+        counter.remove(attributes: sorted)
+        XCTAssertNil(metric(registry.collect(), "c"))
+        clock.set(9_000)
+        boundCounter.add(1)
+        data = registry.collect()
+        XCTAssertEqual(metric(data, "c")?.point(sorted)?.value, .int(1), "recreated from zero after removal")
+        XCTAssertEqual(metric(data, "c")?.point(sorted)?.startTimeUnixNano, 9_000)
+
+        _ = registry.collect(temporality: .delta)
+        boundHistogram.record(0.3)
+        let delta = registry.collect(temporality: .delta)
+        XCTAssertEqual(metric(delta, "h")?.histogramPoints.first?.count, 1, "only what was recorded since the reset")
+        XCTAssertEqual(metric(delta, "h")?.histogramPoints.first?.min, 0.3)
+
+        counter.add(1, attributes: a)
+        counter.add(1, attributes: b)  // two series (the delta collections emptied the store): the limit of 3 is reached
+        let late = counter.series([Attribute("probe.target", "late")])
+        late.add(4)
+        data = registry.collect()
+        XCTAssertEqual(metric(data, "c")?.point([Attribute("otel.metric.overflow", true)])?.value, .int(4))
+        XCTAssertNil(metric(data, "c")?.point([Attribute("probe.target", "late")]))
+    }
+
     func testConcurrentRecordingLosesNothing() async throws {
         let registry = MetricsRegistry()
         let counter = registry.counter("c")

@@ -21,6 +21,19 @@ public final class Counter: Sendable {
 
     /// Forgets one attribute set (a target that no longer exists).
     public func remove(attributes: [Attribute]) { store.remove(attributes) }
+
+    /// One attribute set, bound once: adding through it skips hashing the attributes.
+    public struct Series: Sendable {
+        let binding: SeriesStore<Int64>.Binding
+        let store: SeriesStore<Int64>
+
+        public func add(_ value: Int64 = 1) {
+            guard value >= 0 else { return }
+            store.update(binding) { $0 &+= value }
+        }
+    }
+
+    public func series(_ attributes: [Attribute]) -> Series { Series(binding: store.bind(attributes), store: store) }
 }
 
 /// A monotonic sum of doubles. Negative, NaN and infinite increments are ignored.

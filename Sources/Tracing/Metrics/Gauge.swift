@@ -23,4 +23,16 @@ public final class Gauge: Sendable {
     }
 
     public func remove(attributes: [Attribute]) { store.remove(attributes) }
+
+    /// One attribute set, bound once: setting through it skips hashing the attributes.
+    public struct Series: Sendable {
+        let binding: SeriesStore<NumberValue>.Binding
+        let store: SeriesStore<NumberValue>
+
+        public func set(_ value: Int64) { store.update(binding) { $0 = .int(value) } }
+        public func set(_ value: Int) { set(Int64(value)) }
+        public func set(_ value: Double) { store.update(binding) { $0 = .double(value) } }
+    }
+
+    public func series(_ attributes: [Attribute]) -> Series { Series(binding: store.bind(attributes), store: store) }
 }

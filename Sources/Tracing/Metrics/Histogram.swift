@@ -29,6 +29,21 @@ public final class Histogram: Sendable {
 
     public func remove(attributes: [Attribute]) { store.remove(attributes) }
 
+    /// One attribute set, bound once: recording through it skips hashing the attributes.
+    public struct Series: Sendable {
+        let histogram: Histogram
+        let binding: SeriesStore<HistogramState>.Binding
+
+        /// NaN is ignored.
+        public func record(_ value: Double) {
+            guard !value.isNaN else { return }
+            let bucket = histogram.bucketIndex(value)
+            histogram.store.update(binding) { $0.record(value, bucket: bucket) }
+        }
+    }
+
+    public func series(_ attributes: [Attribute]) -> Series { Series(histogram: self, binding: store.bind(attributes)) }
+
     /// The first bucket whose upper bound is ≥ value; the last (overflow) bucket otherwise.
     func bucketIndex(_ value: Double) -> Int {
         var low = 0, high = bounds.count

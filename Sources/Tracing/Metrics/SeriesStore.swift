@@ -5,10 +5,29 @@ import Synchronization
 /// callers already pass sorted attributes. Past `cardinalityLimit` series, new attribute sets
 /// share one overflow series marked `otel.metric.overflow=true`, as the SDK spec prescribes.
 final class SeriesStore<Value: Sendable>: Sendable {
-    struct Series {
+    /// One series' state; fields are guarded by the store's mutex.
+    final class Cell: @unchecked Sendable {
         var start: UInt64
         var value: Value
-        var updated: Bool
+        var updated = true
+        /// false once removed from the store (by `remove` or a delta reset).
+        var live = true
+
+        init(start: UInt64, value: Value) {
+            self.start = start
+            self.value = value
+        }
+    }
+
+    /// A series bound to its attribute set: updates skip canonicalising and hashing the
+    /// attributes. The series exists from the first update on (binding alone creates nothing),
+    /// and the binding stays valid when the series is removed: the next update recreates it.
+    final class Binding: @unchecked Sendable {
+        let key: [Attribute]
+        /// Guarded by the store's mutex.
+        var cell: Cell?
+
+        init(key: [Attribute]) { self.key = key }
     }
 
     struct Snapshot {
@@ -17,7 +36,7 @@ final class SeriesStore<Value: Sendable>: Sendable {
         var value: Value
     }
 
-    private let state = Mutex<[[Attribute]: Series]>([:])
+    private let state = Mutex<[[Attribute]: Cell]>([:])
     private let initial: Value
     private let cardinalityLimit: Int
     private let clock: @Sendable () -> UInt64
@@ -30,23 +49,46 @@ final class SeriesStore<Value: Sendable>: Sendable {
         self.clock = clock
     }
 
+    /// The live cell for `key`, created if needed (the overflow series past the cardinality limit).
+    private func cell(_ key: [Attribute], in series: inout [[Attribute]: Cell]) -> Cell {
+        if let cell = series[key] { return cell }
+        let key = series.count >= cardinalityLimit - 1 ? Self.overflowAttributes : key
+        if let overflow = series[key] { return overflow }
+        let cell = Cell(start: clock(), value: initial)
+        series[key] = cell
+        return cell
+    }
+
     @inline(__always)
     func update(_ attributes: [Attribute], _ body: (inout Value) -> Void) {
-        var key = canonicalAttributes(attributes)
+        let key = canonicalAttributes(attributes)
         state.withLock { series in
-            if series.count >= cardinalityLimit - 1, series[key] == nil { key = Self.overflowAttributes }
-            func apply(_ entry: inout Series) {
-                entry.updated = true
-                body(&entry.value)
+            let cell = cell(key, in: &series)
+            cell.updated = true
+            body(&cell.value)
+        }
+    }
+
+    func bind(_ attributes: [Attribute]) -> Binding { Binding(key: canonicalAttributes(attributes)) }
+
+    @inline(__always)
+    func update(_ binding: Binding, _ body: (inout Value) -> Void) {
+        state.withLock { series in
+            let cell: Cell
+            if let bound = binding.cell, bound.live {
+                cell = bound
+            } else {
+                cell = self.cell(binding.key, in: &series)
+                binding.cell = cell
             }
-            // One hash lookup, mutated in place; `clock` runs only for a new series.
-            apply(&series[key, default: Series(start: clock(), value: initial, updated: true)])
+            cell.updated = true
+            body(&cell.value)
         }
     }
 
     func remove(_ attributes: [Attribute]) {
         let key = canonicalAttributes(attributes)
-        _ = state.withLock { $0.removeValue(forKey: key) }
+        state.withLock { $0.removeValue(forKey: key)?.live = false }
     }
 
     /// Every series (`onlyUpdated`: only those updated since the last collection); with `reset`
@@ -55,13 +97,14 @@ final class SeriesStore<Value: Sendable>: Sendable {
         state.withLock { series in
             var out = [Snapshot]()
             out.reserveCapacity(series.count)
-            for (key, entry) in series where entry.updated || !onlyUpdated {
-                out.append(Snapshot(attributes: key, start: entry.start, value: entry.value))
+            for (key, cell) in series where cell.updated || !onlyUpdated {
+                out.append(Snapshot(attributes: key, start: cell.start, value: cell.value))
             }
             if reset {
+                for cell in series.values { cell.live = false }
                 series.removeAll(keepingCapacity: true)
             } else if onlyUpdated {
-                for key in series.keys { series[key]!.updated = false }
+                for cell in series.values { cell.updated = false }
             }
             return out
         }

@@ -1,0 +1,86 @@
+import HTTPClient
+import Tracing
+import XCTest
+@testable import ProbeLogic
+
+/// The series a probe run writes (through per-target bound series), and their removal when a
+/// target's attribute set changes or the target goes.
+final class ProbeMetricsTests: XCTestCase {
+    let registry = MetricsRegistry()
+    lazy var metrics = ProbeMetrics(registry: registry)
+
+    func run(_ target: String, _ health: HealthStatus, type: ProbeType = .authenticated, status: Int = 200) -> ProbeRun {
+        let timings = PhaseTimings(connect: .milliseconds(2), startTransfer: .milliseconds(5), total: .milliseconds(6))
+        let report = ProbeReport(outcome: Outcome(health), probeType: type, transport: .streamableHTTP, httpStatus: status,
+                                 timings: timings)
+        return ProbeRun(target: target, report: report, traceID: .random(), spanID: .random(), startUnixNano: 1,
+                        duration: .milliseconds(6))
+    }
+
+    func step(failures: Int = 0) -> TargetHealth.Step {
+        var health = TargetHealth()
+        health.consecutiveFailures = failures
+        return TargetHealth.Step(health: health, transition: nil, restart: nil, recoveryLink: nil)
+    }
+
+    func points(_ name: String) -> [(attributes: [Attribute], value: Double)] {
+        registry.collect().filter { $0.name == name }.flatMap { metric -> [(attributes: [Attribute], value: Double)] in
+            switch metric.points {
+            case .gauge(let p), .sum(let p, _, _): return p.map { ($0.attributes, $0.value.asDouble) }
+            case .histogram(let p, _): return p.map { ($0.attributes, Double($0.count)) }
+            }
+        }
+    }
+
+    func value(_ name: String, target: String, extra: [Attribute] = []) -> Double? {
+        points(name).first { point in
+            point.attributes.contains(Attribute("probe.target", .string(target)))
+                && extra.allSatisfy { point.attributes.contains($0) }
+        }?.value
+    }
+
+    func testRunsWriteEverySeriesOfTheirTarget() {
+        metrics.record(run("a", .healthy), step: step())
+        metrics.record(run("a", .unhealthy, status: 503), step: step(failures: 1))
+        metrics.record(run("b", .healthy), step: step())
+        XCTAssertEqual(value("probe.success", target: "a"), 0)
+        XCTAssertEqual(value("probe.success", target: "b"), 1)
+        XCTAssertEqual(value("probe.http.status_code", target: "a"), 503)
+        XCTAssertEqual(value("probe.duration", target: "a"), 2, "two runs in a's histogram")
+        XCTAssertEqual(value("probe.consecutive_failures", target: "a"), 1)
+        XCTAssertEqual(value("probe.http.phase.duration", target: "a", extra: [Attribute("phase", "connect")]), 2)
+        XCTAssertEqual(value("probe.http.phase.duration", target: "a", extra: [Attribute("phase", "transfer")]), 2)
+        XCTAssertEqual(value("probe.target.restarts", target: "a"), 0)
+        XCTAssertNil(value("probe.http.phase.duration", target: "a", extra: [Attribute("phase", "tls")]),
+                     "no TLS handshake, no tls series")
+    }
+
+    func testChangedProbeTypeReplacesTheOldSeries() {
+        metrics.record(run("a", .healthy), step: step())
+        metrics.record(run("a", .alive, type: .unauthenticatedLiveness, status: 401), step: step())
+        let success = points("probe.success").filter { $0.attributes.contains(Attribute("probe.target", "a")) }
+        XCTAssertEqual(success.count, 1)
+        XCTAssertTrue(success[0].attributes.contains(Attribute("health.probe_type", "unauthenticated_liveness")))
+        XCTAssertEqual(value("probe.duration", target: "a"), 1, "the old type's histogram is gone, the new one has one run")
+    }
+
+    func testRemovedTargetLeavesNoSeries() {
+        metrics.record(run("a", .healthy), step: step())
+        metrics.record(run("b", .healthy), step: step())
+        metrics.remove(target: "a")
+        XCTAssertTrue(points("probe.success").allSatisfy { !$0.attributes.contains(Attribute("probe.target", "a")) })
+        XCTAssertTrue(points("probe.http.phase.duration").allSatisfy { !$0.attributes.contains(Attribute("probe.target", "a")) })
+        XCTAssertEqual(value("probe.success", target: "b"), 1)
+        metrics.record(run("a", .healthy), step: step())  // back again: recorded afresh
+        XCTAssertEqual(value("probe.duration", target: "a"), 1)
+    }
+}
+
+private extension NumberValue {
+    var asDouble: Double {
+        switch self {
+        case .int(let v): Double(v)
+        case .double(let v): v
+        }
+    }
+}
