@@ -78,7 +78,7 @@ enum SchedulePlan {
     static func nextDue(after due: ContinuousClock.Instant, interval: Duration,
                         now: ContinuousClock.Instant) -> ContinuousClock.Instant {
         let next = due + interval
-        if next > now { return next }
+        if next >= now { return next }
         let behind = now - due
         let skipped = (behind / interval).rounded(.down) + 1
         return due + interval * skipped
