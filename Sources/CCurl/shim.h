@@ -16,4 +16,16 @@ static inline CURLcode pa_easy_getinfo_str(CURL *h, CURLINFO i, char **v) { retu
 static inline CURLcode pa_easy_getinfo_ptr(CURL *h, CURLINFO i, void **v) { return curl_easy_getinfo(h, i, v); }
 static inline CURLcode pa_easy_getinfo_certinfo(CURL *h, struct curl_certinfo **v) { return curl_easy_getinfo(h, CURLINFO_CERTINFO, v); }
 static inline CURLMcode pa_multi_setopt_long(CURLM *m, CURLMoption o, long v) { return curl_multi_setopt(m, o, v); }
+// The event loop drives curl_multi_socket_action from an epoll set, woken through an eventfd.
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+// The multi_socket API: libcurl tells us which sockets to watch and when to call it back.
+static inline CURLMcode pa_multi_set_socket_callback(CURLM *m, int (*cb)(CURL *, curl_socket_t, int, void *, void *), void *userp) {
+    CURLMcode rc = curl_multi_setopt(m, CURLMOPT_SOCKETFUNCTION, cb);
+    return rc != CURLM_OK ? rc : curl_multi_setopt(m, CURLMOPT_SOCKETDATA, userp);
+}
+static inline CURLMcode pa_multi_set_timer_callback(CURLM *m, int (*cb)(CURLM *, long, void *), void *userp) {
+    CURLMcode rc = curl_multi_setopt(m, CURLMOPT_TIMERFUNCTION, cb);
+    return rc != CURLM_OK ? rc : curl_multi_setopt(m, CURLMOPT_TIMERDATA, userp);
+}
 #endif

@@ -4,8 +4,10 @@ import Synchronization
 
 private let curlGlobalInit: Void = { _ = curl_global_init(Int(CURL_GLOBAL_SSL)) }()
 
-/// One thread driving one multi handle. Other threads only enqueue commands and wake it up;
-/// every libcurl handle is touched on this thread alone.
+/// One thread driving one multi handle through libcurl's multi_socket API on an epoll set: a
+/// wake-up touches only the sockets that are ready, not every transfer in flight. Other threads
+/// only enqueue commands and wake the loop through an eventfd; every libcurl handle is touched on
+/// this thread alone.
 final class CurlEventLoop: @unchecked Sendable {
     private enum Command {
         case add(CurlTransfer)
@@ -21,14 +23,33 @@ final class CurlEventLoop: @unchecked Sendable {
 
     private let multi: UnsafeMutableRawPointer
     private let inbox = Locked(Inbox())
-    // Loop thread only.
+    private let epoll: Int32
+    private let wakeFD: Int32
+    // Loop thread only (libcurl's callbacks run on it too).
     private var active: [UnsafeMutableRawPointer: CurlTransfer] = [:]
     private var spareHandles: [UnsafeMutableRawPointer] = []
+    /// When libcurl wants `CURL_SOCKET_TIMEOUT` (its own timeouts, and starting new transfers).
+    private var timerDeadline: ContinuousClock.Instant?
 
     init() {
         curlGlobalInit
         multi = curl_multi_init()
+        epoll = epoll_create1(Int32(EPOLL_CLOEXEC))
+        wakeFD = eventfd(0, Int32(EFD_NONBLOCK | EFD_CLOEXEC))
+        precondition(epoll >= 0 && wakeFD >= 0, "HTTPClient: no epoll or eventfd (errno \(errno))")
+        var wake = epoll_event(events: EPOLLIN.rawValue, data: epoll_data_t(fd: wakeFD))
+        epoll_ctl(epoll, EPOLL_CTL_ADD, wakeFD, &wake)
         _ = pa_multi_setopt_long(multi, CURLMOPT_PIPELINING, 2)  // CURLPIPE_MULTIPLEX
+        let context = Unmanaged.passUnretained(self).toOpaque()  // the loop outlives the multi handle's callbacks
+        _ = pa_multi_set_socket_callback(multi, { _, socket, what, context, _ in
+            Unmanaged<CurlEventLoop>.fromOpaque(context!).takeUnretainedValue().watch(socket, what)
+            return 0
+        }, context)
+        _ = pa_multi_set_timer_callback(multi, { _, milliseconds, context in
+            let loop = Unmanaged<CurlEventLoop>.fromOpaque(context!).takeUnretainedValue()
+            loop.timerDeadline = milliseconds < 0 ? nil : .now + .milliseconds(milliseconds)
+            return 0
+        }, context)
         let thread = Thread { [self] in run() }  // the thread keeps the loop alive until shutdown
         thread.name = "http-client-curl"
         thread.stackSize = 1 << 20
@@ -51,7 +72,7 @@ final class CurlEventLoop: @unchecked Sendable {
         inbox.withLock { inbox in
             guard !inbox.stopped else { return }
             inbox.stopped = true
-            curl_multi_wakeup(multi)
+            wakeUp()
         }
     }
 
@@ -60,14 +81,32 @@ final class CurlEventLoop: @unchecked Sendable {
         inbox.withLock { inbox in
             guard !inbox.stopped else { return false }
             inbox.commands.append(command)
-            if inbox.commands.count == 1 { curl_multi_wakeup(multi) }  // later ones ride on this wakeup
+            if inbox.commands.count == 1 { wakeUp() }  // later ones ride on this wakeup
             return true
+        }
+    }
+
+    private func wakeUp() {
+        var one: UInt64 = 1
+        _ = write(wakeFD, &one, 8)
+    }
+
+    /// libcurl's socket callback: which events to wait for on `socket`.
+    private func watch(_ socket: Int32, _ what: Int32) {
+        if what == CURL_POLL_REMOVE {
+            epoll_ctl(epoll, EPOLL_CTL_DEL, socket, nil)  // fails harmlessly if already closed
+            return
+        }
+        var event = epoll_event(events: (what & CURL_POLL_IN != 0 ? EPOLLIN.rawValue : 0) | (what & CURL_POLL_OUT != 0 ? EPOLLOUT.rawValue : 0),
+                                data: epoll_data_t(fd: socket))
+        if epoll_ctl(epoll, EPOLL_CTL_MOD, socket, &event) != 0, errno == ENOENT {
+            epoll_ctl(epoll, EPOLL_CTL_ADD, socket, &event)
         }
     }
 
     private func run() {
         var running: Int32 = 0
-        var left: Int32 = 0
+        var events = [epoll_event](repeating: epoll_event(), count: 64)
         while true {
             let (commands, stopped) = inbox.withLock { inbox in
                 let commands = inbox.commands
@@ -81,14 +120,44 @@ final class CurlEventLoop: @unchecked Sendable {
                 }
             }
             if stopped { return tearDown() }
-            curl_multi_perform(multi, &running)
-            while let message = curl_multi_info_read(multi, &left) {
-                guard message.pointee.msg == CURLMSG_DONE, let easy = message.pointee.easy_handle,
-                      let transfer = active[easy] else { continue }
-                transfer.complete(message.pointee.data.result)
-                release(easy)
+            let ready = epoll_wait(epoll, &events, Int32(events.count), Self.waitMilliseconds(until: timerDeadline))
+            for event in events.prefix(Int(max(0, ready))) {
+                let socket = event.data.fd
+                if socket == wakeFD {
+                    var count: UInt64 = 0
+                    _ = read(wakeFD, &count, 8)
+                    continue
+                }
+                var flags: Int32 = 0
+                if event.events & EPOLLIN.rawValue != 0 { flags |= CURL_CSELECT_IN }
+                if event.events & EPOLLOUT.rawValue != 0 { flags |= CURL_CSELECT_OUT }
+                if event.events & (EPOLLERR.rawValue | EPOLLHUP.rawValue) != 0 { flags |= CURL_CSELECT_ERR }
+                curl_multi_socket_action(multi, socket, flags, &running)
             }
-            curl_multi_poll(multi, nil, 0, 1000, nil)
+            if let deadline = timerDeadline, deadline <= .now {
+                timerDeadline = nil  // the callback may set a new one during the call
+                curl_multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0, &running)
+            }
+            collectFinished()
+        }
+    }
+
+    /// Until libcurl's next timeout, rounded up so a wait never spins; at most a second.
+    private static func waitMilliseconds(until deadline: ContinuousClock.Instant?) -> Int32 {
+        guard let deadline else { return 1000 }
+        let remaining = deadline - .now
+        guard remaining > .zero else { return 0 }
+        let (seconds, attoseconds) = remaining.components
+        return Int32(min(1000, seconds * 1000 + attoseconds / 1_000_000_000_000_000 + 1))
+    }
+
+    private func collectFinished() {
+        var left: Int32 = 0
+        while let message = curl_multi_info_read(multi, &left) {
+            guard message.pointee.msg == CURLMSG_DONE, let easy = message.pointee.easy_handle,
+                  let transfer = active[easy] else { continue }
+            transfer.complete(message.pointee.data.result)
+            release(easy)
         }
     }
 
@@ -142,5 +211,7 @@ final class CurlEventLoop: @unchecked Sendable {
         spareHandles.forEach { curl_easy_cleanup($0) }
         spareHandles = []
         curl_multi_cleanup(multi)
+        close(epoll)
+        close(wakeFD)
     }
 }
