@@ -66,6 +66,13 @@ public final class GzipCompressor {
         try input.withUnsafeBytes { try compress($0) }
     }
 
+    /// Frees the output scratch if it grew past `limit` bytes (see `ProtobufScratch.release`).
+    public func release(ifOver limit: Int) {
+        guard scratch.count > limit else { return }
+        scratch.deallocate()
+        scratch = UnsafeMutableRawBufferPointer(start: nil, count: 0)
+    }
+
     public func compress(_ input: UnsafeRawBufferPointer) throws -> [UInt8] {
         guard input.count < Int(UInt32.max / 2) else { throw GzipError(description: "input over 2 GiB") }
         var room = input.count + input.count / 8 + 1024  // enough unless the data is incompressible

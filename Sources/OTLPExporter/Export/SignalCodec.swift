@@ -24,8 +24,10 @@ struct SignalCodec<Item: Sendable>: Sendable {
 }
 
 /// Turns an encoded request into the bytes that go on the wire, gzip or a plain copy, in memory
-/// kept between requests. Used only by the export holding its pipeline's gate.
+/// kept between requests (up to `keptBytes`: a span batch's worth). Used only by the export
+/// holding its pipeline's gate.
 final class RequestBodyBuilder {
+    static let keptBytes = 1 << 20
     let scratch = ProtobufScratch()
     private let compressor: GzipCompressor?
 
@@ -35,11 +37,13 @@ final class RequestBodyBuilder {
 
     func body(_ encoded: UnsafeRawBufferPointer) throws -> [UInt8] {
         guard let compressor else { return Array(encoded) }
+        defer { compressor.release(ifOver: Self.keptBytes) }
         return try compressor.compress(encoded)
     }
 
     func protobufBody<M: ProtobufEncodable>(_ message: M, ifAtMost maxBytes: Int) throws -> [UInt8]? {
-        try scratch.withEncoded(message) { $0.count <= maxBytes ? try body($0) : nil }
+        defer { scratch.release(ifOver: Self.keptBytes) }
+        return try scratch.withEncoded(message) { $0.count <= maxBytes ? try body($0) : nil }
     }
 
     func jsonBody(_ encoded: [UInt8], ifAtMost maxBytes: Int) throws -> [UInt8]? {

@@ -37,6 +37,14 @@ public final class ProtobufScratch {
     public init() {}
     deinit { free(base) }
 
+    /// Frees the memory if it grew past `limit` bytes: a rare large request (a metrics snapshot of
+    /// a big fleet) should not keep its buffer for good.
+    public func release(ifOver limit: Int) {
+        guard capacity > limit else { return }
+        free(base)
+        (base, capacity) = (nil, 0)
+    }
+
     /// Encodes `message` and hands its bytes to `use`; they are valid only inside `use`.
     public func withEncoded<M: ProtobufEncodable, R>(_ message: M, _ use: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         var writer = ProtobufWriter(base: base, capacity: capacity)
