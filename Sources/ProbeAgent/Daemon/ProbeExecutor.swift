@@ -62,6 +62,8 @@ struct ProbeExecutor: Sendable {
     }
 
     private func log(_ run: ProbeRun, step: TargetHealth.Step) {
+        let failed = !run.report.outcome.health.isSuccess
+        guard step.transition != nil || step.restart != nil || failed else { return }  // the usual probe: nothing to say
         var metadata: Logger.Metadata = [
             "target": "\(run.target)", "trace_id": "\(run.traceID.hex)",
             "health_status": "\(run.report.outcome.health.rawValue)",
@@ -76,7 +78,7 @@ struct ProbeExecutor: Sendable {
         if let evidence = step.restart {
             logger.notice("target restarted: \(evidence)", metadata: metadata)
         }
-        if !run.report.outcome.health.isSuccess, step.transition == nil {
+        if failed, step.transition == nil {
             logger.info("probe failed: \(run.report.outcome.message)", metadata: metadata)
         }
     }
