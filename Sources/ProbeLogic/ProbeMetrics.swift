@@ -6,8 +6,10 @@ import Tracing
 public final class ProbeMetrics: Sendable {
     let success: Gauge
     let duration: Histogram
+    let lastDuration: Gauge
     let statusCode: Gauge
     let phaseDuration: Histogram
+    let lastPhaseDuration: Gauge
     let certNotAfter: Gauge
     let consecutiveFailures: Gauge
     let healthStatus: Gauge
@@ -24,8 +26,10 @@ public final class ProbeMetrics: Sendable {
         let attributes: [Attribute]
         let success: Gauge.Series
         let duration: Histogram.Series
+        let lastDuration: Gauge.Series
         let statusCode: Gauge.Series
         let phases: [Histogram.Series]  // in the order of `ProbeMetrics.phases`
+        let lastPhases: [Gauge.Series]
         let consecutiveFailures: Gauge.Series
         let restarts: Counter.Series
 
@@ -33,23 +37,33 @@ public final class ProbeMetrics: Sendable {
             self.attributes = attributes
             success = m.success.series(attributes)
             duration = m.duration.series(attributes)
+            lastDuration = m.lastDuration.series(attributes)
             statusCode = m.statusCode.series(attributes)
-            phases = ProbeMetrics.phases.map { m.phaseDuration.series(attributes + [Attribute("phase", .string($0))]) }
+            let phaseSets = ProbeMetrics.phases.map { attributes + [Attribute("phase", .string($0))] }
+            phases = phaseSets.map { m.phaseDuration.series($0) }
+            lastPhases = phaseSets.map { m.lastPhaseDuration.series($0) }
             consecutiveFailures = m.consecutiveFailures.series(attributes)
             restarts = m.restarts.series(attributes)
         }
 
-        func phase(_ name: String) -> Histogram.Series? {
-            ProbeMetrics.phases.firstIndex(of: name).map { phases[$0] }
+        func record(phase name: String, _ seconds: Double) {
+            guard let i = ProbeMetrics.phases.firstIndex(of: name) else { return }
+            phases[i].record(seconds)
+            lastPhases[i].set(seconds)
         }
     }
 
     public init(registry: MetricsRegistry) {
         success = registry.gauge("probe.success", unit: "1", description: "1 when the probe ended healthy or alive")
         duration = registry.histogram("probe.duration", unit: "s", description: "Duration of the whole probe")
+        // blackbox_exporter's probe_duration_seconds and probe_http_duration_seconds are gauges of the
+        // last probe; /metrics shows these, OTLP carries both them and the histograms.
+        lastDuration = registry.gauge("probe.last_duration", unit: "s", description: "Duration of the last probe")
         statusCode = registry.gauge("probe.http.status_code", unit: "1", description: "HTTP status of the probe's main exchange")
         phaseDuration = registry.histogram("probe.http.phase.duration", unit: "s",
                                            description: "Connection phases of the main exchange (resolve, connect, tls, processing, transfer)")
+        lastPhaseDuration = registry.gauge("probe.http.phase.last_duration", unit: "s",
+                                           description: "Connection phases of the last probe's main exchange")
         certNotAfter = registry.gauge("probe.tls.cert.not_after", unit: "s", description: "Expiry of the peer certificate, unix seconds")
         consecutiveFailures = registry.gauge("probe.consecutive_failures", unit: "1", description: "Failed probes in a row")
         healthStatus = registry.gauge("probe.health.status", unit: "1", description: "1 for the health status of the last probe")
@@ -79,9 +93,10 @@ public final class ProbeMetrics: Sendable {
         }
         series.success.set(report.outcome.health.isSuccess ? 1 : 0)
         series.duration.record(run.duration.seconds)
+        series.lastDuration.set(run.duration.seconds)
         if let status = report.httpStatus { series.statusCode.set(status) }
         if let timings = report.timings, timings.total > .zero {
-            for (phase, value) in timings.phases { series.phase(phase)?.record(value.seconds) }
+            for (phase, value) in timings.phases { series.record(phase: phase, value.seconds) }
         }
         if let notAfter = report.certificateNotAfter { certNotAfter.set(notAfter, attributes: attributes) }
         series.consecutiveFailures.set(step.health.consecutiveFailures)
@@ -110,9 +125,11 @@ public final class ProbeMetrics: Sendable {
     private func remove(attributes: [Attribute]) {
         for gauge in [success, statusCode, certNotAfter, consecutiveFailures] { gauge.remove(attributes: attributes) }
         duration.remove(attributes: attributes)
+        lastDuration.remove(attributes: attributes)
         restarts.remove(attributes: attributes)
         for phase in Self.phases {
             phaseDuration.remove(attributes: attributes + [Attribute("phase", .string(phase))])
+            lastPhaseDuration.remove(attributes: attributes + [Attribute("phase", .string(phase))])
         }
         for status in HealthStatus.allCases {
             healthStatus.remove(attributes: attributes + [Attribute("status", .string(status.rawValue))])

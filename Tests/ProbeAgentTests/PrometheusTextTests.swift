@@ -7,9 +7,9 @@ final class PrometheusTextTests: XCTestCase {
     func testMetricNames() {
         let table: [(name: String, unit: String, counter: Bool, expected: String)] = [
             ("probe.success", "1", false, "probe_success"),
-            ("probe.duration", "s", false, "probe_duration_seconds"),
+            ("probe.last_duration", "s", false, "probe_duration_seconds"),
             ("probe.http.status_code", "1", false, "probe_http_status_code"),
-            ("probe.http.phase.duration", "s", false, "probe_http_duration_seconds"),
+            ("probe.http.phase.last_duration", "s", false, "probe_http_duration_seconds"),
             ("probe.tls.cert.not_after", "s", false, "probe_ssl_earliest_cert_expiry"),
             ("probe.consecutive_failures", "1", false, "probe_consecutive_failures"),
             ("probe.state.transitions", "1", true, "probe_state_transitions_total"),
@@ -80,17 +80,43 @@ final class PrometheusTextTests: XCTestCase {
         let histogram = HistogramDataPoint(
             attributes: [Attribute("probe.target", "a"), Attribute("phase", "connect")], startTimeUnixNano: 1, timeUnixNano: 2,
             count: 6, sum: 3.25, min: 0.001, max: 2, bucketCounts: [1, 0, 3, 2], explicitBounds: [0.005, 0.5, 1])
-        let metrics = [MetricData(name: "probe.http.phase.duration", description: "Connection phases", unit: "s",
+        let metrics = [MetricData(name: "queue.wait", description: "Connection phases", unit: "s",
                                   points: .histogram([histogram], temporality: .cumulative))]
         XCTAssertEqual(PrometheusText.render(metrics), """
-            # HELP probe_http_duration_seconds Connection phases
-            # TYPE probe_http_duration_seconds histogram
-            probe_http_duration_seconds_bucket{phase="connect",target="a",le="0.005"} 1
-            probe_http_duration_seconds_bucket{phase="connect",target="a",le="0.5"} 1
-            probe_http_duration_seconds_bucket{phase="connect",target="a",le="1"} 4
-            probe_http_duration_seconds_bucket{phase="connect",target="a",le="+Inf"} 6
-            probe_http_duration_seconds_sum{phase="connect",target="a"} 3.25
-            probe_http_duration_seconds_count{phase="connect",target="a"} 6
+            # HELP queue_wait_seconds Connection phases
+            # TYPE queue_wait_seconds histogram
+            queue_wait_seconds_bucket{phase="connect",target="a",le="0.005"} 1
+            queue_wait_seconds_bucket{phase="connect",target="a",le="0.5"} 1
+            queue_wait_seconds_bucket{phase="connect",target="a",le="1"} 4
+            queue_wait_seconds_bucket{phase="connect",target="a",le="+Inf"} 6
+            queue_wait_seconds_sum{phase="connect",target="a"} 3.25
+            queue_wait_seconds_count{phase="connect",target="a"} 6
+
+            """)
+    }
+
+    /// blackbox_exporter's duration names are gauges of the last probe on /metrics; the histograms
+    /// of the same measurements are left to OTLP, so a dashboard's `probe_duration_seconds` query
+    /// finds a plain sample.
+    func testDurationsAreBlackboxGaugesAndTheHistogramsStayOTLPOnly() {
+        let attributes = [Attribute("probe.target", "a")]
+        let histogram = HistogramDataPoint(attributes: attributes, startTimeUnixNano: 1, timeUnixNano: 2, count: 1, sum: 0.25,
+                                           min: 0.25, max: 0.25, bucketCounts: [0, 1], explicitBounds: [0.1])
+        let metrics = [
+            MetricData(name: "probe.duration", unit: "s", points: .histogram([histogram], temporality: .cumulative)),
+            MetricData(name: "probe.http.phase.duration", unit: "s", points: .histogram([histogram], temporality: .cumulative)),
+            MetricData(name: "probe.last_duration", description: "Duration of the last probe", unit: "s",
+                       points: .gauge([point(["probe.target": "a"], .double(0.25))])),
+            MetricData(name: "probe.http.phase.last_duration", description: "Phases", unit: "s",
+                       points: .gauge([point(["probe.target": "a", "phase": "connect"], .double(0.001))])),
+        ]
+        XCTAssertEqual(PrometheusText.render(metrics), """
+            # HELP probe_duration_seconds Duration of the last probe
+            # TYPE probe_duration_seconds gauge
+            probe_duration_seconds{target="a"} 0.25
+            # HELP probe_http_duration_seconds Phases
+            # TYPE probe_http_duration_seconds gauge
+            probe_http_duration_seconds{phase="connect",target="a"} 0.001
 
             """)
     }
@@ -188,6 +214,8 @@ final class PrometheusTextTests: XCTestCase {
         let duration = registry.histogram("probe.duration", unit: "s", description: "Duration of the whole probe")
         let status = registry.gauge("probe.http.status_code", unit: "1", description: "HTTP status of the probe's main exchange")
         let phases = registry.histogram("probe.http.phase.duration", unit: "s", description: "Connection phases of the main exchange")
+        let lastDuration = registry.gauge("probe.last_duration", unit: "s", description: "Duration of the last probe")
+        let lastPhases = registry.gauge("probe.http.phase.last_duration", unit: "s", description: "Connection phases of the last probe")
         let expiry = registry.gauge("probe.tls.cert.not_after", unit: "s", description: "Expiry of the peer certificate, unix seconds")
         let failures = registry.gauge("probe.consecutive_failures", unit: "1", description: "Failed probes in a row")
         let health = registry.gauge("probe.health.status", unit: "1", description: "1 for the health status of the last probe")
@@ -196,9 +224,11 @@ final class PrometheusTextTests: XCTestCase {
         for (i, attributes) in targets.enumerated() {
             success.set(i, attributes: attributes)
             duration.record(0.042 * Double(i + 1), attributes: attributes)
+            lastDuration.set(0.042 * Double(i + 1), attributes: attributes)
             status.set(i == 0 ? 200 : 503, attributes: attributes)
             for phase in ["resolve", "connect", "tls", "processing", "transfer"] {
                 phases.record(0.003, attributes: attributes + [Attribute("phase", .string(phase))])
+                lastPhases.set(0.003, attributes: attributes + [Attribute("phase", .string(phase))])
             }
             expiry.set(1_893_456_000.0, attributes: attributes)
             failures.set(i * 3, attributes: attributes)

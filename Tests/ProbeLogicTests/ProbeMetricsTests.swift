@@ -51,6 +51,8 @@ final class ProbeMetricsTests: XCTestCase {
         XCTAssertEqual(value("probe.http.phase.duration", target: "a", extra: [Attribute("phase", "connect")]), 2)
         XCTAssertEqual(value("probe.http.phase.duration", target: "a", extra: [Attribute("phase", "transfer")]), 2)
         XCTAssertEqual(value("probe.target.restarts", target: "a"), 0)
+        XCTAssertEqual(value("probe.last_duration", target: "a"), 0.006, "blackbox's gauge: the last probe")
+        XCTAssertEqual(value("probe.http.phase.last_duration", target: "a", extra: [Attribute("phase", "connect")]), 0.002)
         XCTAssertNil(value("probe.http.phase.duration", target: "a", extra: [Attribute("phase", "tls")]),
                      "no TLS handshake, no tls series")
     }
@@ -69,7 +71,9 @@ final class ProbeMetricsTests: XCTestCase {
         metrics.record(run("b", .healthy), step: step())
         metrics.remove(target: "a")
         XCTAssertTrue(points("probe.success").allSatisfy { !$0.attributes.contains(Attribute("probe.target", "a")) })
-        XCTAssertTrue(points("probe.http.phase.duration").allSatisfy { !$0.attributes.contains(Attribute("probe.target", "a")) })
+        for name in ["probe.http.phase.duration", "probe.http.phase.last_duration", "probe.last_duration"] {
+            XCTAssertTrue(points(name).allSatisfy { !$0.attributes.contains(Attribute("probe.target", "a")) }, name)
+        }
         XCTAssertEqual(value("probe.success", target: "b"), 1)
         metrics.record(run("a", .healthy), step: step())  // back again: recorded afresh
         XCTAssertEqual(value("probe.duration", target: "a"), 1)

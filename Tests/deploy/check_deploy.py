@@ -592,7 +592,7 @@ def _():
             refs = [t.get("refId") for t in p.get("targets", [])]
             assert all(refs) and len(refs) == len(set(refs)), f"{path.name}: panel {p['title']} refIds {refs}"
         text = json.dumps(d)
-        for needle in ("probe_success", "probe_http_duration_seconds_bucket", "probe_health_status",
+        for needle in ("probe_success", "probe_http_phase_duration_seconds_bucket", "probe_health_status",
                        "probe_target_restarts_total", 'name = \\"probe\\"', "traceql"):
             assert needle in text, f"{path.name}: no {needle}"
         kinds = {p["type"] for p in d["panels"]}

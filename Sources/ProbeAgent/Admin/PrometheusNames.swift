@@ -3,9 +3,9 @@
 enum PrometheusNames {
     static let metrics: [String: String] = [
         "probe.success": "probe_success",
-        "probe.duration": "probe_duration_seconds",
+        "probe.last_duration": "probe_duration_seconds",
         "probe.http.status_code": "probe_http_status_code",
-        "probe.http.phase.duration": "probe_http_duration_seconds",
+        "probe.http.phase.last_duration": "probe_http_duration_seconds",
         "probe.tls.cert.not_after": "probe_ssl_earliest_cert_expiry",
         "probe.consecutive_failures": "probe_consecutive_failures",
         "probe.state.transitions": "probe_state_transitions_total",
@@ -19,6 +19,13 @@ enum PrometheusNames {
         "otlp.exporter.retries": "otlp_exporter_retries_total",
         "otlp.exporter.queue_size": "otlp_exporter_queue_size",
     ]
+
+    /// Histograms that go out over OTLP only. blackbox_exporter's `probe_duration_seconds` and
+    /// `probe_http_duration_seconds{phase}` are gauges of the last probe, and dashboards and alerts
+    /// written for it query them as such; a histogram under those names would leave them empty.
+    /// Their distributions reach Prometheus through the collector (`probe_duration_seconds_bucket`,
+    /// `probe_http_phase_duration_seconds_bucket`, job `otel-collector`).
+    static let otlpOnly: Set<String> = ["probe.duration", "probe.http.phase.duration"]
 
     static let labels: [String: String] = [
         "probe.target": "target",
