@@ -217,6 +217,53 @@ final class MetricsTests: XCTestCase {
         XCTAssertEqual(h3.startTimeUnixNano, 5_000)
     }
 
+    /// A `/metrics` scrape (cumulative) between two OTLP delta collections neither resets the
+    /// totals nor shifts the delta interval; a delta histogram's min/max cover its interval only.
+    func testCumulativeAndDeltaReadersShareOneRegistry() throws {
+        let clock = FakeClock()
+        let registry = MetricsRegistry(clock: clock.read)  // created at 1000
+        let counter = registry.counter("c"), histogram = registry.histogram("h")
+        let gauge = registry.gauge("g")
+        clock.set(2_000)
+        counter.add(3, attributes: a)
+        histogram.record(0.1, attributes: a)
+        histogram.record(0.9, attributes: a)
+        gauge.set(1, attributes: a)
+        clock.set(3_000)
+        let delta1 = registry.collect(temporality: .delta)
+        XCTAssertEqual(metric(delta1, "c")?.point(a)?.value, .int(3))
+        XCTAssertEqual(metric(delta1, "h")?.histogramPoints.first?.max, 0.9)
+
+        clock.set(4_000)
+        counter.add(2, attributes: a)
+        histogram.record(0.5, attributes: a)
+        let scrape = registry.collect()  // cumulative, between the two delta collections
+        XCTAssertEqual(metric(scrape, "c")?.point(a)?.value, .int(5))
+        XCTAssertEqual(metric(scrape, "c")?.point(a)?.startTimeUnixNano, 2_000, "cumulative: from the series' start")
+        XCTAssertEqual(metric(scrape, "h")?.histogramPoints.first?.count, 3)
+        XCTAssertEqual(metric(scrape, "h")?.histogramPoints.first?.min, 0.1)
+        XCTAssertEqual(metric(scrape, "g")?.point(a)?.value, .int(1), "gauges stay visible to cumulative readers")
+
+        clock.set(5_000)
+        counter.add(1, attributes: a)
+        let delta2 = registry.collect(temporality: .delta)
+        let c2 = try XCTUnwrap(metric(delta2, "c")?.point(a))
+        XCTAssertEqual(c2.value, .int(3), "2 + 1 since the first delta collection")
+        XCTAssertEqual(c2.startTimeUnixNano, 3_000, "from the previous delta collection, not the scrape")
+        let h2 = try XCTUnwrap(metric(delta2, "h")?.histogramPoints.first)
+        XCTAssertEqual(h2.count, 1)
+        XCTAssertEqual(h2.sum ?? 0, 0.5, accuracy: 1e-12)
+        XCTAssertEqual(h2.min, 0.5)
+        XCTAssertEqual(h2.max, 0.5)
+        XCTAssertEqual(h2.bucketCounts.reduce(0, +), 1)
+        XCTAssertNil(metric(delta2, "g"), "the gauge was not set in this interval")
+
+        let scrape2 = registry.collect()
+        XCTAssertEqual(metric(scrape2, "c")?.point(a)?.value, .int(6), "totals survive delta collections")
+        XCTAssertEqual(metric(scrape2, "h")?.histogramPoints.first?.count, 3)
+        XCTAssertEqual(metric(scrape2, "h")?.histogramPoints.first?.max, 0.9)
+    }
+
     func testTemporalityPreference() {
         let table: [(TemporalityPreference, InstrumentKind, AggregationTemporality)] = [
             (.cumulative, .counter, .cumulative), (.cumulative, .histogram, .cumulative),
@@ -324,11 +371,11 @@ final class MetricsTests: XCTestCase {
         XCTAssertEqual(metric(delta, "h")?.histogramPoints.first?.min, 0.3)
 
         counter.add(1, attributes: a)
-        counter.add(1, attributes: b)  // two series (the delta collections emptied the store): the limit of 3 is reached
+        counter.add(1, attributes: b)  // `sorted` and `a` exist: the limit of 3 (2 + overflow) is reached
         let late = counter.series([Attribute("probe.target", "late")])
         late.add(4)
         data = registry.collect()
-        XCTAssertEqual(metric(data, "c")?.point([Attribute("otel.metric.overflow", true)])?.value, .int(4))
+        XCTAssertEqual(metric(data, "c")?.point([Attribute("otel.metric.overflow", true)])?.value, .int(5))
         XCTAssertNil(metric(data, "c")?.point([Attribute("probe.target", "late")]))
     }
 

@@ -62,6 +62,9 @@ struct HistogramState: Sendable {
     var max: Double = -.infinity
     var hasNegative = false
     var bucketCounts: [UInt64]
+    /// Min and max since the last delta collection: they cannot be derived from two totals.
+    var intervalMin: Double = .infinity
+    var intervalMax: Double = -.infinity
 
     init(bucketCount: Int) { bucketCounts = Array(repeating: 0, count: bucketCount) }
 
@@ -71,7 +74,29 @@ struct HistogramState: Sendable {
         sum += value
         if value < min { min = value }
         if value > max { max = value }
+        if value < intervalMin { intervalMin = value }
+        if value > intervalMax { intervalMax = value }
         if value < 0 { hasNegative = true }
         bucketCounts[bucket] += 1
+    }
+}
+
+extension HistogramState: DeltaAggregate {
+    func delta(since base: HistogramState) -> HistogramState? {
+        guard count != base.count else { return nil }
+        var change = self
+        change.count = count - base.count
+        change.sum = sum - base.sum
+        change.min = intervalMin
+        change.max = intervalMax
+        for i in change.bucketCounts.indices where i < base.bucketCounts.count {
+            change.bucketCounts[i] -= base.bucketCounts[i]
+        }
+        return change
+    }
+
+    mutating func startDeltaInterval() {
+        intervalMin = .infinity
+        intervalMax = -.infinity
     }
 }

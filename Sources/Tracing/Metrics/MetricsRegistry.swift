@@ -14,7 +14,8 @@ public final class MetricsRegistry: Sendable {
 
     private struct State {
         var instruments: [any CollectableInstrument] = []
-        var lastCollection: UInt64
+        /// When the previous delta collection ran (the start of the next delta interval).
+        var lastDeltaCollection: UInt64
     }
 
     public init(scope: InstrumentationScope = InstrumentationScope(name: "probe-agent"), cardinalityLimit: Int = 2000,
@@ -22,7 +23,7 @@ public final class MetricsRegistry: Sendable {
         self.scope = scope
         self.cardinalityLimit = cardinalityLimit
         self.clock = clock
-        self.state = Mutex(State(lastCollection: clock()))
+        self.state = Mutex(State(lastDeltaCollection: clock()))
     }
 
     public func counter(_ name: String, unit: String = "", description: String = "") -> Counter {
@@ -47,14 +48,17 @@ public final class MetricsRegistry: Sendable {
                                    cardinalityLimit: cardinalityLimit, clock: clock) }
     }
 
-    /// One snapshot of every instrument with data. Cumulative points keep the time their series
-    /// started; delta points start at the previous collection and the state is reset.
-    /// Use one temporality per registry: delta collection consumes the data.
+    /// One snapshot of every instrument with data. Cumulative points are running totals from the
+    /// time their series started. Delta points are the change since the previous delta
+    /// collection, from its time (a series new since then: from its own start); cumulative
+    /// collections in between (a `/metrics` scrape) neither see nor disturb them. One delta
+    /// reader per registry.
     public func collect(temporality preference: TemporalityPreference = .cumulative) -> [MetricData] {
         let now = clock()
         let (instruments, previous) = state.withLock { s in
-            defer { s.lastCollection = now }
-            return (s.instruments, s.lastCollection)
+            let previous = s.lastDeltaCollection
+            if preference != .cumulative { s.lastDeltaCollection = now }
+            return (s.instruments, previous)
         }
         let interval = CollectionInterval(preference: preference, previous: previous, now: now)
         return instruments.compactMap { $0.collect(interval, scope: scope) }
@@ -84,20 +88,21 @@ protocol CollectableInstrument: AnyObject, Sendable {
 }
 
 extension SeriesStore {
-    /// Snapshots for one collection of an instrument of `kind`, with their start times.
+    /// Gauges: every series, or under a delta preference only those set since the last delta collection.
+    func collectGauge(_ interval: CollectionInterval) -> [Snapshot] {
+        guard interval.preference != .cumulative else { return collect() }
+        var points = collectUpdated()
+        for i in points.indices { points[i].start = interval.previous }
+        return points
+    }
+}
+
+extension SeriesStore where Value: DeltaAggregate {
+    /// Sums and histograms in the temporality the preference gives them.
     func collect(_ kind: InstrumentKind, _ interval: CollectionInterval)
         -> (points: [Snapshot], temporality: AggregationTemporality) {
         let temporality = interval.preference.temporality(for: kind)
-        let delta = interval.preference != .cumulative
-        var points: [Snapshot]
-        switch kind {
-        case .gauge: points = collect(onlyUpdated: delta, reset: false)
-        case .counter, .histogram: points = collect(onlyUpdated: false, reset: temporality == .delta)
-        }
-        if delta {
-            for i in points.indices { points[i].start = interval.previous }
-        }
-        return (points, temporality)
+        return (temporality == .delta ? collectDeltas(previous: interval.previous) : collect(), temporality)
     }
 }
 
@@ -125,7 +130,7 @@ extension DoubleCounter: CollectableInstrument {
 
 extension Gauge: CollectableInstrument {
     func collect(_ interval: CollectionInterval, scope: InstrumentationScope) -> MetricData? {
-        let (points, _) = store.collect(.gauge, interval)
+        let points = store.collectGauge(interval)
         guard !points.isEmpty else { return nil }
         return MetricData(name: name, description: description, unit: unit, scope: scope, points: .gauge(
             points.map { NumberDataPoint(attributes: $0.attributes, startTimeUnixNano: $0.start,

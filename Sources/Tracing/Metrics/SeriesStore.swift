@@ -1,16 +1,31 @@
 import Synchronization
 
+/// What a delta collection needs of a running total: the change since an earlier total.
+protocol DeltaAggregate: Sendable {
+    /// The change from `base` (an earlier state of the same series) to `self`; nil when nothing changed.
+    func delta(since base: Self) -> Self?
+    /// Called after a delta collection has read the series (histograms restart their interval min/max).
+    mutating func startDeltaInterval()
+}
+
 /// The per-attribute-set state of one instrument behind one mutex. Attribute order does not
 /// matter: keys are canonicalised (sorted by key, last duplicate wins), which costs nothing when
 /// callers already pass sorted attributes. Past `cardinalityLimit` series, new attribute sets
 /// share one overflow series marked `otel.metric.overflow=true`, as the SDK spec prescribes.
+///
+/// Values are running totals and are never reset: a delta collection reports the change since
+/// the previous delta collection (`deltaBase`), so cumulative readers (the `/metrics` scrape)
+/// and a delta reader (OTLP with delta temporality) can share one registry.
 final class SeriesStore<Value: Sendable>: Sendable {
     /// One series' state; fields are guarded by the store's mutex.
     final class Cell: @unchecked Sendable {
         var start: UInt64
         var value: Value
+        /// Set by every update, cleared by a delta collection of gauges.
         var updated = true
-        /// false once removed from the store (by `remove` or a delta reset).
+        /// The total the previous delta collection saw; nil before the first.
+        var deltaBase: Value?
+        /// false once removed from the store.
         var live = true
 
         init(start: UInt64, value: Value) {
@@ -91,24 +106,51 @@ final class SeriesStore<Value: Sendable>: Sendable {
         state.withLock { $0.removeValue(forKey: key)?.live = false }
     }
 
-    /// Every series (`onlyUpdated`: only those updated since the last collection); with `reset`
-    /// the store is emptied, as delta temporality needs.
-    func collect(onlyUpdated: Bool, reset: Bool) -> [Snapshot] {
+    /// Every series with its running total.
+    func collect() -> [Snapshot] {
+        state.withLock { series in
+            series.map { Snapshot(attributes: $0.key, start: $0.value.start, value: $0.value.value) }
+        }
+    }
+
+    /// The series updated since the previous call, with their last values (gauges' delta view).
+    func collectUpdated() -> [Snapshot] {
         state.withLock { series in
             var out = [Snapshot]()
-            out.reserveCapacity(series.count)
-            for (key, cell) in series where cell.updated || !onlyUpdated {
+            for (key, cell) in series where cell.updated {
                 out.append(Snapshot(attributes: key, start: cell.start, value: cell.value))
-            }
-            if reset {
-                for cell in series.values { cell.live = false }
-                series.removeAll(keepingCapacity: true)
-            } else if onlyUpdated {
-                for cell in series.values { cell.updated = false }
+                cell.updated = false
             }
             return out
         }
     }
+}
+
+extension SeriesStore where Value: DeltaAggregate {
+    /// The change of every series since the previous call, starting at `previous` (a series new
+    /// since then reports its whole total); unchanged series are left out.
+    func collectDeltas(previous: UInt64) -> [Snapshot] {
+        state.withLock { series in
+            var out = [Snapshot]()
+            for (key, cell) in series {
+                let change = cell.deltaBase.map { cell.value.delta(since: $0) } ?? cell.value
+                cell.deltaBase = cell.value
+                cell.value.startDeltaInterval()
+                if let change { out.append(Snapshot(attributes: key, start: previous, value: change)) }
+            }
+            return out
+        }
+    }
+}
+
+extension Int64: DeltaAggregate {
+    func delta(since base: Int64) -> Int64? { self == base ? nil : self &- base }
+    mutating func startDeltaInterval() {}
+}
+
+extension Double: DeltaAggregate {
+    func delta(since base: Double) -> Double? { self == base ? nil : self - base }
+    mutating func startDeltaInterval() {}
 }
 
 /// Attributes sorted by key with unique keys (the last of duplicates wins).
