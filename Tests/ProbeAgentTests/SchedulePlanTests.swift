@@ -1,3 +1,5 @@
+import Foundation
+import ProbeLogic
 import XCTest
 @testable import ProbeAgent
 
@@ -87,5 +89,67 @@ final class SchedulePlanTests: XCTestCase {
         while let item = queue.popDue(at: .max) { popped.append(item.due) }
         XCTAssertEqual(popped, dues.filter { $0 > 499 && $0 % 2 == 1 }.sorted())
         XCTAssertNil(queue.popDue(at: .max))
+    }
+}
+
+/// The scheduler itself, with probes that take longer than their interval: never two probes of
+/// one target at once, never more than the global limit in flight, and still every target runs.
+final class SchedulerTests: XCTestCase {
+    final class Probes: @unchecked Sendable {
+        private let lock = NSLock()
+        private var running: [String: Int] = [:]
+        private(set) var maxPerTarget = 0
+        private(set) var maxInFlight = 0
+        private(set) var runs: [String: Int] = [:]
+
+        func started(_ name: String) {
+            lock.withLock {
+                running[name, default: 0] += 1
+                runs[name, default: 0] += 1
+                maxPerTarget = max(maxPerTarget, running[name]!)
+                maxInFlight = max(maxInFlight, running.values.reduce(0, +))
+            }
+        }
+
+        func ended(_ name: String) { lock.withLock { running[name, default: 0] -= 1 } }
+    }
+
+    func spec(_ name: String, every interval: Duration) -> TargetSpec {
+        TargetSpec(target: Target(name: name, url: "http://127.0.0.1:9/"), interval: interval, failingInterval: nil,
+                   policy: HealthPolicy(), labels: [:], restartSignals: [])
+    }
+
+    /// Runs `specs` for `seconds` with probes of `probeTime`; returns what the probes saw.
+    func run(_ specs: [TargetSpec], limit: Int, probeTime: Duration, for time: Duration) async throws -> Probes {
+        let probes = Probes()
+        let scheduler = Scheduler(maxConcurrency: limit, isFailing: { _ in false }) { spec in
+            probes.started(spec.target.name)
+            try? await Task.sleep(for: probeTime)
+            probes.ended(spec.target.name)
+        }
+        await scheduler.setTargets(specs)
+        let run = Task { await scheduler.run() }
+        try await Task.sleep(for: time)
+        await scheduler.stop()
+        await run.value  // returns once the probes in flight have finished
+        let left = await scheduler.inFlightCount
+        XCTAssertEqual(left, 0)
+        return probes
+    }
+
+    func testATargetSlowerThanItsIntervalNeverRunsTwiceAtOnce() async throws {
+        let probes = try await run([spec("slow", every: .milliseconds(20))], limit: 10, probeTime: .milliseconds(150),
+                                   for: .milliseconds(1000))
+        XCTAssertEqual(probes.maxPerTarget, 1, "the target ran twice at once")
+        XCTAssertGreaterThanOrEqual(probes.runs["slow"] ?? 0, 4, "it still runs back to back: \(probes.runs)")
+    }
+
+    func testTheGlobalLimitHoldsAndEveryTargetRuns() async throws {
+        let specs = (0..<10).map { spec("t\($0)", every: .milliseconds(100)) }
+        let probes = try await run(specs, limit: 3, probeTime: .milliseconds(60), for: .milliseconds(1500))
+        XCTAssertLessThanOrEqual(probes.maxInFlight, 3)
+        XCTAssertEqual(probes.maxInFlight, 3, "the limit is used")
+        XCTAssertEqual(probes.maxPerTarget, 1)
+        XCTAssertEqual(Set(probes.runs.keys), Set(specs.map { $0.target.name }), "every target ran: \(probes.runs)")
     }
 }
