@@ -1,5 +1,4 @@
 import ProbeLogic
-import Synchronization
 import Tracing
 
 /// Runs each target on its interval: start times spread, never two probes of one target at once,
@@ -11,9 +10,7 @@ actor Scheduler {
     private let lateness: Histogram?
     private var queue = ScheduleQueue<ContinuousClock.Instant>()
     private var specs: [String: TargetSpec] = [:]
-    /// Behind a lock, not actor state: a finishing probe clears its name without hopping onto
-    /// the actor (one job and often one thread wake-up less per probe).
-    private nonisolated let inFlight = Mutex<Set<String>>([])
+    private var inFlight: Set<String> = []
     private var stopping = false
     /// Origin of every target's slot grid.
     private let epoch = ContinuousClock.now
@@ -40,7 +37,7 @@ actor Scheduler {
         }
     }
 
-    var inFlightCount: Int { inFlight.withLock { $0.count } }
+    var inFlightCount: Int { inFlight.count }
 
     /// Runs until cancelled or `stop()`; returns after in-flight probes finish.
     func run() async {
@@ -49,22 +46,23 @@ actor Scheduler {
                 let now = ContinuousClock.now
                 // Start what falls due within the next millisecond too: one wake-up for several
                 // probes costs far fewer thread switches than one each.
-                while inFlightCount < maxConcurrency, let item = queue.popDue(at: now + Self.coalescing) {
+                while inFlight.count < maxConcurrency, let item = queue.popDue(at: now + Self.coalescing) {
                     guard let spec = specs[item.name] else { continue }
                     let failing = isFailing(item.name)
                     let interval = failing ? (spec.failingInterval ?? spec.interval) : spec.interval
                     queue.insert(item.name, due: SchedulePlan.nextDue(after: item.due, interval: interval, now: now))
-                    guard inFlight.withLock({ $0.insert(item.name).inserted }) else { continue }  // still running: skip this slot
+                    guard !inFlight.contains(item.name) else { continue }  // still running: skip this slot
+                    inFlight.insert(item.name)
                     lateness?.record(max(0, (ContinuousClock.now - item.due).secondsValue))
                     let execute = self.execute
                     let name = item.name
                     group.addTask { [self] in
                         await execute(spec)
-                        finished(name)
+                        await finished(name)
                     }
                 }
                 let wake: ContinuousClock.Instant
-                if inFlightCount >= maxConcurrency {
+                if inFlight.count >= maxConcurrency {
                     wake = now + .milliseconds(2)
                 } else {
                     wake = min(queue.next?.due ?? now + .milliseconds(250), now + .milliseconds(250))
@@ -76,5 +74,5 @@ actor Scheduler {
 
     func stop() { stopping = true }
 
-    private nonisolated func finished(_ name: String) { _ = inFlight.withLock { $0.remove(name) } }
+    private func finished(_ name: String) { inFlight.remove(name) }
 }
