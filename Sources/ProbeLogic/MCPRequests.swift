@@ -44,17 +44,21 @@ struct MCPRequests {
 
     static func answer(_ exchange: Exchange, id: Int) -> Answer {
         if let error = exchange.error { return .failed(error.kind.rawValue, status: error.partialStatus) }
-        let bytes = exchange.matchedEvent.map { Array($0.data.utf8) } ?? exchange.body
+        return answer(exchange.matchedEvent.map { Array($0.data.utf8) } ?? exchange.body, status: exchange.status)
+    }
+
+    /// The answer in one JSON-RPC response message (`status`: of the HTTP exchange that carried it).
+    static func answer(_ bytes: [UInt8], status: Int?) -> Answer {
         guard let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any],
               object["jsonrpc"] as? String == "2.0" else {
-            return .failed("HTTP \(exchange.status ?? 0) without a JSON-RPC answer", status: exchange.status)
+            return .failed("HTTP \(status ?? 0) without a JSON-RPC answer", status: status)
         }
         if let error = object["error"] as? [String: Any] {
             return .error(code: (error["code"] as? NSNumber)?.intValue ?? 0,
                           message: String((error["message"] as? String ?? "").prefix(200)))
         }
         guard let result = object["result"] as? [String: Any] else {
-            return .failed("JSON-RPC answer without a result", status: exchange.status)
+            return .failed("JSON-RPC answer without a result", status: status)
         }
         return .result(result)
     }

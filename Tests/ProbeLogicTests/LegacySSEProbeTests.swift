@@ -19,6 +19,31 @@ final class LegacySSEProbeTests: XCTestCase {
         try await assertHealthyLegacyServer(mcpMajor: 1)
     }
 
+    /// `send_initialized` and the deep check over legacy SSE: each request POSTed to the endpoint,
+    /// each answer read from the open GET stream.
+    func testInitializedNotificationAndDeepCheckOverLegacySSE() async throws {
+        for major in [2, 1] {
+            let server = try FixtureServer(script: "mcp_server.py", args: ["legacy-sse", "{port}"], mcpMajor: major)
+            defer { server.stop() }
+            let deep = DeepCheck(listTools: true, toolCall: ToolCall(name: "echo", argumentsJSON: #"{"text":"hello legacy"}"#,
+                                                                      expectContains: "hello legacy"))
+            var target = sseTarget(server)
+            target.kind = .mcp(MCPOptions(transport: .sse, sendInitialized: true, deep: deep))
+            let (report, _, _) = await ProbeHarness().run(LegacySSEProbe(), target)
+            XCTAssertEqual(report.outcome.health, .healthy, "mcp \(major): \(report.outcome.message)")
+            XCTAssertEqual(report.attributes.first { $0.key == "mcp.tools.count" }?.value, .int(1), "mcp \(major)")
+            XCTAssertEqual(report.attributes.first { $0.key == "mcp.initialized.status_code" }?.value, .int(202), "mcp \(major)")
+            let rpcs = (try await getJSON(server.baseURL + "/_test/requests") as? [[String: Any]] ?? []).compactMap { $0["rpc"] as? String }
+            XCTAssertEqual(rpcs, ["initialize", "notifications/initialized", "tools/list", "tools/call"], "mcp \(major)")
+
+            target.kind = .mcp(MCPOptions(transport: .sse, deep: DeepCheck(toolCall: ToolCall(name: "echo", argumentsJSON: #"{"text":"a"}"#,
+                                                                                                  expectContains: "b"))))
+            let (bad, _, _) = await ProbeHarness().run(LegacySSEProbe(), target)
+            XCTAssertEqual(bad.outcome.health, .unhealthy, "mcp \(major)")
+            XCTAssertEqual(bad.outcome.errorType, .assertionFailed, "mcp \(major)")
+        }
+    }
+
     func assertHealthyLegacyServer(mcpMajor: Int, file: StaticString = #filePath, line: UInt = #line) async throws {
         let server = try FixtureServer(script: "mcp_server.py", args: ["legacy-sse", "{port}"], mcpMajor: mcpMajor)
         defer { server.stop() }

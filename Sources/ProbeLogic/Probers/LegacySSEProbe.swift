@@ -3,8 +3,9 @@ import HTTPClient
 import Tracing
 
 /// MCP legacy HTTP+SSE (2024-11-05): GET the SSE URL, wait for the `endpoint` event, POST
-/// `initialize` there and read its answer from the still-open GET stream. Closing the GET ends
-/// the server's session (this transport has no DELETE).
+/// `initialize` there and read its answer from the still-open GET stream; then, as configured,
+/// `notifications/initialized` and the deep check, their answers read from the stream too.
+/// Closing the GET ends the server's session (this transport has no DELETE).
 public struct LegacySSEProbe: Prober {
     /// POST `initialize` to the endpoint and wait for the answer; false stops at the `endpoint` event.
     public var initialize: Bool
@@ -116,8 +117,58 @@ public struct LegacySSEProbe: Prober {
         if postStatus == 401, postCredentials.areSent { await context.credentials.rejected(target) }
         if endpoint.sameOrigin { await context.verifyChallenge(posted, target: target, deadline: deadline,
                                                                            credentialsSent: credentials.areSent, into: &report) }
-        if case .initializeResult(let facts)? = reply, (200..<300).contains(postStatus) { report.server = facts }
+        guard case .initializeResult(let facts)? = reply, (200..<300).contains(postStatus) else { return report }
+        report.server = facts
+        if case .mcp(let options) = target.kind {
+            let session = Session(stream: stream, endpoint: endpoint.url, target: postTarget, credentials: postCredentials,
+                                  deadline: deadline, http: context.http)
+            if options.sendInitialized, let status = await session.notify("notifications/initialized") {
+                report.attributes.append(Attribute("mcp.initialized.status_code", .int(status)))
+            }
+            if let deep = options.deep {
+                await DeepCheckRunner { id, method, params in await session.call(id: id, method: method, paramsJSON: params) }
+                    .run(deep, into: &report)
+            }
+        }
         return report
+    }
+
+    /// Requests after `initialize`: POSTed to the endpoint, answered on the open GET stream (or,
+    /// by some servers, inline in the POST's response).
+    private struct Session {
+        let stream: TracedStream
+        let endpoint: String
+        let target: Target
+        let credentials: ResolvedCredentials
+        let deadline: ContinuousClock.Instant
+        let http: TracedHTTP
+
+        func post(_ body: String) -> HTTPRequest {
+            var request = HTTPRequest(method: "POST", url: endpoint, body: Array(body.utf8), timeout: deadline.remaining)
+            request.headers = MCPHeaders.post(target: target, credentials: credentials)
+            request.tls = target.tls
+            return request
+        }
+
+        func notify(_ method: String) async -> Int? {
+            await http.send(post(#"{"jsonrpc":"2.0","method":"\#(method)"}"#)).status
+        }
+
+        func call(id: Int, method: String, paramsJSON: String) async -> MCPRequests.Answer {
+            let posted = await http.send(post(#"{"jsonrpc":"2.0","id":\#(id),"method":"\#(method)","params":\#(paramsJSON)}"#))
+            if let error = posted.error { return .failed(error.kind.rawValue, status: error.partialStatus) }
+            let status = posted.status ?? 0
+            guard (200..<300).contains(status) else { return .failed("endpoint POST answered HTTP \(status)", status: status) }
+            if JSONRPCReply.answers(String(decoding: posted.body, as: UTF8.self), id: id) {
+                return MCPRequests.answer(posted.body, status: status)
+            }
+            while let event = await stream.nextEvent() {
+                if event.event == "message", JSONRPCReply.answers(event.data, id: id) {
+                    return MCPRequests.answer(Array(event.data.utf8), status: status)
+                }
+            }
+            return .failed("no answer to \(method) on the SSE stream", status: status)
+        }
     }
 
     /// The endpoint URL of an `endpoint` event: `data` resolved against the SSE URL (RFC 3986:

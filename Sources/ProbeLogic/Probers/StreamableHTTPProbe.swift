@@ -89,7 +89,9 @@ public struct StreamableHTTPProbe: Prober {
                 report.attributes.append(Attribute("mcp.initialized.status_code", .int(status)))
             }
             if let deep = options.deep {
-                await DeepCheckRunner(rpc: rpc, session: session, version: facts.protocolVersion).run(deep, into: &report)
+                await DeepCheckRunner { id, method, params in
+                    await rpc.call(id: id, method: method, paramsJSON: params, session: session, version: facts.protocolVersion).0
+                }.run(deep, into: &report)
             }
         }
         if let session {
@@ -158,15 +160,14 @@ public struct StreamableHTTPProbe: Prober {
     }
 }
 
-/// Deep mode: `tools/list` (tool count on the span) and optionally one tool call with an expected result.
+/// Deep mode: `tools/list` (tool count on the span) and optionally one tool call with an expected
+/// result, over whichever transport `call` speaks (id, method, params JSON → answer).
 struct DeepCheckRunner {
-    let rpc: MCPRequests
-    let session: String?
-    let version: String
+    let call: (Int, String, String) async -> MCPRequests.Answer
 
     func run(_ deep: DeepCheck, into report: inout ProbeReport) async {
         if deep.listTools {
-            let (answer, _) = await rpc.call(id: 2, method: "tools/list", paramsJSON: "{}", session: session, version: version)
+            let answer = await call(2, "tools/list", "{}")
             switch answer {
             case .result(let result):
                 report.attributes.append(Attribute("mcp.tools.count", .int((result["tools"] as? [Any])?.count ?? 0)))
@@ -178,22 +179,22 @@ struct DeepCheckRunner {
                 return
             }
         }
-        guard let call = deep.toolCall else { return }
-        let params = #"{"name":\#(Self.jsonString(call.name)),"arguments":\#(call.argumentsJSON)}"#
-        let (answer, _) = await rpc.call(id: 3, method: "tools/call", paramsJSON: params, session: session, version: version)
-        report.attributes.append(Attribute("mcp.tool.name", .string(call.name)))
+        guard let tool = deep.toolCall else { return }
+        let params = #"{"name":\#(Self.jsonString(tool.name)),"arguments":\#(tool.argumentsJSON)}"#
+        let answer = await call(3, "tools/call", params)
+        report.attributes.append(Attribute("mcp.tool.name", .string(tool.name)))
         switch answer {
         case .result(let result):
             let text = (result["content"] as? [[String: Any]] ?? []).compactMap { $0["text"] as? String }.joined(separator: "\n")
             if result["isError"] as? Bool == true {
-                report.outcome = Outcome(.unhealthy, .assertionFailed, "tool \(call.name) returned an error")
-            } else if let expected = call.expectContains, !text.contains(expected) {
-                report.outcome = Outcome(.unhealthy, .assertionFailed, "tool \(call.name) result does not contain the expected text")
+                report.outcome = Outcome(.unhealthy, .assertionFailed, "tool \(tool.name) returned an error")
+            } else if let expected = tool.expectContains, !text.contains(expected) {
+                report.outcome = Outcome(.unhealthy, .assertionFailed, "tool \(tool.name) result does not contain the expected text")
             }
         case .error(let code, let message):
-            report.outcome = Outcome(.unhealthy, .jsonRPCError, "tools/call \(call.name) rejected: \(code) \(message)")
+            report.outcome = Outcome(.unhealthy, .jsonRPCError, "tools/call \(tool.name) rejected: \(code) \(message)")
         case .failed(let why, _):
-            report.outcome = Outcome(.unhealthy, .invalidResponse, "tools/call \(call.name): \(why)")
+            report.outcome = Outcome(.unhealthy, .invalidResponse, "tools/call \(tool.name): \(why)")
         }
     }
 
