@@ -1,5 +1,5 @@
 """Serving loop shared by the stdlib test peers (http_server.py, faults_server.py):
-`PORT [--tls CERT KEY] [--blackhole]`, 127.0.0.1 only."""
+`PORT [--tls CERT KEY] [--blackhole] [--ipv6]`, on 127.0.0.1 (or ::1 with --ipv6) only."""
 import signal
 import socket
 import ssl
@@ -13,6 +13,10 @@ class Server(ThreadingHTTPServer):
 
     def handle_error(self, request, client_address):
         pass  # clients that reset, time out or reject our certificate are expected here
+
+
+class Server6(Server):
+    address_family = socket.AF_INET6
 
 
 def blackhole(port):
@@ -35,11 +39,12 @@ def serve(handler):
     if "--blackhole" in args:
         blackhole(port)
         return
-    server = Server(("127.0.0.1", port), handler)
+    host = "::1" if "--ipv6" in args else "127.0.0.1"
+    server = (Server6 if host == "::1" else Server)((host, port), handler)
     if "--tls" in args:
         i = args.index("--tls")
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(args[i + 1], args[i + 2])
         server.socket = context.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
-    print(f"listening on 127.0.0.1:{port}", flush=True)
+    print(f"listening on {host} port {port}", flush=True)
     server.serve_forever()

@@ -24,6 +24,22 @@ final class HTTPProbeTests: XCTestCase {
         return await ProbeHarness().run(HTTPProbe(), target)
     }
 
+    /// An IPv6 literal URL: probed over ::1, `server.address` without brackets, the origin with them.
+    func testIPv6LoopbackTarget() async throws {
+        let server = try FixtureServer(script: "faults_server.py", args: ["{port}", "--ipv6"])
+        defer { server.stop() }
+        let target = Target(name: "v6", url: server.baseURL + "/json", kind: .http(HTTPCheck()), timeout: .seconds(5))
+        let (report, spans, _) = await ProbeHarness().run(HTTPProbe(), target)
+        XCTAssertEqual(report.outcome.health, .healthy, report.outcome.message)
+        XCTAssertEqual(report.httpStatus, 200)
+        let client = try XCTUnwrap(spans.first { $0.kind == .client })
+        XCTAssertEqual(client.attributes["server.address"], "::1")
+        XCTAssertEqual(client.attributes["server.port"], .int(Int64(server.port)))
+        XCTAssertEqual(client.attributes["url.full"], .string("http://[::1]:\(server.port)/json"))
+        XCTAssertEqual(URLAuthority(target.url)?.origin, "http://[::1]:\(server.port)")
+        XCTAssertFalse(loopbackPortAccepts(server.port), "the fixture listens on ::1 only, so the probe really used IPv6")
+    }
+
     func testHealthyAnswerAndItsSpans() async throws {
         let (report, spans, _) = try await probe("/json")
         XCTAssertEqual(report.outcome.health, .healthy, report.outcome.message)

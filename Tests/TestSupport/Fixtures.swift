@@ -49,8 +49,20 @@ public func freeLoopbackPort() throws -> Int {
     return Int(UInt16(bigEndian: addr.sin_port))
 }
 
-/// True when a TCP connection to 127.0.0.1:port succeeds.
-public func loopbackPortAccepts(_ port: Int) -> Bool {
+/// True when a TCP connection to 127.0.0.1:port (or [::1]:port) succeeds.
+public func loopbackPortAccepts(_ port: Int, ipv6: Bool = false) -> Bool {
+    if ipv6 {
+        let fd = socket(AF_INET6, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var addr = sockaddr_in6()
+        addr.sin6_family = sa_family_t(AF_INET6)
+        addr.sin6_port = in_port_t(UInt16(port).bigEndian)
+        addr.sin6_addr = in6addr_loopback
+        return withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) }
+        } == 0
+    }
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard fd >= 0 else { return false }
     defer { close(fd) }
@@ -69,12 +81,15 @@ public final class FixtureServer: @unchecked Sendable {
     public let port: Int
     public let process: Process
     public let logFile: URL
-    public var baseURL: String { "http://127.0.0.1:\(port)" }
+    /// Listening on ::1 instead of 127.0.0.1 (fixtures started with `--ipv6`).
+    public let ipv6: Bool
+    public var baseURL: String { ipv6 ? "http://[::1]:\(port)" : "http://127.0.0.1:\(port)" }
 
     /// Starts `python <script> <args...>` with `{port}` in args replaced by a free port, and waits
-    /// until the port accepts connections.
+    /// until the port accepts connections (on ::1 when `args` has `--ipv6`).
     public init(script: String, args: [String] = ["{port}"], mcpMajor: Int = 2,
                 environment: [String: String] = [:], startupTimeout: TimeInterval = 20) throws {
+        ipv6 = args.contains("--ipv6")
         let python = FixturePaths.python(mcpMajor: mcpMajor)
         guard FileManager.default.isExecutableFile(atPath: python) else {
             throw FixtureError("test-peer Python not found at \(python); run scripts/test (it creates the venv)")
@@ -97,7 +112,7 @@ public final class FixtureServer: @unchecked Sendable {
         self.process = process
         try process.run()
         let deadline = Date().addingTimeInterval(startupTimeout)
-        while !loopbackPortAccepts(port) {
+        while !loopbackPortAccepts(port, ipv6: ipv6) {
             if !process.isRunning {
                 throw FixtureError("fixture \(script) exited early: \(Self.tail(log))")
             }
