@@ -2,7 +2,7 @@
 # FastMCP when run with an mcp 1.x interpreter), wrapped in a small ASGI recorder so tests can see
 # what the probe sent. Binds 127.0.0.1 only; writes no files.
 #
-# Usage: python mcp_server.py MODE PORT [--tls CERT KEY]
+# Usage: python mcp_server.py MODE PORT [--tls CERT KEY [--h2]]   (--h2: HTTP/2 by ALPN, through hypercorn)
 #   MODE: json | sse | stateless | legacy-sse | resumable | auth
 # Test-only routes (outside the MCP app):
 #   GET /_test/requests  -> JSON list of {method, path, headers} the MCP app received
@@ -141,4 +141,16 @@ tls = {}
 if "--tls" in sys.argv:
     at = sys.argv.index("--tls")
     tls = dict(ssl_certfile=sys.argv[at + 1], ssl_keyfile=sys.argv[at + 2])
-uvicorn.run(recorder, host="127.0.0.1", port=port, log_level="warning", **tls)
+if "--h2" in sys.argv:  # with --tls: HTTP/2 offered by ALPN, through hypercorn
+    import asyncio
+    from hypercorn.asyncio import serve
+    from hypercorn.config import Config
+
+    config = Config()
+    config.bind = [f"127.0.0.1:{port}"]
+    config.certfile, config.keyfile = tls["ssl_certfile"], tls["ssl_keyfile"]
+    config.alpn_protocols = ["h2", "http/1.1"]
+    config.loglevel = "WARNING"
+    asyncio.run(serve(recorder, config))
+else:
+    uvicorn.run(recorder, host="127.0.0.1", port=port, log_level="warning", **tls)

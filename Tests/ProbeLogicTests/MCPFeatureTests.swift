@@ -102,6 +102,25 @@ final class MCPFeatureTests: XCTestCase {
         XCTAssertFalse(second.contains("POST /sse"))
     }
 
+    /// A server that offers HTTP/2 by ALPN: the probe speaks it (libcurl's default for https),
+    /// says so on its CLIENT spans, and the exchange still closes its session.
+    func testMCPOverHTTP2() async throws {
+        let certificate = try SelfSignedCertificate.make(days: 30)
+        defer { certificate.remove() }
+        let server = try FixtureServer(script: "mcp_server.py",
+                                       args: ["json", "{port}", "--tls", certificate.certFile, certificate.keyFile, "--h2"])
+        defer { server.stop() }
+        var target = Target(name: "h2", url: "https://127.0.0.1:\(server.port)/mcp", kind: .mcp(MCPOptions(transport: .streamableHTTP)))
+        target.tls.caFile = certificate.certFile
+        let (run, spans) = await ProbeHarness().run(target)
+        XCTAssertEqual(run.report.outcome.health, .healthy, run.report.outcome.message)
+        XCTAssertEqual(run.report.server?.serverName, "probe-test")
+        let clients = spans.filter { $0.kind == .client }
+        XCTAssertEqual(clients.map(\.name), ["POST", "DELETE"])
+        for client in clients { XCTAssertEqual(client.attributes["network.protocol.version"], "2", client.name) }
+        XCTAssertEqual(run.report.attributes["mcp.session.closed"], .bool(true))
+    }
+
     func testMCPOverTLSReportsCertificateExpiryAndNeedsTheCA() async throws {
         let certificate = try SelfSignedCertificate.make(days: 12)
         defer { certificate.remove() }
