@@ -1,7 +1,7 @@
 """OTLP/HTTP test receiver: decodes with the official protos, records what arrived, and can
 play scripted faults.
 
-Usage: otlp_receiver.py PORT [--discard]
+Usage: otlp_receiver.py PORT [--discard] [--tls CERT KEY [--client-ca CA]]
 
 POST /v1/traces, /v1/metrics (any other POST path: metrics if it contains "metrics", else traces)
     Decodes by Content-Type (protobuf or JSON, gunzipping Content-Encoding: gzip) and records
@@ -13,12 +13,14 @@ POST /_script      -> JSON list of responses for the next export requests, each 
     "rpc_message": "..." (a google.rpc.Status body in the request's encoding), "delay" (s),
     "reset": true (abort the connection), "huge": N (an N-byte body).
 --discard: answer 200 to every POST without decoding or recording (benchmarks).
+--tls: HTTPS with this certificate; --client-ca: and require a client certificate issued by CA (mTLS).
 """
 import base64
 import gzip
 import json
 import signal
 import socket
+import ssl
 import struct
 import sys
 import threading
@@ -200,6 +202,16 @@ def main():
     port = int(sys.argv[1])
     server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
     server.daemon_threads = True
+    server.handle_error = lambda request, address: None  # refused handshakes are what mTLS tests expect
+    if "--tls" in sys.argv:
+        at = sys.argv.index("--tls")
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(sys.argv[at + 1], sys.argv[at + 2])
+        if "--client-ca" in sys.argv:
+            context.verify_mode = ssl.CERT_REQUIRED
+            context.load_verify_locations(sys.argv[sys.argv.index("--client-ca") + 1])
+        # Handshakes run in the request threads, so a client that never finishes one cannot stall accept().
+        server.socket = context.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
     server.serve_forever()
 
 
