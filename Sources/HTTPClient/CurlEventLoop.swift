@@ -97,8 +97,8 @@ final class CurlEventLoop: @unchecked Sendable {
             epoll_ctl(epoll, EPOLL_CTL_DEL, socket, nil)  // fails harmlessly if already closed
             return
         }
-        var event = epoll_event(events: (what & CURL_POLL_IN != 0 ? EPOLLIN.rawValue : 0) | (what & CURL_POLL_OUT != 0 ? EPOLLOUT.rawValue : 0),
-                                data: epoll_data_t(fd: socket))
+        let events = (what & CURL_POLL_IN != 0 ? EPOLLIN.rawValue : 0) | (what & CURL_POLL_OUT != 0 ? EPOLLOUT.rawValue : 0)
+        var event = epoll_event(events: events, data: epoll_data_t(fd: socket))
         if epoll_ctl(epoll, EPOLL_CTL_MOD, socket, &event) != 0, errno == ENOENT {
             epoll_ctl(epoll, EPOLL_CTL_ADD, socket, &event)
         }
