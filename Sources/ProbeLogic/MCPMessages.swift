@@ -11,7 +11,16 @@ public enum MCPMessages {
         Array(#"{"jsonrpc":"2.0","id":\#(initializeID),"method":"initialize","params":{"protocolVersion":"\#(handshakeProtocolVersion)","capabilities":{},"clientInfo":{"name":"\#(clientName)","version":"\#(clientVersion)"}}}"#.utf8)
     }
 
-    public static let initializedNotification = Array(#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#.utf8)
+    public static let initializedNotification = notification("notifications/initialized")
+
+    /// A JSON-RPC request; `paramsJSON` is inserted as is.
+    static func request(id: Int, method: String, paramsJSON: String) -> [UInt8] {
+        Array(#"{"jsonrpc":"2.0","id":\#(id),"method":"\#(method)","params":\#(paramsJSON)}"#.utf8)
+    }
+
+    static func notification(_ method: String) -> [UInt8] {
+        Array(#"{"jsonrpc":"2.0","method":"\#(method)"}"#.utf8)
+    }
 }
 
 /// What an MCP server said about itself in a valid `InitializeResult`.

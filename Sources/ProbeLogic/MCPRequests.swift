@@ -30,7 +30,7 @@ struct MCPRequests {
     /// Sends a request and reads its answer from a JSON or SSE response.
     func call(id: Int, method: String, paramsJSON: String, session: String?, version: String?,
               extraHeaders: [(String, String)] = []) async -> (Answer, Exchange) {
-        let body = Array(#"{"jsonrpc":"2.0","id":\#(id),"method":"\#(method)","params":\#(paramsJSON)}"#.utf8)
+        let body = MCPMessages.request(id: id, method: method, paramsJSON: paramsJSON)
         let exchange = await http.send(post(body, session: session, version: version, extraHeaders: extraHeaders),
                                        reading: .sseUntil { JSONRPCReply.answers($0.data, id: id) })
         return (Self.answer(exchange, id: id), exchange)
@@ -38,8 +38,7 @@ struct MCPRequests {
 
     /// Sends a notification; true when the server accepted it (any 2xx).
     func notify(method: String, session: String?, version: String?) async -> Int? {
-        let body = Array(#"{"jsonrpc":"2.0","method":"\#(method)"}"#.utf8)
-        return await http.send(post(body, session: session, version: version)).status
+        return await http.send(post(MCPMessages.notification(method), session: session, version: version)).status
     }
 
     static func answer(_ exchange: Exchange, id: Int) -> Answer {

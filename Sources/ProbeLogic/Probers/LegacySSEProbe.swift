@@ -120,8 +120,8 @@ public struct LegacySSEProbe: Prober {
         guard case .initializeResult(let facts)? = reply, (200..<300).contains(postStatus) else { return report }
         report.server = facts
         if case .mcp(let options) = target.kind {
-            let session = Session(stream: stream, endpoint: endpoint.url, target: postTarget, credentials: postCredentials,
-                                  deadline: deadline, http: context.http)
+            let session = Session(stream: stream, endpoint: endpoint.url,
+                                  rpc: MCPRequests(target: postTarget, credentials: postCredentials, http: context.http, deadline: deadline))
             if options.sendInitialized, let status = await session.notify("notifications/initialized") {
                 report.attributes.append(Attribute("mcp.initialized.status_code", .int(status)))
             }
@@ -138,24 +138,15 @@ public struct LegacySSEProbe: Prober {
     private struct Session {
         let stream: TracedStream
         let endpoint: String
-        let target: Target
-        let credentials: ResolvedCredentials
-        let deadline: ContinuousClock.Instant
-        let http: TracedHTTP
-
-        func post(_ body: String) -> HTTPRequest {
-            var request = HTTPRequest(method: "POST", url: endpoint, body: Array(body.utf8), timeout: deadline.remaining)
-            request.headers = MCPHeaders.post(target: target, credentials: credentials)
-            request.tls = target.tls
-            return request
-        }
+        let rpc: MCPRequests
 
         func notify(_ method: String) async -> Int? {
-            await http.send(post(#"{"jsonrpc":"2.0","method":"\#(method)"}"#)).status
+            await rpc.http.send(rpc.post(MCPMessages.notification(method), url: endpoint, session: nil, version: nil)).status
         }
 
         func call(id: Int, method: String, paramsJSON: String) async -> MCPRequests.Answer {
-            let posted = await http.send(post(#"{"jsonrpc":"2.0","id":\#(id),"method":"\#(method)","params":\#(paramsJSON)}"#))
+            let body = MCPMessages.request(id: id, method: method, paramsJSON: paramsJSON)
+            let posted = await rpc.http.send(rpc.post(body, url: endpoint, session: nil, version: nil))
             if let error = posted.error { return .failed(error.kind.rawValue, status: error.partialStatus) }
             let status = posted.status ?? 0
             guard (200..<300).contains(status) else { return .failed("endpoint POST answered HTTP \(status)", status: status) }
