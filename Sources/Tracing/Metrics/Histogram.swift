@@ -89,9 +89,7 @@ extension HistogramState: DeltaAggregate {
         change.sum = sum - base.sum
         change.min = intervalMin
         change.max = intervalMax
-        for i in change.bucketCounts.indices where i < base.bucketCounts.count {
-            change.bucketCounts[i] -= base.bucketCounts[i]
-        }
+        for i in change.bucketCounts.indices { change.bucketCounts[i] -= base.bucketCounts[i] }  // same bounds: one instrument
         return change
     }
 

@@ -106,25 +106,28 @@ extension SeriesStore where Value: DeltaAggregate {
     }
 }
 
-extension Counter: CollectableInstrument {
-    func collect(_ interval: CollectionInterval, scope: InstrumentationScope) -> MetricData? {
-        let (points, temporality) = store.collect(.counter, interval)
+extension SeriesStore where Value: DeltaAggregate {
+    /// A monotonic sum (Counter, DoubleCounter: they differ only in the value type).
+    func monotonicSum(name: String, description: String, unit: String, scope: InstrumentationScope,
+                      _ interval: CollectionInterval, value: (Value) -> NumberValue) -> MetricData? {
+        let (points, temporality) = collect(.counter, interval)
         guard !points.isEmpty else { return nil }
         return MetricData(name: name, description: description, unit: unit, scope: scope, points: .sum(
             points.map { NumberDataPoint(attributes: $0.attributes, startTimeUnixNano: $0.start,
-                                         timeUnixNano: interval.now, value: .int($0.value)) },
+                                         timeUnixNano: interval.now, value: value($0.value)) },
             temporality: temporality, isMonotonic: true))
+    }
+}
+
+extension Counter: CollectableInstrument {
+    func collect(_ interval: CollectionInterval, scope: InstrumentationScope) -> MetricData? {
+        store.monotonicSum(name: name, description: description, unit: unit, scope: scope, interval) { .int($0) }
     }
 }
 
 extension DoubleCounter: CollectableInstrument {
     func collect(_ interval: CollectionInterval, scope: InstrumentationScope) -> MetricData? {
-        let (points, temporality) = store.collect(.counter, interval)
-        guard !points.isEmpty else { return nil }
-        return MetricData(name: name, description: description, unit: unit, scope: scope, points: .sum(
-            points.map { NumberDataPoint(attributes: $0.attributes, startTimeUnixNano: $0.start,
-                                         timeUnixNano: interval.now, value: .double($0.value)) },
-            temporality: temporality, isMonotonic: true))
+        store.monotonicSum(name: name, description: description, unit: unit, scope: scope, interval) { .double($0) }
     }
 }
 
