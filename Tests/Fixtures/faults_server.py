@@ -33,9 +33,8 @@ import ssl
 import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler
 
-from fixture_serving import serve
+from fixture_serving import RoutedHandler, serve
 from urllib.parse import parse_qs, urlsplit
 
 JSON_DOC = {
@@ -55,23 +54,7 @@ lock = threading.Lock()
 session_ids = itertools.count(1)
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def setup(self):
-        # TLS handshake in the handler thread, so a failing client never blocks accept().
-        if isinstance(self.request, ssl.SSLSocket):
-            self.request.do_handshake()
-        super().setup()
-
-    def log_message(self, format, *args):
-        pass
-
-    def do_GET(self):
-        self.route()
-
-    do_POST = do_PUT = do_DELETE = do_HEAD = do_GET
-
+class Handler(RoutedHandler):
     def route(self):
         body = self.read_body()
         url = urlsplit(self.path)

@@ -4,7 +4,26 @@ import signal
 import socket
 import ssl
 import sys
-from http.server import ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+class RoutedHandler(BaseHTTPRequestHandler):
+    """HTTP/1.1, quiet, TLS handshake in the handler thread, every method to `self.route()`."""
+    protocol_version = "HTTP/1.1"
+
+    def setup(self):
+        # TLS handshake in the handler thread, so a slow or failing client never blocks accept().
+        if isinstance(self.request, ssl.SSLSocket):
+            self.request.do_handshake()
+        super().setup()
+
+    def log_message(self, format, *args):
+        pass
+
+    def do_GET(self):
+        self.route()
+
+    do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = do_GET
 
 
 class Server(ThreadingHTTPServer):

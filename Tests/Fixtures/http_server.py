@@ -11,14 +11,12 @@ import json
 import select
 import zlib
 import socket
-import ssl
 import struct
 import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler
 
-from fixture_serving import serve
+from fixture_serving import RoutedHandler, serve
 from urllib.parse import parse_qs, urlsplit
 
 
@@ -26,23 +24,7 @@ open_streams = 0
 open_streams_lock = threading.Lock()
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def setup(self):
-        # TLS handshake in the handler thread, so a slow or failing client never blocks accept().
-        if isinstance(self.request, ssl.SSLSocket):
-            self.request.do_handshake()
-        super().setup()
-
-    def log_message(self, format, *args):
-        pass
-
-    def do_GET(self):
-        self.route()
-
-    do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = do_GET
-
+class Handler(RoutedHandler):
     def route(self):
         body = self.read_body()
         parts = self.path.split("?", 1)[0].strip("/").split("/")
