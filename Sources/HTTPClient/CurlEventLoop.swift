@@ -8,7 +8,11 @@ private let curlGlobalInit: Void = { _ = curl_global_init(Int(CURL_GLOBAL_SSL)) 
 /// wake-up touches only the sockets that are ready, not every transfer in flight. Other threads
 /// only enqueue commands and wake the loop through an eventfd; every libcurl handle is touched on
 /// this thread alone.
-final class CurlEventLoop: @unchecked Sendable {
+///
+/// The loop is also a `TaskExecutor`: tasks that prefer it run their jobs on this thread between
+/// socket events, so a probe's request, its completion and what follows stay on one thread
+/// instead of bouncing through a thread wake-up per step.
+final class CurlEventLoop: TaskExecutor, @unchecked Sendable {
     private enum Command {
         case add(CurlTransfer)
         case cancel(CurlTransfer)
@@ -16,7 +20,9 @@ final class CurlEventLoop: @unchecked Sendable {
 
     private struct Inbox {
         var commands: [Command] = []
+        var jobs: [UnownedJob] = []
         var stopped = false
+        var isEmpty: Bool { commands.isEmpty && jobs.isEmpty }
     }
 
     private static let spareHandleLimit = 64
@@ -25,6 +31,8 @@ final class CurlEventLoop: @unchecked Sendable {
     private let inbox = Locked(Inbox())
     private let epoll: Int32
     private let wakeFD: Int32
+    /// The loop thread's pthread id (0 until it starts): enqueueing from it needs no wake-up.
+    private let loopThread = Atomic<UInt>(0)
     // Loop thread only (libcurl's callbacks run on it too).
     private var active: [UnsafeMutableRawPointer: CurlTransfer] = [:]
     private var spareHandles: [UnsafeMutableRawPointer] = []
@@ -41,8 +49,8 @@ final class CurlEventLoop: @unchecked Sendable {
         epoll_ctl(epoll, EPOLL_CTL_ADD, wakeFD, &wake)
         _ = pa_multi_setopt_long(multi, CURLMOPT_PIPELINING, 2)  // CURLPIPE_MULTIPLEX
         let context = Unmanaged.passUnretained(self).toOpaque()  // the loop outlives the multi handle's callbacks
-        _ = pa_multi_set_socket_callback(multi, { _, socket, what, context, _ in
-            Unmanaged<CurlEventLoop>.fromOpaque(context!).takeUnretainedValue().watch(socket, what)
+        _ = pa_multi_set_socket_callback(multi, { _, socket, what, context, socketData in
+            Unmanaged<CurlEventLoop>.fromOpaque(context!).takeUnretainedValue().watch(socket, what, known: socketData != nil)
             return 0
         }, context)
         _ = pa_multi_set_timer_callback(multi, { _, milliseconds, context in
@@ -76,42 +84,63 @@ final class CurlEventLoop: @unchecked Sendable {
         }
     }
 
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        let accepted = inbox.withLock { inbox in
+            guard !inbox.stopped else { return false }
+            if inbox.isEmpty, !onLoopThread { wakeUp() }
+            inbox.jobs.append(job)
+            return true
+        }
+        // Once the loop has stopped, its jobs run on the global pool: a task must never hang.
+        if !accepted { globalConcurrentExecutor.enqueue(ExecutorJob(job)) }
+    }
+
     private func enqueue(_ command: Command) -> Bool {
         // Waking under the lock: after `stopped` is set no wakeup can race the multi handle's cleanup.
+        // The loop drains its inbox before it waits, so only the first entry from another thread wakes it.
         inbox.withLock { inbox in
             guard !inbox.stopped else { return false }
+            if inbox.isEmpty, !onLoopThread { wakeUp() }
             inbox.commands.append(command)
-            if inbox.commands.count == 1 { wakeUp() }  // later ones ride on this wakeup
             return true
         }
     }
+
+    var onLoopThread: Bool { loopThread.load(ordering: .relaxed) == UInt(pthread_self()) }
 
     private func wakeUp() {
         var one: UInt64 = 1
         _ = write(wakeFD, &one, 8)
     }
 
-    /// libcurl's socket callback: which events to wait for on `socket`.
-    private func watch(_ socket: Int32, _ what: Int32) {
+    /// libcurl's socket callback: which events to wait for on `socket`. A socket already in the
+    /// epoll set carries a mark (`curl_multi_assign`), which libcurl drops when it removes the socket.
+    private func watch(_ socket: Int32, _ what: Int32, known: Bool) {
         if what == CURL_POLL_REMOVE {
             epoll_ctl(epoll, EPOLL_CTL_DEL, socket, nil)  // fails harmlessly if already closed
             return
         }
         let events = (what & CURL_POLL_IN != 0 ? EPOLLIN.rawValue : 0) | (what & CURL_POLL_OUT != 0 ? EPOLLOUT.rawValue : 0)
         var event = epoll_event(events: events, data: epoll_data_t(fd: socket))
-        if epoll_ctl(epoll, EPOLL_CTL_MOD, socket, &event) != 0, errno == ENOENT {
+        if known {
+            epoll_ctl(epoll, EPOLL_CTL_MOD, socket, &event)
+        } else {
             epoll_ctl(epoll, EPOLL_CTL_ADD, socket, &event)
+            curl_multi_assign(multi, socket, UnsafeMutableRawPointer(bitPattern: 1))  // any non-nil mark
         }
     }
 
     private func run() {
+        loopThread.store(UInt(pthread_self()), ordering: .relaxed)
         var running: Int32 = 0
         var events = [epoll_event](repeating: epoll_event(), count: 64)
+        var commands: [Command] = [], jobs: [UnownedJob] = []  // swapped with the inbox's: no allocation per turn
         while true {
-            let (commands, stopped) = inbox.withLock { inbox in
-                let commands = inbox.commands
-                inbox.commands = []
-                return (commands, inbox.stopped)
+            let stopped = inbox.withLock { inbox in
+                swap(&commands, &inbox.commands)
+                swap(&jobs, &inbox.jobs)
+                return inbox.stopped
             }
             for command in commands {
                 switch command {
@@ -119,8 +148,14 @@ final class CurlEventLoop: @unchecked Sendable {
                 case .cancel(let transfer): abort(transfer, transfer.cancellationError())
                 }
             }
+            for job in jobs { job.runSynchronously(on: asUnownedTaskExecutor()) }
+            commands.removeAll(keepingCapacity: true)
+            jobs.removeAll(keepingCapacity: true)
             if stopped { return tearDown() }
-            let ready = epoll_wait(epoll, &events, Int32(events.count), Self.waitMilliseconds(until: timerDeadline))
+            // Jobs may have queued more work without a wake-up (they ran on this thread): don't sleep on it.
+            let idle = inbox.withLock { $0.isEmpty }
+            let timeout = idle ? Self.waitMilliseconds(until: timerDeadline) : 0
+            let ready = epoll_wait(epoll, &events, Int32(events.count), timeout)
             for event in events.prefix(Int(max(0, ready))) {
                 let socket = event.data.fd
                 if socket == wakeFD {
@@ -201,6 +236,11 @@ final class CurlEventLoop: @unchecked Sendable {
     }
 
     private func tearDown() {
+        let jobs = inbox.withLock { inbox in
+            defer { inbox.jobs = [] }
+            return inbox.jobs
+        }
+        jobs.forEach { globalConcurrentExecutor.enqueue(ExecutorJob($0)) }
         for (easy, transfer) in active {
             transfer.fail(transfer.cancellationError("client shut down"))
             curl_multi_remove_handle(multi, easy)

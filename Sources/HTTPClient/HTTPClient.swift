@@ -2,9 +2,14 @@
 public final class HTTPClient: Sendable {
     public static let shared = HTTPClient()
 
-    fileprivate let loop = CurlEventLoop()
+    let loop = CurlEventLoop()
 
     public init() {}
+
+    /// The loop thread as a task executor: a task that prefers it (`Task(executorPreference:)`,
+    /// `addTask(executorPreference:)`) runs its requests and what it does with the answers on
+    /// that one thread, without a thread wake-up per request.
+    public var taskExecutor: any TaskExecutor { loop }
 
     deinit { loop.shutdown() }
 

@@ -97,7 +97,10 @@ final class Agent: Sendable {
             "targets": "\(currentTargets.count)", "admin": "\(config.admin.listen)", "config": "\(configPath)"])
 
         let discovery = config.discovery.map { startDiscovery($0, defaults: config) }
-        let scheduling = Task { await scheduler.run() }
+        // Probes (child tasks of this one) run on the HTTP client's loop thread: a probe's steps
+        // follow its socket events there without waking another thread.
+        let scheduler = self.scheduler
+        let scheduling = Task(executorPreference: HTTPClient.shared.taskExecutor) { await scheduler.run() }
         for await signal in SignalEvents.stream([SIGTERM, SIGINT, SIGHUP]) {
             if signal == SIGHUP {
                 await reload()
