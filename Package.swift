@@ -28,7 +28,7 @@ let package = Package(
             .product(name: "Yams", package: "Yams"),
             .product(name: "FlyingFox", package: "FlyingFox"),
         ]),
-        .executableTarget(name: "ProbeBench", dependencies: ["Tracing", "OTLPExporter", "HTTPClient"]),
+        .executableTarget(name: "ProbeBench", dependencies: ["Tracing", "OTLPExporter", "HTTPClient", "ProbeLogic"]),
 
         .target(name: "TestSupport", dependencies: ["HTTPClient"], path: "Tests/TestSupport"),
         .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient", "TestSupport"]),

@@ -2,6 +2,7 @@
 let suites: [String: () async throws -> Void] = [
     "tracing": runTracingBenchmarks,
     "export": runExportBenchmarks,
+    "probe": runProbeBenchmarks,
 ]
 let requested = CommandLine.arguments.dropFirst().first ?? "all"
 if requested == "all" {
