@@ -8,7 +8,8 @@ import Tracing
 
 // Where a probe's CPU goes, layer by layer, against a live HTTP server (`scripts/bench-probe`
 // starts nginx and passes its URL): the HTTP client alone, the client on its loop thread, then
-// the whole probe (spans, classification) with the spans discarded. Process CPU per request.
+// the whole probe (spans, classification) with the spans discarded; each flat out (20 in flight)
+// and, where it matters, paced as the daemon starts probes. Process CPU per request.
 
 private struct DiscardSpans: SpanProcessor {
     func onEnd(_ span: SpanData) {}
@@ -40,8 +41,15 @@ private func processCPUNanos() -> UInt64 {
 }
 
 /// Runs `total` operations, `concurrency` at a time, each task optionally on `executor`.
+/// `PROBE_BENCH_ONLY=text` runs only the measurements whose label contains it (to profile one).
+private func selected(_ label: String) -> Bool {
+    guard let only = getenv("PROBE_BENCH_ONLY").map({ String(cString: $0) }) else { return true }
+    return label.contains(only)
+}
+
 private func measure(_ label: String, total: Int, concurrency: Int, executor: (any TaskExecutor)?,
                      _ operation: @escaping @Sendable () async -> Bool) async {
+    guard selected(label) else { return }
     let (start, switches) = (processCPUNanos(), contextSwitches())
     let failures = await withTaskGroup(of: Int.self) { group in
         for worker in 0..<concurrency {
@@ -61,6 +69,7 @@ private func measure(_ label: String, total: Int, concurrency: Int, executor: (a
 /// by a pacing task on `executor` (as the daemon's scheduler) whose children are discarded.
 private func measurePaced(_ label: String, total: Int, perSlot: Int, executor: (any TaskExecutor)?,
                           _ operation: @escaping @Sendable () async -> Bool) async {
+    guard selected(label) else { return }
     let (start, switches) = (processCPUNanos(), contextSwitches())
     final class Failures: Sendable { let count = Atomic<Int>(0) }
     let failures = Failures()
@@ -94,6 +103,8 @@ func runProbeBenchmarks() async throws {
     await measure("probe, HTTP client only", total: total, concurrency: 20, executor: nil, fetch)
     await measure("probe, HTTP client on its loop thread", total: total, concurrency: 20,
                   executor: client.taskExecutor, fetch)
+    await measurePaced("probe, HTTP client on its loop thread, paced 20 every 20 ms", total: total, perSlot: 20,
+                       executor: client.taskExecutor, fetch)
     let runner = ProbeRunner(client: client, tracer: Tracer(processor: DiscardSpans()), clientVersion: "bench")
     let target = Target(name: "bench", url: url, kind: .http(HTTPCheck()), timeout: .milliseconds(800))
     await measure("probe, whole HTTP probe (spans discarded) on the loop thread", total: total, concurrency: 20,
