@@ -50,9 +50,10 @@ struct ScheduleQueue<Instant: Comparable> {
 
 /// Spreading and pacing rules of the scheduler (pure).
 enum SchedulePlan {
-    /// Start times sit on a grid of 10 ms slots. A fleet is still spread over its interval, and
-    /// the targets that share a slot start on one wake-up, which costs far fewer thread switches
-    /// than one wake-up each (the dominant cost of a probe after its TCP exchange).
+    /// Start times sit on a grid of 20 ms slots. A fleet is still spread over its interval, and
+    /// the targets that share a slot start on one wake-up: each wake-up of the probe thread has a
+    /// fixed cost (BENCHMARKS.md, Daemon: wider slots cost less CPU per probe, start later, and
+    /// send bigger bursts).
     static let slot: Duration = .milliseconds(20)
 
     /// A target's place within its interval: a slot chosen by a stable hash of its name, so a
