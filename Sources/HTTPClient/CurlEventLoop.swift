@@ -86,23 +86,20 @@ final class CurlEventLoop: TaskExecutor, @unchecked Sendable {
 
     func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
-        let accepted = inbox.withLock { inbox in
-            guard !inbox.stopped else { return false }
-            if inbox.isEmpty, !onLoopThread { wakeUp() }
-            inbox.jobs.append(job)
-            return true
-        }
         // Once the loop has stopped, its jobs run on the global pool: a task must never hang.
-        if !accepted { globalConcurrentExecutor.enqueue(ExecutorJob(job)) }
+        if !post({ $0.jobs.append(job) }) { globalConcurrentExecutor.enqueue(ExecutorJob(job)) }
     }
 
-    private func enqueue(_ command: Command) -> Bool {
-        // Waking under the lock: after `stopped` is set no wakeup can race the multi handle's cleanup.
-        // The loop drains its inbox before it waits, so only the first entry from another thread wakes it.
+    private func enqueue(_ command: Command) -> Bool { post { $0.commands.append(command) } }
+
+    /// Adds to the inbox unless the loop has stopped. Waking under the lock: after `stopped` is set
+    /// no wakeup can race the multi handle's cleanup. The loop drains its inbox before it waits, so
+    /// only the first entry from another thread wakes it.
+    private func post(_ add: (inout Inbox) -> Void) -> Bool {
         inbox.withLock { inbox in
             guard !inbox.stopped else { return false }
             if inbox.isEmpty, !onLoopThread { wakeUp() }
-            inbox.commands.append(command)
+            add(&inbox)
             return true
         }
     }
@@ -235,12 +232,9 @@ final class CurlEventLoop: TaskExecutor, @unchecked Sendable {
         }
     }
 
+    /// Runs after the turn that saw `stopped`, which took every job queued before it; later ones
+    /// went to the global pool (`enqueue`), so none is left behind here.
     private func tearDown() {
-        let jobs = inbox.withLock { inbox in
-            defer { inbox.jobs = [] }
-            return inbox.jobs
-        }
-        jobs.forEach { globalConcurrentExecutor.enqueue(ExecutorJob($0)) }
         for (easy, transfer) in active {
             transfer.fail(transfer.cancellationError("client shut down"))
             curl_multi_remove_handle(multi, easy)
