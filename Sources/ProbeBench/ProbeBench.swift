@@ -25,32 +25,25 @@ private func contextSwitches() -> (voluntary: Int, involuntary: Int) {
 }
 
 private func report(_ label: String, total: Int, failures: Int, cpuStart: UInt64, switchesStart: (voluntary: Int, involuntary: Int)) {
-    let perOperation = Double(processCPUNanos() - cpuStart) / Double(total) / 1000
+    let perOperation = Double(cpuNanos(CLOCK_PROCESS_CPUTIME_ID) - cpuStart) / Double(total) / 1000
     let switches = contextSwitches()
     let voluntary = Double(switches.voluntary - switchesStart.voluntary) / Double(total)
     let involuntary = Double(switches.involuntary - switchesStart.involuntary) / Double(total)
-    func tenth(_ v: Double) -> Double { (v * 10).rounded() / 10 }
-    print("\(label): \(tenth(perOperation)) us CPU per request; context switches per request: \(tenth(voluntary)) voluntary, "
-          + "\(tenth(involuntary)) involuntary (\(total) requests, \(failures) failed)")
+    print("\(label): \(fmt(perOperation)) us CPU per request; context switches per request: \(fmt(voluntary)) voluntary, "
+          + "\(fmt(involuntary)) involuntary (\(total) requests, \(failures) failed)")
 }
 
-private func processCPUNanos() -> UInt64 {
-    var ts = timespec()
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
-    return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
-}
-
-/// Runs `total` operations, `concurrency` at a time, each task optionally on `executor`.
 /// `PROBE_BENCH_ONLY=text` runs only the measurements whose label contains it (to profile one).
 private func selected(_ label: String) -> Bool {
     guard let only = getenv("PROBE_BENCH_ONLY").map({ String(cString: $0) }) else { return true }
     return label.contains(only)
 }
 
+/// Runs `total` operations, `concurrency` at a time, each task optionally on `executor`.
 private func measure(_ label: String, total: Int, concurrency: Int, executor: (any TaskExecutor)?,
                      _ operation: @escaping @Sendable () async -> Bool) async {
     guard selected(label) else { return }
-    let (start, switches) = (processCPUNanos(), contextSwitches())
+    let (start, switches) = (cpuNanos(CLOCK_PROCESS_CPUTIME_ID), contextSwitches())
     let failures = await withTaskGroup(of: Int.self) { group in
         for worker in 0..<concurrency {
             let share = total / concurrency + (worker < total % concurrency ? 1 : 0)
@@ -70,7 +63,7 @@ private func measure(_ label: String, total: Int, concurrency: Int, executor: (a
 private func measurePaced(_ label: String, total: Int, perSlot: Int, executor: (any TaskExecutor)?,
                           _ operation: @escaping @Sendable () async -> Bool) async {
     guard selected(label) else { return }
-    let (start, switches) = (processCPUNanos(), contextSwitches())
+    let (start, switches) = (cpuNanos(CLOCK_PROCESS_CPUTIME_ID), contextSwitches())
     final class Failures: Sendable { let count = Atomic<Int>(0) }
     let failures = Failures()
     await Task(executorPreference: executor) {

@@ -6,7 +6,7 @@ import Tracing
 
 // Tracing hot-path costs. CPU time, not wall time: the machine is shared.
 
-private func cpuNanos(_ clock: clockid_t) -> UInt64 {
+func cpuNanos(_ clock: clockid_t) -> UInt64 {
     var ts = timespec()
     clock_gettime(clock, &ts)
     return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
@@ -34,7 +34,7 @@ private func residentBytes() -> Int {
     return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
 }
 
-private func fmt(_ v: Double) -> String {
+func fmt(_ v: Double) -> String {
     let rounded = (v * 10).rounded() / 10
     return String(rounded)
 }
