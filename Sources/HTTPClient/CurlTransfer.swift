@@ -17,6 +17,9 @@ final class CurlTransfer: @unchecked Sendable {
     }
 
     static let maxRedirects = 5
+    /// Bound on all header lines of a transfer (1xx, redirects, trailers included). Below libcurl's
+    /// own 300 KiB by more than its 100 KiB line limit, so this count, not libcurl's, decides.
+    static let maxHeaderBytes = 128 << 10
 
     let request: HTTPRequest
     /// Set before submission; cleared once the outcome is delivered.
@@ -33,6 +36,8 @@ final class CurlTransfer: @unchecked Sendable {
     private var body: [UInt8] = []
     private var received = 0
     private var overCap = false
+    private var headerBytes = 0
+    private var headersOverCap = false
     private var redirectToInvalidHost = false
 
     init(request: HTTPRequest) { self.request = request }
@@ -139,6 +144,11 @@ final class CurlTransfer: @unchecked Sendable {
     // MARK: Callbacks
 
     private func onHeaderLine(_ raw: UnsafeRawBufferPointer) -> Bool {
+        headerBytes += raw.count
+        if headerBytes > Self.maxHeaderBytes {
+            headersOverCap = true
+            return false
+        }
         if isStreamHeadDelivered { return true }
         var line = raw[...]
         while let last = line.last, last == 0x0A || last == 0x0D { line = line.dropLast() }
@@ -276,12 +286,21 @@ final class CurlTransfer: @unchecked Sendable {
         if overCap || code == CURLE_FILESIZE_EXCEEDED {
             error.kind = .responseTooLarge
             error.message = "response body over \(request.maxResponseBodyBytes) bytes"
+        } else if headersOverCap {
+            error.kind = .responseHeadersTooLarge
+            error.message = "response headers over \(Self.maxHeaderBytes) bytes"
+        } else if code == CURLE_OUT_OF_MEMORY, !headComplete, peerAddress() != nil {
+            // libcurl before 8.6 reports a header line over its 100 KiB limit (CURL_MAX_HTTP_HEADER)
+            // as out of memory; it is the only bounded buffer filled while a response head arrives.
+            error.kind = .responseHeadersTooLarge
+            error.message = "a response header line over libcurl's 100 KiB limit"
         } else if redirectToInvalidHost {
             error.kind = .dns
             error.message = "redirect to a reserved .invalid host"
         } else if code == CURLE_UNSUPPORTED_PROTOCOL, status == 0, peerAddress() != nil {
-            // The URL was checked up front, so this is libcurl refusing an HTTP/0.9 (non-HTTP) reply.
-            error.kind = .receiveFailed
+            // The URL was checked up front, so this is libcurl refusing the reply: no status line it
+            // understands (an unknown HTTP version, or HTTP/0.9, i.e. not HTTP at all).
+            error.kind = .invalidHTTP
             error.message = "reply is not HTTP"
         }
         return error

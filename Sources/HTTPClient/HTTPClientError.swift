@@ -12,7 +12,12 @@ public struct HTTPClientError: Error, Sendable, CustomStringConvertible {
         case connectionReset = "connection_reset"
         case tls
         case certificateInvalid = "certificate_invalid"
+        /// The body over the request's cap.
         case responseTooLarge = "response_too_large"
+        /// The header block over our limit, or a header line or count over libcurl's.
+        case responseHeadersTooLarge = "response_headers_too_large"
+        /// The server answered something that is not valid HTTP.
+        case invalidHTTP = "invalid_http"
         case malformedURL = "malformed_url"
         case tooManyRedirects = "too_many_redirects"
         case sendFailed = "send_failed"
@@ -67,7 +72,8 @@ public func classifyCurlError(code: Int32, osErrno: Int32) -> HTTPClientError.Ki
         case ENETUNREACH, EHOSTUNREACH, EADDRNOTAVAIL: return .other
         default: return .connectionRefused
         }
-    case 8, 16, 18, 56, 61, 92:                         // WEIRD_SERVER_REPLY, HTTP2, PARTIAL_FILE, RECV_ERROR, BAD_CONTENT_ENCODING, HTTP2_STREAM
+    case 8, 61: return .invalidHTTP                     // WEIRD_SERVER_REPLY, BAD_CONTENT_ENCODING: the server answered, wrongly
+    case 16, 18, 56, 92:                                // HTTP2, PARTIAL_FILE, RECV_ERROR, HTTP2_STREAM
         return osErrno == ECONNRESET ? .connectionReset : .receiveFailed
     case 28: return .timeout                            // OPERATION_TIMEDOUT
     case 35, 53, 54, 58, 59, 64, 66, 77, 80, 82, 98:    // SSL_CONNECT_ERROR, SSL_ENGINE_*, SSL_CERTPROBLEM, SSL_CIPHER, USE_SSL_FAILED,
@@ -79,6 +85,7 @@ public func classifyCurlError(code: Int32, osErrno: Int32) -> HTTPClientError.Ki
     case 55, 65:                                        // SEND_ERROR, SEND_FAIL_REWIND
         return osErrno == ECONNRESET || osErrno == EPIPE ? .connectionReset : .sendFailed
     case 63: return .responseTooLarge                   // FILESIZE_EXCEEDED
+    case 100: return .responseHeadersTooLarge           // TOO_LARGE (8.6+): a header line or the header count over libcurl's limits
     default: return .other
     }
 }

@@ -42,7 +42,10 @@ public enum Classifier {
             Outcome(.unreachable, .connectionReset, "connection reset or closed without a response")
         case .tls: Outcome(.unreachable, .tls, "TLS handshake failed")
         case .certificateInvalid: Outcome(.unreachable, .certificateInvalid, "server certificate not trusted")
+        // The server answered, breaking a limit or HTTP itself: it is up, and wrong.
         case .responseTooLarge: Outcome(.unhealthy, .responseTooLarge, "response body over the size cap")
+        case .responseHeadersTooLarge: Outcome(.unhealthy, .responseTooLarge, "response headers over the size limit")
+        case .invalidHTTP: Outcome(.unhealthy, .invalidHTTP, "malformed HTTP response")
         case .tooManyRedirects: Outcome(.unhealthy, .redirect, "too many redirects")
         case .malformedURL: Outcome(.unhealthy, .other, "malformed URL")
         case .cancelled: Outcome(.unreachable, .timeout, "probe cancelled")
@@ -59,6 +62,8 @@ public enum Classifier {
                 if modernEraCodes.contains(code) { return (Outcome(.degraded, .jsonRPCError, message), .tryModernDiscover) }
                 return (Outcome(.degraded, .jsonRPCError, "initialize rejected: \(code) \(message)"), .done)
             case .invalidResult(let why)?: return (Outcome(.unhealthy, .invalidResponse, why), .done)
+            case .idMismatch?:
+                return (Outcome(.unhealthy, .jsonRPCIDMismatch, "JSON-RPC result for another id than initialize's"), .done)
             case .notJSONRPC?, nil: return (Outcome(.unhealthy, .invalidResponse, "no JSON-RPC InitializeResult in the response"), .done)
             }
         case 300..<400:

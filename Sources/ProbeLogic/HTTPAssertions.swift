@@ -2,7 +2,8 @@ import Foundation
 import HTTPClient
 
 /// Pure evaluation of a plain HTTP check's expectations against one response. Messages name the
-/// failed assertion and never echo header values (they may be secrets).
+/// field and the expectation, never what the response held (a header, body or JSON value may
+/// echo a secret).
 public enum HTTPAssertions {
     public static func evaluate(check: HTTPCheck, status: Int, headers: HTTPHeaders, body: [UInt8],
                                 credentialsSent: Bool = false) -> Outcome {
@@ -75,7 +76,7 @@ public enum HTTPAssertions {
     static func jsonFieldFailure(_ field: JSONFieldAssertion, in document: Any) -> String? {
         guard let value = lookup(field.path, in: document) else { return "json field \(field.path) missing" }
         if jsonEquals(value, field.equals) { return nil }
-        return "json field \(field.path) is \(String(jsonText(value).prefix(64))), expected \(field.equals)"
+        return "json field \(field.path): expected \(field.equals)"
     }
 
     /// Follows a dotted path (`checks.0.state`): object keys, and decimal indexes into arrays.

@@ -45,7 +45,9 @@ public enum JSONRPCReply: Sendable, Equatable {
     /// A `result` that is not a valid `InitializeResult` (the string says what is missing).
     case invalidResult(String)
     case error(code: Int, message: String)
-    /// Not a JSON-RPC 2.0 response to our request id.
+    /// A JSON-RPC result for another request id: the server broke the protocol.
+    case idMismatch
+    /// Not a JSON-RPC 2.0 response.
     case notJSONRPC
 
     /// Parses one JSON-RPC message expected to answer `id`.
@@ -56,9 +58,8 @@ public enum JSONRPCReply: Sendable, Equatable {
             let code = (error["code"] as? NSNumber)?.intValue ?? 0
             return .error(code: code, message: String((error["message"] as? String ?? "").prefix(200)))
         }
-        guard (object["id"] as? NSNumber)?.intValue == expectedID || object["id"] as? String == String(expectedID) else {
-            return .notJSONRPC
-        }
+        guard object["result"] != nil else { return .notJSONRPC }
+        guard hasID(object, expectedID) else { return .idMismatch }
         guard let result = object["result"] as? [String: Any] else { return .notJSONRPC }
         guard let version = result["protocolVersion"] as? String, !version.isEmpty else {
             return .invalidResult("result.protocolVersion missing")
@@ -74,11 +75,16 @@ public enum JSONRPCReply: Sendable, Equatable {
                                                 capabilities: capabilities.keys.sorted()))
     }
 
-    /// True when `bytes` look like a JSON-RPC message answering `id` (used to pick the SSE event).
-    static func answers(_ data: String, id: Int) -> Bool {
+    /// True when `data` is a JSON-RPC response (a result or an error, not a server request or
+    /// notification): the message that ends the wait for an answer. Whether its id is the
+    /// request's is for `parse` to say, so a wrong id is reported when it arrives.
+    static func isResponse(_ data: String) -> Bool {
         guard let object = try? JSONSerialization.jsonObject(with: Data(data.utf8)) as? [String: Any] else { return false }
-        if object["method"] != nil { return false }  // a server request or notification
-        return (object["id"] as? NSNumber)?.intValue == id || object["id"] as? String == String(id)
-            || (object["error"] != nil && object["id"] is NSNull)
+        return object["method"] == nil && (object["result"] != nil || object["error"] != nil)
+    }
+
+    /// JSON-RPC ids are numbers or strings; ours are small integers.
+    static func hasID(_ object: [String: Any], _ id: Int) -> Bool {
+        (object["id"] as? NSNumber)?.intValue == id || object["id"] as? String == String(id)
     }
 }

@@ -12,8 +12,8 @@ struct MCPRequests {
     enum Answer {
         case result([String: Any])
         case error(code: Int, message: String)
-        /// No usable answer; the string says why.
-        case failed(String, status: Int?)
+        /// No usable answer; the string says why, `type` is the error.type it stands for.
+        case failed(String, status: Int?, type: ProbeErrorType = .invalidResponse)
     }
 
     func post(_ body: [UInt8], url: String? = nil, session: String?, version: String?,
@@ -32,7 +32,7 @@ struct MCPRequests {
               extraHeaders: [(String, String)] = []) async -> (Answer, Exchange) {
         let body = MCPMessages.request(id: id, method: method, paramsJSON: paramsJSON)
         let exchange = await http.send(post(body, session: session, version: version, extraHeaders: extraHeaders),
-                                       reading: .sseUntil { JSONRPCReply.answers($0.data, id: id) })
+                                       reading: .sseUntil { JSONRPCReply.isResponse($0.data) })
         return (Self.answer(exchange, id: id), exchange)
     }
 
@@ -43,11 +43,11 @@ struct MCPRequests {
 
     static func answer(_ exchange: Exchange, id: Int) -> Answer {
         if let error = exchange.error { return .failed(error.kind.rawValue, status: error.partialStatus) }
-        return answer(exchange.matchedEvent.map { Array($0.data.utf8) } ?? exchange.body, status: exchange.status)
+        return answer(exchange.matchedEvent.map { Array($0.data.utf8) } ?? exchange.body, id: id, status: exchange.status)
     }
 
-    /// The answer in one JSON-RPC response message (`status`: of the HTTP exchange that carried it).
-    static func answer(_ bytes: [UInt8], status: Int?) -> Answer {
+    /// The answer to request `id` in one JSON-RPC response message (`status`: of the HTTP exchange that carried it).
+    static func answer(_ bytes: [UInt8], id: Int, status: Int?) -> Answer {
         guard let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any],
               object["jsonrpc"] as? String == "2.0" else {
             return .failed("HTTP \(status ?? 0) without a JSON-RPC answer", status: status)
@@ -56,8 +56,12 @@ struct MCPRequests {
             return .error(code: (error["code"] as? NSNumber)?.intValue ?? 0,
                           message: String((error["message"] as? String ?? "").prefix(200)))
         }
+        guard object["result"] != nil else { return .failed("JSON-RPC answer without a result", status: status) }
+        guard JSONRPCReply.hasID(object, id) else {
+            return .failed("JSON-RPC result for another id", status: status, type: .jsonRPCIDMismatch)
+        }
         guard let result = object["result"] as? [String: Any] else {
-            return .failed("JSON-RPC answer without a result", status: status)
+            return .failed("JSON-RPC result is not an object", status: status)
         }
         return .result(result)
     }

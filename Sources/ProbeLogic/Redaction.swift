@@ -1,45 +1,6 @@
+import HTTPClient
 import Synchronization
 import Tracing
-
-/// Removes secrets from URLs before they reach spans, metrics, logs or error messages:
-/// userinfo becomes `REDACTED:REDACTED`, values of sensitive query keys become `REDACTED`.
-public enum URLRedactor {
-    /// Query keys whose values are secret (compared case-insensitively). Includes the semantic
-    /// conventions' list plus the usual token/key/password names.
-    static let sensitiveKeys: Set<String> = [
-        "x-amz-signature", "x-amz-credential", "x-amz-security-token", "awsaccesskeyid", "signature",
-        "sig", "x-goog-signature", "token", "access_token", "refresh_token", "id_token", "api_key", "apikey",
-        "api-key", "key", "password", "passwd", "pwd", "secret", "client_secret", "auth", "authorization",
-        "code", "session", "session_id", "sessionid", "jwt",
-    ]
-
-    public static func redact(_ url: String) -> String {
-        var rest = Substring(url)
-        var out = ""
-        if let schemeEnd = rest.range(of: "://") {
-            out += rest[..<schemeEnd.upperBound]
-            rest = rest[schemeEnd.upperBound...]
-        }
-        let authorityEnd = rest.firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" }) ?? rest.endIndex
-        let authority = rest[..<authorityEnd]
-        if let at = authority.lastIndex(of: "@") {
-            out += "REDACTED:REDACTED@" + authority[authority.index(after: at)...]
-        } else {
-            out += authority
-        }
-        rest = rest[authorityEnd...]
-        guard let q = rest.firstIndex(of: "?") else { return out + rest }
-        out += rest[...q]
-        let afterQ = rest[rest.index(after: q)...]
-        let fragmentStart = afterQ.firstIndex(of: "#") ?? afterQ.endIndex
-        let pairs = afterQ[..<fragmentStart].split(separator: "&", omittingEmptySubsequences: false).map { pair -> String in
-            guard let eq = pair.firstIndex(of: "=") else { return String(pair) }
-            let key = pair[..<eq]
-            return sensitiveKeys.contains(key.lowercased()) ? key + "=REDACTED" : String(pair)
-        }
-        return out + pairs.joined(separator: "&") + afterQ[fragmentStart...]
-    }
-}
 
 /// Host and port of a URL, for `server.address` / `server.port` (scheme default when absent).
 public struct URLAuthority: Sendable, Equatable {

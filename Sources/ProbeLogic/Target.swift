@@ -217,8 +217,13 @@ public enum ProbeErrorType: String, Sendable, Equatable, CaseIterable {
     case http5xx = "http_5xx"
     case authRejected = "auth_rejected"
     case invalidResponse = "invalid_response"
+    /// A reply that is not valid HTTP (no status line, a malformed header, a bad encoding).
+    case invalidHTTP = "invalid_http"
+    /// Headers or body over a size limit.
     case responseTooLarge = "response_too_large"
     case jsonRPCError = "jsonrpc_error"
+    /// A JSON-RPC response whose id is not the request's.
+    case jsonRPCIDMismatch = "jsonrpc_id_mismatch"
     case redirect
     case assertionFailed = "assertion_failed"
     case other = "_OTHER"

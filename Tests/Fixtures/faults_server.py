@@ -12,10 +12,17 @@ routes (GET or POST; a leading /mnt/ is ignored, to imitate a mounted app):
   /sse-endpoint-404      endpoint event naming a path that 404s
   /sse-wrong-type        200 text/html
   /sse-stream-garbage    garbage lines, then a working endpoint (see /sse-ok)
-  /sse-ok[?ref=relative|absolute|other-origin]
+  /sse-ok[?ref=relative|absolute|other-origin][&reply=wrong-id]
                          a minimal legacy HTTP+SSE server: endpoint event, POST /messages?session_id=N
-                         -> 202, the initialize answer follows on the stream (other-origin: via localhost)
+                         -> 202, the initialize answer follows on the stream (other-origin: via localhost;
+                         wrong-id: the answer carries id 999)
   /huge                  3 MiB body, chunked (no Content-Length)
+  /many-headers          200 with 100,000 response headers
+  /huge-header-line      200 with one 10 MiB header line
+  /malformed/KIND        a reply that breaks HTTP: status-line (no status code), not-http (an SSH banner),
+                         bad-length (Content-Length that is not a number)
+  /jsonrpc-wrong-id      200 application/json: a JSON-RPC result for id 999
+  /sse-wrong-id          200 text/event-stream: a JSON-RPC result for id 999, then held open for 60 s
   /slow/SECONDS          200 after SECONDS
   /json                  a JSON document for json_fields
   /headers               custom response headers
@@ -47,9 +54,19 @@ JSON_DOC = {
     "checks": [{"name": "db", "state": "up", "latency_ms": 12}, {"name": "cache", "state": "degraded"}],
 }
 
+# A valid InitializeResult, for an id the probe never sends.
+WRONG_ID_REPLY = json.dumps({"jsonrpc": "2.0", "id": 999, "result": {
+    "protocolVersion": "2025-06-18", "capabilities": {}, "serverInfo": {"name": "faults", "version": "0.1"}}}).encode()
+
+MALFORMED = {
+    "status-line": b"HTTP/1.1 OK\r\nContent-Length: 3\r\n\r\nok\n",
+    "not-http": b"SSH-2.0-OpenSSH_9.2\r\n",
+    "bad-length": b"HTTP/1.1 200 OK\r\nContent-Length: three\r\n\r\nok\n",
+}
+
 open_streams = 0
 message_auth = []
-sessions = {}  # session id -> queue of SSE event bytes
+sessions = {}  # session id -> (queue of SSE event bytes, answer with a wrong id)
 lock = threading.Lock()
 session_ids = itertools.count(1)
 
@@ -73,9 +90,16 @@ class Handler(RoutedHandler):
             "sse-endpoint-404": lambda: self.sse([b"event: endpoint\ndata: /missing/messages?session_id=x\n\n"]),
             "sse-wrong-type": lambda: self.simple(200, b"<html>not a stream</html>\n", "text/html"),
             "sse-stream-garbage": lambda: self.sse_session("root", garbage=True),
-            "sse-ok": lambda: self.sse_session(query.get("ref", ["root"])[0]),
+            "sse-ok": lambda: self.sse_session(query.get("ref", ["root"])[0], wrong_id=query.get("reply") == ["wrong-id"]),
             "messages": lambda: self.message(query.get("session_id", [""])[0], body),
             "huge": self.huge,
+            "many-headers": lambda: self.raw(b"HTTP/1.1 200 OK\r\n" + b"".join(b"X-H-%d: v\r\n" % i for i in range(100_000))
+                                             + b"Content-Length: 3\r\n\r\nok\n"),
+            "huge-header-line": lambda: self.raw(b"HTTP/1.1 200 OK\r\nX-Huge: " + b"h" * (10 << 20)
+                                                 + b"\r\nContent-Length: 3\r\n\r\nok\n"),
+            "malformed": lambda: self.raw(MALFORMED[arg]),
+            "jsonrpc-wrong-id": lambda: self.simple(200, WRONG_ID_REPLY, "application/json"),
+            "sse-wrong-id": lambda: self.sse([b"event: message\ndata: " + WRONG_ID_REPLY + b"\n\n"]),
             "slow": lambda: (time.sleep(float(arg)), self.simple(200, b"slow\n")),
             "json": lambda: self.simple(200, json.dumps(JSON_DOC).encode(), "application/json"),
             "headers": lambda: self.simple(200, b"headers\n", extra=[
@@ -106,6 +130,15 @@ class Handler(RoutedHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
+
+    def raw(self, reply):
+        """Writes `reply` as is and closes the connection (for answers that break HTTP)."""
+        self.close_connection = True
+        try:
+            self.wfile.write(reply)
+            self.wfile.flush()
+        except OSError:
+            pass  # the client gave up at its limit
 
     def start_chunked(self, content_type):
         self.send_response(200)
@@ -159,11 +192,11 @@ class Handler(RoutedHandler):
             with lock:
                 open_streams -= 1
 
-    def sse_session(self, ref, garbage=False):
+    def sse_session(self, ref, garbage=False, wrong_id=False):
         sid = str(next(session_ids))
         inbox = queue.Queue()
         with lock:
-            sessions[sid] = inbox
+            sessions[sid] = (inbox, wrong_id)
         path = f"messages?session_id={sid}"
         data = {"root": "/mnt/" + path, "relative": path,
                 "absolute": f"{self.scheme()}://127.0.0.1:{self.server.server_port}/{path}",
@@ -184,7 +217,7 @@ class Handler(RoutedHandler):
     def message(self, sid, body):
         message_auth.append("Authorization" in self.headers)
         with lock:
-            inbox = sessions.get(sid)
+            inbox, wrong_id = sessions.get(sid, (None, False))
         if inbox is None:
             self.simple(404, b"Could not find session\n")
             return
@@ -196,7 +229,7 @@ class Handler(RoutedHandler):
         if request.get("method") == "initialize":
             result = {"protocolVersion": "2024-11-05", "capabilities": {},
                       "serverInfo": {"name": "faults", "version": "0.1"}}
-            reply = json.dumps({"jsonrpc": "2.0", "id": request.get("id"), "result": result})
+            reply = json.dumps({"jsonrpc": "2.0", "id": 999 if wrong_id else request.get("id"), "result": result})
             inbox.put(b"event: message\ndata: " + reply.encode() + b"\n\n")
         self.simple(202, b"Accepted")
 

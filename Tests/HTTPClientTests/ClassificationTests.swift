@@ -11,7 +11,8 @@ final class ClassificationTests: XCTestCase {
         1: .malformedURL, 3: .malformedURL,
         5: .dns, 6: .dns,
         7: .connectionRefused,
-        8: .receiveFailed, 16: .receiveFailed, 18: .receiveFailed, 56: .receiveFailed, 61: .receiveFailed, 92: .receiveFailed,
+        8: .invalidHTTP, 61: .invalidHTTP,
+        16: .receiveFailed, 18: .receiveFailed, 56: .receiveFailed, 92: .receiveFailed,
         28: .timeout,
         35: .tls, 53: .tls, 54: .tls, 58: .tls, 59: .tls, 64: .tls, 66: .tls, 77: .tls, 80: .tls, 82: .tls, 98: .tls,
         60: .certificateInvalid, 83: .certificateInvalid, 90: .certificateInvalid, 91: .certificateInvalid,
@@ -19,7 +20,7 @@ final class ClassificationTests: XCTestCase {
         47: .tooManyRedirects,
         52: .emptyReply,
         55: .sendFailed, 65: .sendFailed,
-        63: .responseTooLarge,
+        63: .responseTooLarge, 100: .responseHeadersTooLarge,
     ]
 
     func testEveryCurlCodeWithoutErrno() {
@@ -42,7 +43,6 @@ final class ClassificationTests: XCTestCase {
             (55, ENOBUFS, .sendFailed),
             (56, ECONNRESET, .connectionReset),
             (56, ETIMEDOUT, .receiveFailed),
-            (8, ECONNRESET, .connectionReset),
             (18, ECONNRESET, .connectionReset),
             (35, ECONNRESET, .connectionReset),
             (35, EPIPE, .tls),
@@ -53,6 +53,20 @@ final class ClassificationTests: XCTestCase {
         ]
         for row in table {
             XCTAssertEqual(classifyCurlError(code: row.code, osErrno: row.errno), row.kind, "CURLcode \(row.code), errno \(row.errno)")
+        }
+    }
+
+    /// Codes by which libcurl says the server answered but broke HTTP or a size limit: never a
+    /// connection failure, whatever errno the transfer left behind.
+    func testAnswersBreakingHTTPOrALimitAreNotConnectionFailures() {
+        let table: [(code: Int32, errno: Int32, kind: String)] = [
+            (8, 0, "invalid_http"),           // WEIRD_SERVER_REPLY
+            (8, ECONNRESET, "invalid_http"),
+            (61, 0, "invalid_http"),          // BAD_CONTENT_ENCODING
+            (100, 0, "response_headers_too_large"),  // TOO_LARGE (libcurl 8.6+: a header line or count over its limits)
+        ]
+        for row in table {
+            XCTAssertEqual(classifyCurlError(code: row.code, osErrno: row.errno).rawValue, row.kind, "CURLcode \(row.code), errno \(row.errno)")
         }
     }
 

@@ -186,7 +186,7 @@ final class ExchangeTests: HTTPFixtureTestCase {
 
     func testGarbageReplyAndResetAreTransportErrors() async throws {
         let garbage = await client.failure(HTTPRequest(url: "\(base)/garbage"))
-        XCTAssertEqual(garbage?.kind, .receiveFailed, garbage?.description ?? "")
+        XCTAssertEqual(garbage?.kind, .invalidHTTP, garbage?.description ?? "")
         let reset = await client.failure(HTTPRequest(url: "\(base)/reset"))
         XCTAssertEqual(reset?.kind, .connectionReset, reset?.description ?? "")
     }

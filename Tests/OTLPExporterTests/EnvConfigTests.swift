@@ -215,7 +215,7 @@ import Tracing
                    "OTEL_EXPORTER_OTLP_ENDPOINT": "https://user:pa55word@collector:4318"]
         let (traces, _, _) = try Self.load(env)
         let text = "\(traces)"
-        #expect(text.contains("authorization") && text.contains("https://REDACTED@collector:4318/v1/traces"))
+        #expect(text.contains("authorization") && text.contains("https://REDACTED:REDACTED@collector:4318/v1/traces"))
         #expect(!text.contains("s3cr3t") && !text.contains("pa55word"))
     }
 }

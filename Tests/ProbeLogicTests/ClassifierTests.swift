@@ -15,6 +15,8 @@ final class ClassifierTests: XCTestCase {
             (.tls, .unreachable, .tls),
             (.certificateInvalid, .unreachable, .certificateInvalid),
             (.responseTooLarge, .unhealthy, .responseTooLarge),
+            (.responseHeadersTooLarge, .unhealthy, .responseTooLarge),
+            (.invalidHTTP, .unhealthy, .invalidHTTP),
             (.tooManyRedirects, .unhealthy, .redirect),
             (.malformedURL, .unhealthy, .other),
             (.cancelled, .unreachable, .timeout),
@@ -22,7 +24,7 @@ final class ClassifierTests: XCTestCase {
         ]
         let kinds: [HTTPClientError.Kind] = [.timeout, .dns, .connectionRefused, .connectionReset, .emptyReply,
                                              .receiveFailed, .sendFailed, .tls, .certificateInvalid, .responseTooLarge,
-                                             .tooManyRedirects, .malformedURL, .cancelled, .other]
+                                             .responseHeadersTooLarge, .invalidHTTP, .tooManyRedirects, .malformedURL, .cancelled, .other]
         XCTAssertEqual(Set(table.map { $0.0.rawValue }), Set(kinds.map(\.rawValue)), "table covers every kind")
         for (kind, health, errorType) in table {
             let outcome = Classifier.transportError(kind)
@@ -42,6 +44,7 @@ final class ClassifierTests: XCTestCase {
             (.init(status: 202, reply: .initializeResult(facts)), .healthy, nil, .done, #line),
             (.init(status: 200, reply: .invalidResult("x")), .unhealthy, .invalidResponse, .done, #line),
             (.init(status: 200, reply: .notJSONRPC), .unhealthy, .invalidResponse, .done, #line),
+            (.init(status: 200, reply: .idMismatch), .unhealthy, .jsonRPCIDMismatch, .done, #line),
             (.init(status: 200, reply: nil), .unhealthy, .invalidResponse, .done, #line),
             (.init(status: 200, reply: .error(code: -32602, message: "bad")), .degraded, .jsonRPCError, .done, #line),
             (.init(status: 200, reply: .error(code: -32022, message: "unsupported")), .degraded, .jsonRPCError, .tryModernDiscover, #line),

@@ -31,4 +31,27 @@ final class FaultsStreamableHTTPTests: XCTestCase {
             XCTAssertEqual(spans.filter { $0.kind == .client }.map(\.name), ["POST"], "no DELETE without a session", line: line)
         }
     }
+
+    /// Answers that broke a limit or a protocol rule: unhealthy with a precise error.type, recorded
+    /// when the answer arrives (an SSE answer for another id used to wait for the timeout).
+    func testAnswersBreakingALimitOrAProtocolRuleAreUnhealthy() async throws {
+        let server = try Self.faults.get()
+        let table: [(String, String, UInt)] = [
+            ("/many-headers", "response_too_large", #line),
+            ("/huge-header-line", "response_too_large", #line),
+            ("/malformed/status-line", "invalid_http", #line),
+            ("/malformed/not-http", "invalid_http", #line),
+            ("/malformed/bad-length", "invalid_http", #line),
+            ("/jsonrpc-wrong-id", "jsonrpc_id_mismatch", #line),
+            ("/sse-wrong-id", "jsonrpc_id_mismatch", #line),
+        ]
+        for (path, errorType, line) in table {
+            let target = Target(name: "faults", url: server.baseURL + path, kind: .mcp(MCPOptions(transport: .streamableHTTP)),
+                                timeout: .seconds(10))
+            let (report, _, elapsed) = await ProbeHarness().run(StreamableHTTPProbe(), target)
+            XCTAssertEqual(report.outcome.health, .unhealthy, "\(path): \(report.outcome.message)", line: line)
+            XCTAssertEqual(report.outcome.errorType?.rawValue, errorType, "\(path): \(report.outcome.message)", line: line)
+            XCTAssertLessThan(elapsed, .seconds(5), path, line: line)
+        }
+    }
 }

@@ -116,7 +116,14 @@ final class HTTPProbeAssertionTests: XCTestCase {
 
     func testJSONFieldMessages() {
         let mismatch = evaluate(HTTPCheck(jsonFields: [JSONFieldAssertion(path: "checks.1.state", equals: "up")]))
-        XCTAssertEqual(mismatch.message, "json field checks.1.state is degraded, expected up")
+        XCTAssertEqual(mismatch.message, "json field checks.1.state: expected up")
+        // The actual value is response content (it may echo a key): never quoted.
+        let echoed = evaluate(HTTPCheck(jsonFields: [JSONFieldAssertion(path: "headers.x-api-key", equals: "k")]),
+                              body: Array(#"{"headers":{"x-api-key":"s3cr3t-key"}}"#.utf8))
+        XCTAssertEqual(echoed.message, "json field headers.x-api-key: expected k")
+        let echoedObject = evaluate(HTTPCheck(jsonFields: [JSONFieldAssertion(path: "headers", equals: "k")]),
+                                    body: Array(#"{"headers":{"x-api-key":"s3cr3t-key"}}"#.utf8))
+        XCTAssertEqual(echoedObject.message, "json field headers: expected k")
         let missing = evaluate(HTTPCheck(jsonFields: [JSONFieldAssertion(path: "nope", equals: "x")]))
         XCTAssertEqual(missing.message, "json field nope missing")
         let notJSON = evaluate(HTTPCheck(jsonFields: [JSONFieldAssertion(path: "a", equals: "x")]), body: Array("<html>".utf8))

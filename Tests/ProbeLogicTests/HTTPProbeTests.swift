@@ -105,7 +105,7 @@ final class HTTPProbeTests: XCTestCase {
         let bad = HTTPCheck(jsonFields: [JSONFieldAssertion(path: "checks.1.state", equals: "up")])
         let (failed, _, _) = try await probe("/json", bad)
         XCTAssertEqual(failed.outcome.errorType, .assertionFailed)
-        XCTAssertEqual(failed.outcome.message, "json field checks.1.state is degraded, expected up")
+        XCTAssertEqual(failed.outcome.message, "json field checks.1.state: expected up")
     }
 
     func testHeaderAssertionsNeverEchoValues() async throws {
@@ -141,6 +141,25 @@ final class HTTPProbeTests: XCTestCase {
         let target = Target(name: "web", url: server.baseURL + "/huge", kind: .http(HTTPCheck()), timeout: .seconds(10))
         let (large, _, _) = await ProbeHarness().run(HTTPProbe(maxBodyBytes: 4 << 20), target)
         XCTAssertEqual(large.outcome.health, .healthy, "a raised cap admits it: \(large.outcome.message)")
+    }
+
+    /// The server answered, but broke a limit or HTTP itself: unhealthy with a precise error.type,
+    /// decided as soon as the answer arrives (not unreachable, not a timeout).
+    func testAnswersBreakingALimitOrHTTPAreUnhealthy() async throws {
+        let table: [(String, String, UInt)] = [
+            ("/many-headers", "response_too_large", #line),
+            ("/huge-header-line", "response_too_large", #line),
+            ("/malformed/status-line", "invalid_http", #line),
+            ("/malformed/not-http", "invalid_http", #line),
+            ("/malformed/bad-length", "invalid_http", #line),
+        ]
+        for (path, errorType, line) in table {
+            let (report, spans, elapsed) = try await probe(path, timeout: .seconds(10))
+            XCTAssertEqual(report.outcome.health, .unhealthy, "\(path): \(report.outcome.message)", line: line)
+            XCTAssertEqual(report.outcome.errorType?.rawValue, errorType, path, line: line)
+            XCTAssertEqual(spans.first { $0.name == "probe" }?.attributes["error.type"], .string(errorType), path, line: line)
+            XCTAssertLessThan(elapsed, .seconds(5), path, line: line)
+        }
     }
 
     func testSlowAnswerTimesOut() async throws {

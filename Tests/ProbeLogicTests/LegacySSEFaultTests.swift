@@ -107,6 +107,24 @@ final class LegacySSEFaultTests: XCTestCase {
         }
     }
 
+    /// The SSE GET or the initialize answer broke a limit or a protocol rule: unhealthy with a
+    /// precise error.type as soon as it arrives.
+    func testAnswersBreakingALimitOrAProtocolRuleAreUnhealthy() async throws {
+        let table: [(String, String, UInt)] = [
+            ("/many-headers", "response_too_large", #line),
+            ("/huge-header-line", "response_too_large", #line),
+            ("/malformed/not-http", "invalid_http", #line),
+            ("/malformed/bad-length", "invalid_http", #line),
+            ("/sse-ok?reply=wrong-id", "jsonrpc_id_mismatch", #line),
+        ]
+        for (path, errorType, line) in table {
+            let (report, _, elapsed) = try await probe(path, timeout: .seconds(10))
+            XCTAssertEqual(report.outcome.health, .unhealthy, "\(path): \(report.outcome.message)", line: line)
+            XCTAssertEqual(report.outcome.errorType?.rawValue, errorType, "\(path): \(report.outcome.message)", line: line)
+            XCTAssertLessThan(elapsed, .seconds(5), path, line: line)
+        }
+    }
+
     func testClosedPortIsRefused() async throws {
         let port = try freeLoopbackPort()
         let (report, _, _) = await probeURL("http://127.0.0.1:\(port)/sse")

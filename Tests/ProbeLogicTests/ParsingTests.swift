@@ -1,3 +1,4 @@
+import HTTPClient
 import XCTest
 @testable import ProbeLogic
 
@@ -44,7 +45,8 @@ final class JSONRPCReplyTests: XCTestCase {
             (#"{"jsonrpc":"2.0","id":1,"result":{"protocolVersion":"v","serverInfo":{"name":"x"}}}"#, .invalidResult("result.capabilities missing")),
             (#"{"jsonrpc":"2.0","id":1,"result":{"protocolVersion":"v","capabilities":{}}}"#, .invalidResult("result.serverInfo.name missing")),
             (#"{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"Bad Request"}}"#, .error(code: -32600, message: "Bad Request")),
-            (#"{"jsonrpc":"2.0","id":2,"result":{}}"#, .notJSONRPC),
+            (#"{"jsonrpc":"2.0","id":2,"result":{}}"#, .idMismatch),
+            (#"{"jsonrpc":"2.0","id":"x","result":{"protocolVersion":"1"}}"#, .idMismatch),
             (#"{"id":1,"result":{}}"#, .notJSONRPC),
             ("<html>oops</html>", .notJSONRPC),
             ("", .notJSONRPC),
@@ -53,28 +55,45 @@ final class JSONRPCReplyTests: XCTestCase {
         for (text, expected) in table { XCTAssertEqual(JSONRPCReply.parse(Array(text.utf8)), expected, text) }
     }
 
-    func testAnswersPicksTheResponseNotServerRequests() {
-        XCTAssertTrue(JSONRPCReply.answers(#"{"jsonrpc":"2.0","id":1,"result":{}}"#, id: 1))
-        XCTAssertTrue(JSONRPCReply.answers(#"{"jsonrpc":"2.0","id":null,"error":{"code":1}}"#, id: 1))
-        XCTAssertFalse(JSONRPCReply.answers(#"{"jsonrpc":"2.0","id":1,"method":"roots/list"}"#, id: 1))
-        XCTAssertFalse(JSONRPCReply.answers(#"{"jsonrpc":"2.0","method":"notifications/message"}"#, id: 1))
-        XCTAssertFalse(JSONRPCReply.answers(#"{"jsonrpc":"2.0","id":7,"result":{}}"#, id: 1))
-        XCTAssertFalse(JSONRPCReply.answers("not json", id: 1))
+    /// Any JSON-RPC response ends the wait for an answer (a wrong id is reported, not waited past);
+    /// server requests and notifications do not.
+    func testIsResponseTellsResponsesFromServerRequests() {
+        XCTAssertTrue(JSONRPCReply.isResponse(#"{"jsonrpc":"2.0","id":1,"result":{}}"#))
+        XCTAssertTrue(JSONRPCReply.isResponse(#"{"jsonrpc":"2.0","id":null,"error":{"code":1}}"#))
+        XCTAssertTrue(JSONRPCReply.isResponse(#"{"jsonrpc":"2.0","id":7,"result":{}}"#))
+        XCTAssertFalse(JSONRPCReply.isResponse(#"{"jsonrpc":"2.0","id":1,"method":"roots/list"}"#))
+        XCTAssertFalse(JSONRPCReply.isResponse(#"{"jsonrpc":"2.0","method":"notifications/message"}"#))
+        XCTAssertFalse(JSONRPCReply.isResponse("not json"))
     }
 }
 
 final class RedactionTests: XCTestCase {
-    func testURLRedaction() {
-        let table: [(String, String)] = [
-            ("https://user:pass@mcp.example.com/mcp", "https://REDACTED:REDACTED@mcp.example.com/mcp"),
-            ("https://token@mcp.example.com:8443/x?y=1", "https://REDACTED:REDACTED@mcp.example.com:8443/x?y=1"),
-            ("https://h/p?color=blue&sig=abc&X-Amz-Signature=s", "https://h/p?color=blue&sig=REDACTED&X-Amz-Signature=REDACTED"),
-            ("https://h/p?api_key=k&token=t&access_token=a#frag", "https://h/p?api_key=REDACTED&token=REDACTED&access_token=REDACTED#frag"),
-            ("http://127.0.0.1:8701/mcp", "http://127.0.0.1:8701/mcp"),
-            ("http://h/p?flag&key=", "http://h/p?flag&key=REDACTED"),
-            ("http://h?password=x", "http://h?password=REDACTED"),
+    /// Every query value is redacted unless its (percent-decoded) name is on the allowlist; the
+    /// fragment is dropped; userinfo is replaced.
+    func testURLRedactionByRule() {
+        let table: [(String, String, UInt)] = [
+            ("https://user:pass@mcp.example.com/mcp", "https://REDACTED:REDACTED@mcp.example.com/mcp", #line),
+            ("https://token@mcp.example.com:8443/x?version=1", "https://REDACTED:REDACTED@mcp.example.com:8443/x?version=1", #line),
+            ("https://h/p?accessToken=abc", "https://h/p?accessToken=REDACTED", #line),
+            ("https://h/p?api%5Fkey=k&API%5fKEY=k2", "https://h/p?api%5Fkey=REDACTED&API%5fKEY=REDACTED", #line),
+            ("https://h/mcp#token=t", "https://h/mcp", #line),
+            ("https://h/mcp?format=json#access_token=t", "https://h/mcp?format=json", #line),
+            ("https://h/mcp#frag?token=t", "https://h/mcp", #line),
+            ("https://user:p#ss@h/mcp?version=1", "https://REDACTED:REDACTED@h/mcp?version=1", #line),
+            ("https://h/p?color=blue&sig=abc", "https://h/p?color=REDACTED&sig=REDACTED", #line),
+            ("https://h/p?version=2&Format=json&verbose=1", "https://h/p?version=2&Format=json&verbose=1", #line),
+            ("https://h/p?vers%69on=2", "https://h/p?vers%69on=2", #line),
+            ("https://h/p?a=1&a=2&version=3&version=4", "https://h/p?a=REDACTED&a=REDACTED&version=3&version=4", #line),
+            ("https://h/p?key=&version=", "https://h/p?key=&version=", #line),
+            ("https://h/p?sk-live-123&verbose", "https://h/p?REDACTED&verbose", #line),
+            ("https://h/p?&&key=v&", "https://h/p?&&key=REDACTED&", #line),
+            ("https://h/p?version=1;token=abc", "https://h/p?version=1;token=REDACTED", #line),
+            ("https://h/p?x=a=b", "https://h/p?x=REDACTED", #line),
+            ("https://h/p?", "https://h/p?", #line),
+            ("http://127.0.0.1:8701/mcp", "http://127.0.0.1:8701/mcp", #line),
+            ("mcp.example.com/mcp?token=t#f", "mcp.example.com/mcp?token=REDACTED", #line),
         ]
-        for (input, expected) in table { XCTAssertEqual(URLRedactor.redact(input), expected) }
+        for (input, expected, line) in table { XCTAssertEqual(URLRedactor.redact(input), expected, input, line: line) }
     }
 
     func testAuthority() {

@@ -1,3 +1,5 @@
+import HTTPClient
+
 /// OTLP/HTTP endpoint rules (§1.1): a per-signal endpoint is used as is; the generic one is a base
 /// that gets `v1/<signal>` appended. No other change to the URL.
 public enum EndpointURL {
@@ -40,14 +42,8 @@ public enum EndpointURL {
         return "\(p.prefix)\(base)\(signal.path)\(p.rest)"
     }
 
-    /// The URL with any userinfo replaced, safe to log.
-    public static func redacted(_ url: String) -> String {
-        guard let schemeEnd = url.range(of: "://") else { return url }
-        let afterScheme = url[schemeEnd.upperBound...]
-        let authorityEnd = afterScheme.firstIndex { $0 == "/" || $0 == "?" || $0 == "#" } ?? url.endIndex
-        guard let at = url[schemeEnd.upperBound..<authorityEnd].lastIndex(of: "@") else { return url }
-        return url[..<schemeEnd.upperBound] + "REDACTED@" + url[url.index(after: at)...]
-    }
+    /// The URL as it may be shown (the one rule for every URL: `URLRedactor`).
+    public static func redacted(_ url: String) -> String { URLRedactor.redact(url) }
 
     /// The userinfo part, if any (so diagnostics can scrub it).
     static func userinfo(_ url: String) -> String? {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HTTPClient
 import ProbeLogic
 
 /// `probe-agent validate --config agent.yaml`: load the config as `run` would and report.

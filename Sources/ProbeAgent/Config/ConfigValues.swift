@@ -1,4 +1,5 @@
 import Foundation
+import HTTPClient
 import ProbeLogic
 import Yams
 

@@ -91,13 +91,12 @@ public struct LegacySSEProbe: Prober {
             return report
         }
         let postStatus = posted.status ?? 0
-        let initID = MCPMessages.initializeID
         let replyData: [UInt8]
         switch postStatus {
-        case 200..<300 where JSONRPCReply.answers(String(decoding: posted.body, as: UTF8.self), id: initID):
+        case 200..<300 where JSONRPCReply.isResponse(String(decoding: posted.body, as: UTF8.self)):
             replyData = posted.body  // some servers answer inline instead of on the stream
         case 200..<300:
-            guard let answer = await next(from: stream, where: { $0.event == "message" && JSONRPCReply.answers($0.data, id: initID) }) else {
+            guard let answer = await next(from: stream, where: { $0.event == "message" && JSONRPCReply.isResponse($0.data) }) else {
                 report.outcome = streamEnded(stream, waitingFor: "no initialize answer on the SSE stream", timeout: target.timeout)
                 return report
             }
@@ -150,12 +149,12 @@ public struct LegacySSEProbe: Prober {
             if let error = posted.error { return .failed(error.kind.rawValue, status: error.partialStatus) }
             let status = posted.status ?? 0
             guard (200..<300).contains(status) else { return .failed("endpoint POST answered HTTP \(status)", status: status) }
-            if JSONRPCReply.answers(String(decoding: posted.body, as: UTF8.self), id: id) {
-                return MCPRequests.answer(posted.body, status: status)
+            if JSONRPCReply.isResponse(String(decoding: posted.body, as: UTF8.self)) {
+                return MCPRequests.answer(posted.body, id: id, status: status)
             }
             while let event = await stream.nextEvent() {
-                if event.event == "message", JSONRPCReply.answers(event.data, id: id) {
-                    return MCPRequests.answer(Array(event.data.utf8), status: status)
+                if event.event == "message", JSONRPCReply.isResponse(event.data) {
+                    return MCPRequests.answer(Array(event.data.utf8), id: id, status: status)
                 }
             }
             return .failed("no answer to \(method) on the SSE stream", status: status)

@@ -105,8 +105,7 @@ public struct StreamableHTTPProbe: Prober {
         var request = rpc.post(MCPMessages.initialize(clientVersion: context.clientVersion), url: url, session: nil, version: nil)
         request.freshConnection = true
         request.captureCertificate = url.lowercased().hasPrefix("https:")
-        let initID = MCPMessages.initializeID
-        return await context.http.send(request, reading: .sseUntil { JSONRPCReply.answers($0.data, id: initID) })
+        return await context.http.send(request, reading: .sseUntil { JSONRPCReply.isResponse($0.data) })
     }
 
     /// 2026-07-28: `server/discover`; on success the origin is remembered as modern.
@@ -133,8 +132,8 @@ public struct StreamableHTTPProbe: Prober {
             context.origins.remember(.modern, for: rpc.target.url)
         case .error(let code, let message):
             report.outcome = Outcome(.degraded, .jsonRPCError, "server/discover rejected: \(code) \(message)")
-        case .failed(let why, _):
-            report.outcome = Outcome(.unhealthy, .invalidResponse, "server/discover: \(why)")
+        case .failed(let why, _, let type):
+            report.outcome = Outcome(.unhealthy, type, "server/discover: \(why)")
             context.origins.remember(.handshake, for: rpc.target.url)
         }
     }
@@ -174,8 +173,8 @@ struct DeepCheckRunner {
             case .error(let code, let message):
                 report.outcome = Outcome(.degraded, .jsonRPCError, "tools/list rejected: \(code) \(message)")
                 return
-            case .failed(let why, _):
-                report.outcome = Outcome(.degraded, .invalidResponse, "tools/list: \(why)")
+            case .failed(let why, _, let type):
+                report.outcome = Outcome(.degraded, type, "tools/list: \(why)")
                 return
             }
         }
@@ -193,8 +192,8 @@ struct DeepCheckRunner {
             }
         case .error(let code, let message):
             report.outcome = Outcome(.unhealthy, .jsonRPCError, "tools/call \(tool.name) rejected: \(code) \(message)")
-        case .failed(let why, _):
-            report.outcome = Outcome(.unhealthy, .invalidResponse, "tools/call \(tool.name): \(why)")
+        case .failed(let why, _, let type):
+            report.outcome = Outcome(.unhealthy, type, "tools/call \(tool.name): \(why)")
         }
     }
 
