@@ -12,10 +12,11 @@ routes (GET or POST; a leading /mnt/ is ignored, to imitate a mounted app):
   /sse-endpoint-404      endpoint event naming a path that 404s
   /sse-wrong-type        200 text/html
   /sse-stream-garbage    garbage lines, then a working endpoint (see /sse-ok)
-  /sse-ok[?ref=relative|absolute|other-origin][&reply=wrong-id]
+  /sse-ok[?ref=relative|absolute|other-origin][&reply=wrong-id|wrong-tools-id]
                          a minimal legacy HTTP+SSE server: endpoint event, POST /messages?session_id=N
-                         -> 202, the initialize answer follows on the stream (other-origin: via localhost;
-                         wrong-id: the answer carries id 999)
+                         -> 202, the initialize (and tools/list) answer follows on the stream (other-origin:
+                         via localhost; wrong-id: the initialize answer carries id 999, wrong-tools-id: the
+                         tools/list answer does)
   /huge                  3 MiB body, chunked (no Content-Length)
   /many-headers          200 with 100,000 response headers
   /huge-header-line      200 with one 10 MiB header line
@@ -66,7 +67,7 @@ MALFORMED = {
 
 open_streams = 0
 message_auth = []
-sessions = {}  # session id -> (queue of SSE event bytes, answer with a wrong id)
+sessions = {}  # session id -> (queue of SSE event bytes, the `reply` option)
 lock = threading.Lock()
 session_ids = itertools.count(1)
 
@@ -90,7 +91,7 @@ class Handler(RoutedHandler):
             "sse-endpoint-404": lambda: self.sse([b"event: endpoint\ndata: /missing/messages?session_id=x\n\n"]),
             "sse-wrong-type": lambda: self.simple(200, b"<html>not a stream</html>\n", "text/html"),
             "sse-stream-garbage": lambda: self.sse_session("root", garbage=True),
-            "sse-ok": lambda: self.sse_session(query.get("ref", ["root"])[0], wrong_id=query.get("reply") == ["wrong-id"]),
+            "sse-ok": lambda: self.sse_session(query.get("ref", ["root"])[0], wrong_id=query.get("reply", [""])[0]),
             "messages": lambda: self.message(query.get("session_id", [""])[0], body),
             "huge": self.huge,
             "many-headers": lambda: self.raw(b"HTTP/1.1 200 OK\r\n" + b"".join(b"X-H-%d: v\r\n" % i for i in range(100_000))
@@ -192,7 +193,7 @@ class Handler(RoutedHandler):
             with lock:
                 open_streams -= 1
 
-    def sse_session(self, ref, garbage=False, wrong_id=False):
+    def sse_session(self, ref, garbage=False, wrong_id=""):
         sid = str(next(session_ids))
         inbox = queue.Queue()
         with lock:
@@ -217,7 +218,7 @@ class Handler(RoutedHandler):
     def message(self, sid, body):
         message_auth.append("Authorization" in self.headers)
         with lock:
-            inbox, wrong_id = sessions.get(sid, (None, False))
+            inbox, wrong_id = sessions.get(sid, (None, ""))
         if inbox is None:
             self.simple(404, b"Could not find session\n")
             return
@@ -226,10 +227,12 @@ class Handler(RoutedHandler):
         except ValueError:
             self.simple(400, b"invalid JSON\n")
             return
-        if request.get("method") == "initialize":
-            result = {"protocolVersion": "2024-11-05", "capabilities": {},
-                      "serverInfo": {"name": "faults", "version": "0.1"}}
-            reply = json.dumps({"jsonrpc": "2.0", "id": 999 if wrong_id else request.get("id"), "result": result})
+        results = {"initialize": ({"protocolVersion": "2024-11-05", "capabilities": {},
+                                   "serverInfo": {"name": "faults", "version": "0.1"}}, "wrong-id"),
+                   "tools/list": ({"tools": []}, "wrong-tools-id")}
+        if request.get("method") in results:
+            result, wrong = results[request["method"]]
+            reply = json.dumps({"jsonrpc": "2.0", "id": 999 if wrong_id == wrong else request.get("id"), "result": result})
             inbox.put(b"event: message\ndata: " + reply.encode() + b"\n\n")
         self.simple(202, b"Accepted")
 

@@ -125,6 +125,19 @@ final class LegacySSEFaultTests: XCTestCase {
         }
     }
 
+    /// A deep-check answer for another id ends the wait at once (it used to wait for the timeout).
+    func testDeepCheckAnswerForAnotherIDIsAMismatch() async throws {
+        let server = try Self.faults.get()
+        let options = MCPOptions(transport: .sse, deep: DeepCheck(listTools: true))
+        for (reply, health) in [("", HealthStatus.healthy), ("wrong-tools-id", .degraded)] {
+            let target = Target(name: "faults", url: server.baseURL + "/sse-ok?reply=\(reply)", kind: .mcp(options), timeout: .seconds(10))
+            let (report, _, elapsed) = await ProbeHarness().run(LegacySSEProbe(), target)
+            XCTAssertEqual(report.outcome.health, health, "\(reply): \(report.outcome.message)")
+            XCTAssertEqual(report.outcome.errorType?.rawValue, reply.isEmpty ? nil : "jsonrpc_id_mismatch", report.outcome.message)
+            XCTAssertLessThan(elapsed, .seconds(5), reply)
+        }
+    }
+
     func testClosedPortIsRefused() async throws {
         let port = try freeLoopbackPort()
         let (report, _, _) = await probeURL("http://127.0.0.1:\(port)/sse")
