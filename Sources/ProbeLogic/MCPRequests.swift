@@ -14,6 +14,11 @@ struct MCPRequests {
         case error(code: Int, message: String)
         /// No usable answer; the string says why, `type` is the error.type it stands for.
         case failed(String, status: Int?, type: ProbeErrorType = .invalidResponse)
+
+        /// The exchange failed: the transport error's kind, classified as for the probe itself.
+        static func transportFailure(_ error: HTTPClientError) -> Answer {
+            .failed(error.kind.rawValue, status: error.partialStatus, type: Classifier.transportError(error.kind).errorType ?? .other)
+        }
     }
 
     func post(_ body: [UInt8], url: String? = nil, session: String?, version: String?,
@@ -42,7 +47,7 @@ struct MCPRequests {
     }
 
     static func answer(_ exchange: Exchange, id: Int) -> Answer {
-        if let error = exchange.error { return .failed(error.kind.rawValue, status: error.partialStatus) }
+        if let error = exchange.error { return .transportFailure(error) }
         return answer(exchange.matchedEvent.map { Array($0.data.utf8) } ?? exchange.body, id: id, status: exchange.status)
     }
 

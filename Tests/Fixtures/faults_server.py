@@ -12,11 +12,11 @@ routes (GET or POST; a leading /mnt/ is ignored, to imitate a mounted app):
   /sse-endpoint-404      endpoint event naming a path that 404s
   /sse-wrong-type        200 text/html
   /sse-stream-garbage    garbage lines, then a working endpoint (see /sse-ok)
-  /sse-ok[?ref=relative|absolute|other-origin][&reply=wrong-id|wrong-tools-id]
+  /sse-ok[?ref=relative|absolute|other-origin][&reply=wrong-id|wrong-tools-id|malformed-tools]
                          a minimal legacy HTTP+SSE server: endpoint event, POST /messages?session_id=N
                          -> 202, the initialize (and tools/list) answer follows on the stream (other-origin:
                          via localhost; wrong-id: the initialize answer carries id 999, wrong-tools-id: the
-                         tools/list answer does)
+                         tools/list answer does; malformed-tools: the tools/list POST gets a reply that is not HTTP)
   /huge                  3 MiB body, chunked (no Content-Length)
   /many-headers          200 with 100,000 response headers
   /huge-header-line      200 with one 10 MiB header line
@@ -226,6 +226,9 @@ class Handler(RoutedHandler):
             request = json.loads(body)
         except ValueError:
             self.simple(400, b"invalid JSON\n")
+            return
+        if request.get("method") == "tools/list" and wrong_id == "malformed-tools":
+            self.raw(MALFORMED["not-http"])
             return
         results = {"initialize": ({"protocolVersion": "2024-11-05", "capabilities": {},
                                    "serverInfo": {"name": "faults", "version": "0.1"}}, "wrong-id"),

@@ -125,16 +125,22 @@ final class LegacySSEFaultTests: XCTestCase {
         }
     }
 
-    /// A deep-check answer for another id ends the wait at once (it used to wait for the timeout).
-    func testDeepCheckAnswerForAnotherIDIsAMismatch() async throws {
+    /// A deep-check answer for another id ends the wait at once (it used to wait for the timeout);
+    /// a deep-check exchange that fails carries the transport's error.type.
+    func testDeepCheckFailuresSayWhatHappened() async throws {
         let server = try Self.faults.get()
         let options = MCPOptions(transport: .sse, deep: DeepCheck(listTools: true))
-        for (reply, health) in [("", HealthStatus.healthy), ("wrong-tools-id", .degraded)] {
+        let table: [(String, HealthStatus, String?, UInt)] = [
+            ("", .healthy, nil, #line),
+            ("wrong-tools-id", .degraded, "jsonrpc_id_mismatch", #line),
+            ("malformed-tools", .degraded, "invalid_http", #line),
+        ]
+        for (reply, health, errorType, line) in table {
             let target = Target(name: "faults", url: server.baseURL + "/sse-ok?reply=\(reply)", kind: .mcp(options), timeout: .seconds(10))
             let (report, _, elapsed) = await ProbeHarness().run(LegacySSEProbe(), target)
-            XCTAssertEqual(report.outcome.health, health, "\(reply): \(report.outcome.message)")
-            XCTAssertEqual(report.outcome.errorType?.rawValue, reply.isEmpty ? nil : "jsonrpc_id_mismatch", report.outcome.message)
-            XCTAssertLessThan(elapsed, .seconds(5), reply)
+            XCTAssertEqual(report.outcome.health, health, "\(reply): \(report.outcome.message)", line: line)
+            XCTAssertEqual(report.outcome.errorType?.rawValue, errorType, report.outcome.message, line: line)
+            XCTAssertLessThan(elapsed, .seconds(5), reply, line: line)
         }
     }
 

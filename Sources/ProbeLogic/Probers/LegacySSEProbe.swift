@@ -146,7 +146,7 @@ public struct LegacySSEProbe: Prober {
         func call(id: Int, method: String, paramsJSON: String) async -> MCPRequests.Answer {
             let body = MCPMessages.request(id: id, method: method, paramsJSON: paramsJSON)
             let posted = await rpc.http.send(rpc.post(body, url: endpoint, session: nil, version: nil))
-            if let error = posted.error { return .failed(error.kind.rawValue, status: error.partialStatus) }
+            if let error = posted.error { return .transportFailure(error) }
             let status = posted.status ?? 0
             guard (200..<300).contains(status) else { return .failed("endpoint POST answered HTTP \(status)", status: status) }
             if JSONRPCReply.isResponse(String(decoding: posted.body, as: UTF8.self)) {
