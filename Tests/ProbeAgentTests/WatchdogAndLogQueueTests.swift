@@ -115,4 +115,16 @@ final class WatchdogAndLogQueueTests: XCTestCase {
         while write(fd, chunk, chunk.count) > 0 {}
         _ = fcntl(fd, F_SETFL, flags)
     }
+
+    func testShutdownBoundsLoadWithDefaultsAndAreValidatedLikeOtherDurations() throws {
+        let targets = "targets:\n  - name: a\n    url: http://127.0.0.1:1/mcp\n"
+        XCTAssertEqual(try ConfigFixture.parse(targets).shutdown, ShutdownSettings(drainTimeout: .seconds(10), flushTimeout: .seconds(5)))
+        let set = try ConfigFixture.parse("shutdown:\n  drain_timeout: 20s\n  flush_timeout: 1500ms\n" + targets)
+        XCTAssertEqual(set.shutdown, ShutdownSettings(drainTimeout: .seconds(20), flushTimeout: .milliseconds(1500)))
+        let errors = ConfigFixture.errors("shutdown:\n  drain_timeout: soon\n  flush_timeout: 0s\n  grace: 1s\n" + targets)
+        XCTAssertEqual(errors.count, 3, "\(errors)")
+        XCTAssertTrue(errors[0].contains("agent.yaml:2:") && errors[0].contains("shutdown.drain_timeout") && errors[0].contains("not a duration"), errors[0])
+        XCTAssertTrue(errors[1].contains("agent.yaml:3:") && errors[1].contains("greater than 0"), errors[1])
+        XCTAssertTrue(errors[2].contains("grace"), errors[2])
+    }
 }

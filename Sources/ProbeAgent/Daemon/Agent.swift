@@ -128,11 +128,12 @@ final class Agent: Sendable {
     /// most about drain + flush timeouts.
     private func shutDown(after signal: Int32, scheduling: Task<Void, Never>, admin: AdminServer) async {
         let bounds = state.withLock { $0.config.shutdown }
-        logger.notice("stopping", metadata: [
-            "signal": "\(SignalEvents.name(signal))", "drain_timeout": "\(bounds.drainTimeout)", "flush_timeout": "\(bounds.flushTimeout)"])
+        logger.notice("stopping", metadata: ["signal": "\(SignalEvents.name(signal))",
+                                             "drain_timeout": "\(bounds.drainTimeout.configText)",
+                                             "flush_timeout": "\(bounds.flushTimeout.configText)"])
         scheduler.stop()
         if await !Self.wait(for: scheduling, until: .now + bounds.drainTimeout) {
-            logger.warning("in-flight probes did not finish within \(bounds.drainTimeout); cancelling them")
+            logger.warning("in-flight probes did not finish within \(bounds.drainTimeout.configText); cancelling them")
             scheduling.cancel()
         }
         let flushDeadline = ContinuousClock.now + bounds.flushTimeout
