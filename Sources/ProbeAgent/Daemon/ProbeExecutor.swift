@@ -98,11 +98,7 @@ struct ProbeExecutor: Sendable {
     private func log(_ run: ProbeRun, step: TargetHealth.Step) {
         let failed = !run.report.outcome.health.isSuccess
         guard step.transition != nil || step.restart != nil || failed else { return }  // the usual probe: nothing to say
-        var metadata: Logger.Metadata = [
-            "target": "\(run.target)", "trace_id": "\(run.traceID.hex)",
-            "health_status": "\(run.report.outcome.health.rawValue)",
-        ]
-        if let errorType = run.report.outcome.errorType { metadata["error_type"] = "\(errorType.rawValue)" }
+        var metadata = Self.summary(run)
         if let transition = step.transition {
             metadata["from"] = "\(transition.from.rawValue)"
             metadata["to"] = "\(transition.to.rawValue)"
