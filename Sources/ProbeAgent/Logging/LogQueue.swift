@@ -17,6 +17,7 @@ final class LogQueue: @unchecked Sendable {
     // Guarded by `condition`.
     private let condition = NSCondition()
     private var lines: [String] = []
+    /// Of the lines waiting and the batch being written: the bound covers both.
     private var queuedBytes = 0
     private var writing = false
     private var dropped: [DropReason: Int] = [:]
@@ -61,7 +62,7 @@ final class LogQueue: @unchecked Sendable {
     /// never reads must not hold up the exit). Returns whether everything was written.
     @discardableResult
     func flush(timeout: Duration) -> Bool {
-        let deadline = Date(timeIntervalSinceNow: Double(timeout.components.seconds) + Double(timeout.components.attoseconds) * 1e-18)
+        let deadline = Date(timeIntervalSinceNow: timeout / .seconds(1))
         return condition.withLock {
             while !lines.isEmpty || writing {
                 if !condition.wait(until: deadline) { return false }
@@ -82,12 +83,13 @@ final class LogQueue: @unchecked Sendable {
         while true {
             let batch = condition.withLock {
                 while lines.isEmpty { condition.wait() }
-                defer { lines = []; queuedBytes = 0; writing = true }
+                defer { lines = []; writing = true }
                 return lines
             }
             let unwritten = write(batch)
             condition.withLock {
                 if unwritten > 0 { drop(unwritten, .writeFailed) }
+                queuedBytes -= batch.reduce(0) { $0 + $1.utf8.count }
                 writing = false
                 condition.broadcast()
             }
@@ -126,13 +128,5 @@ final class LogQueue: @unchecked Sendable {
     struct Output: TextOutputStream, Sendable {
         let queue: LogQueue
         mutating func write(_ string: String) { queue.append(string) }
-    }
-}
-
-private extension NSCondition {
-    func withLock<T>(_ body: () throws -> T) rethrows -> T {
-        lock()
-        defer { unlock() }
-        return try body()
     }
 }
