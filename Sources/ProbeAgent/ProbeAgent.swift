@@ -23,6 +23,8 @@ enum ExitStatus {
 @main
 enum Main {
     static func main() async {
+        // A closed stdout or stderr (a pipe whose reader went away) is a write error, not death.
+        signal(SIGPIPE, SIG_IGN)
         do {
             var command = try ProbeAgentCommand.parseAsRoot()
             if var asyncCommand = command as? AsyncParsableCommand {

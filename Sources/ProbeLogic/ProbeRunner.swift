@@ -27,21 +27,28 @@ public struct ProbeRunner: Sendable {
 
     /// Probes `target` in a new root span. `beforeEnd` runs while the span is still open, so the
     /// caller can add what only it knows (state transitions, restart evidence, links).
+    /// A probe whose task is cancelled (the agent shutting down) is no verdict on the target: its
+    /// span says `error.type = cancelled`, `beforeEnd` is skipped and the run is marked `cancelled`.
     public func run(_ target: Target,
                     beforeEnd: @Sendable (ProbeReport, ProbeContext) async -> Void = { _, _ in }) async -> ProbeRun {
         let startNanos = wallClockUnixNano()
         let clockStart = ContinuousClock.now
-        let (report, context) = await http.tracer.withSpan("probe", kind: .internal, root: true,
-                                                             attributes: Self.startAttributes(target)) { span in
+        let (report, context, cancelled) = await http.tracer.withSpan("probe", kind: .internal, root: true,
+                                                                        attributes: Self.startAttributes(target)) { span in
             let context = ProbeContext(http: http, span: span, clientVersion: clientVersion, credentials: credentials,
                                        challenges: challenges, origins: origins)
             let report = await Self.prober(for: target.kind).probe(target, context: context)
+            if Task.isCancelled {
+                span.setAttribute("error.type", .string("cancelled"))
+                span.setStatus(.error("probe cancelled before it finished"))
+                return (report, span.context, true)
+            }
             Self.record(report, on: span)
             await beforeEnd(report, context)
-            return (report, span.context)
+            return (report, span.context, false)
         }
         return ProbeRun(target: target.name, report: report, traceID: context.traceID, spanID: context.spanID,
-                        startUnixNano: startNanos, duration: ContinuousClock.now - clockStart)
+                        startUnixNano: startNanos, duration: ContinuousClock.now - clockStart, cancelled: cancelled)
     }
 
     static func startAttributes(_ target: Target) -> [Attribute] {
@@ -76,4 +83,6 @@ public struct ProbeRun: Sendable {
     public var spanID: SpanID
     public var startUnixNano: UInt64
     public var duration: Duration
+    /// Cut off before a verdict (see `ProbeRunner.run`): not a result of the target.
+    public var cancelled = false
 }

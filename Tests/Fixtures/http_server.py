@@ -4,7 +4,7 @@ usage: http_server.py PORT [--tls CERT KEY]
        http_server.py PORT --blackhole     (accepts connections and never answers)
 
 routes: /status/N /echo /bytes/N /chunked/N /gzip/N /sse/endpoint /sse/silent /slow-headers/SECONDS
-        /redirect/N /location?to=URL /garbage /reset /stats (open SSE streams)
+        /redirect/N /location?to=URL /garbage /reset /stats (open SSE streams, slow requests waiting)
 """
 import gzip
 import json
@@ -21,6 +21,7 @@ from urllib.parse import parse_qs, urlsplit
 
 
 open_streams = 0
+slow_waiting = 0
 open_streams_lock = threading.Lock()
 
 
@@ -35,11 +36,12 @@ class Handler(RoutedHandler):
             "bytes": lambda: self.simple(200, bytes(i % 256 for i in range(int(arg))), "application/octet-stream"),
             "chunked": lambda: self.chunked(int(arg)),
             "sse": lambda: self.sse(arg),
-            "slow-headers": lambda: (time.sleep(float(arg)), self.simple(200, b"slow\n")),
+            "slow-headers": lambda: self.slow_headers(float(arg)),
             "redirect": lambda: self.redirect(int(arg)),
             "location": lambda: self.simple(307, b"", extra=[("Location", self.query("to"))]),
             "gzip": lambda: self.gzipped(int(arg)),
-            "stats": lambda: self.simple(200, json.dumps({"open_streams": open_streams}).encode(), "application/json"),
+            "stats": lambda: self.simple(200, json.dumps({"open_streams": open_streams, "slow_waiting": slow_waiting}).encode(),
+                                         "application/json"),
             "garbage": self.garbage,
             "reset": self.reset,
         }
@@ -130,6 +132,18 @@ class Handler(RoutedHandler):
         finally:
             with open_streams_lock:
                 open_streams -= 1
+
+    def slow_headers(self, seconds):
+        """Answers after `seconds`; while it waits the request counts in /stats `slow_waiting`."""
+        global slow_waiting
+        with open_streams_lock:
+            slow_waiting += 1
+        try:
+            time.sleep(seconds)
+        finally:
+            with open_streams_lock:
+                slow_waiting -= 1
+        self.simple(200, b"slow\n")
 
     def redirect(self, n):
         target = "/status/200" if n <= 1 else f"/redirect/{n - 1}"

@@ -10,7 +10,8 @@ final class RunningAgent {
     let configPath: String
     let logPath: String
 
-    init(config: String, environment: [String: String] = [:], arguments: [String] = []) throws {
+    /// `standardError`: where the agent's log lines go (default: the file at `logPath`, with stdout).
+    init(config: String, environment: [String: String] = [:], arguments: [String] = [], standardError: Pipe? = nil) throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("agent-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let adminPort = try freeLoopbackPort()
@@ -28,7 +29,7 @@ final class RunningAgent {
         process.environment = env
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         process.standardOutput = log
-        process.standardError = log
+        process.standardError = standardError ?? log
         try process.run()
     }
 

@@ -130,7 +130,7 @@ final class SchedulerTests: XCTestCase {
         await scheduler.setTargets(specs)
         let run = Task { await scheduler.run() }
         try await Task.sleep(for: time)
-        await scheduler.stop()
+        scheduler.stop()
         await run.value  // returns once the probes in flight have finished
         let left = await scheduler.inFlightCount
         XCTAssertEqual(left, 0)

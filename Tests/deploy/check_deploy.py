@@ -340,7 +340,7 @@ TARGET_KEYS = {"name", "url", "kind", "transport", "interval", "timeout", "auth"
 def check_agent_config(path: Path):
     cfg = load_yaml(path)
     problems = []
-    extra = set(cfg) - {"admin", "defaults", "exporter", "targets", "discovery"}
+    extra = set(cfg) - {"admin", "defaults", "shutdown", "exporter", "targets", "discovery"}
     if extra:
         problems.append(f"unknown top-level keys {extra}")
     if not re.match(r"^[0-9.]+:\d+$", cfg["admin"]["listen"]):
@@ -391,6 +391,32 @@ def _():
 @check("agent config (k8s) follows the config outline, no literal secrets")
 def _():
     check_agent_config(DEPLOY / "k8s" / "agent.yaml")
+
+
+def shutdown_bound(path: Path) -> float:
+    """drain_timeout + flush_timeout of an agent config, in seconds (defaults 10s and 5s)."""
+    shutdown = load_yaml(path).get("shutdown") or {}
+    return seconds(shutdown.get("drain_timeout", "10s")) + seconds(shutdown.get("flush_timeout", "5s"))
+
+
+# Beyond drain + flush: the stop's bounded extras (admin server, log flush: about 3.5 s) and slack.
+SHUTDOWN_MARGIN = 10
+
+
+@check("grace periods (compose, k8s, systemd) exceed the agent's drain + flush timeouts with a margin")
+def _():
+    svc = compose()["services"]["probe-agent"]
+    _, objs = k8s_objects()
+    (sts,) = by_kind(objs, "StatefulSet")
+    stop_timeout = unit_keys()["Service.TimeoutStopSec"][0]
+    periods = [
+        ("compose stop_grace_period", seconds(svc.get("stop_grace_period", "10s")), shutdown_bound(COMPOSE_DIR / "agent.yaml")),
+        ("k8s terminationGracePeriodSeconds", sts["spec"]["template"]["spec"].get("terminationGracePeriodSeconds", 30),
+         shutdown_bound(K8S / "agent.yaml")),
+        ("systemd TimeoutStopSec", seconds(stop_timeout), shutdown_bound(REPO / "examples" / "agent.yaml")),
+    ]
+    short = [f"{name} {grace}s < {bound}s + {SHUTDOWN_MARGIN}s" for name, grace, bound in periods if grace < bound + SHUTDOWN_MARGIN]
+    assert not short, "; ".join(short)
 
 
 # --------------------------------------------------------------------------- k8s

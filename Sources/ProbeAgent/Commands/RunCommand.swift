@@ -25,13 +25,13 @@ struct RunCommand: AsyncParsableCommand {
         guard let level = Logger.Level(rawValue: levelText) else {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
         }
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        // Log lines queue for a writer thread: a slow or absent reader of stderr never holds up a probe.
+        let logs = LogQueue()
+        LoggingSystem.bootstrap { logs.handler(label: $0, level: level) }
+        defer { logs.flush(timeout: .seconds(2)) }
         let logger = Logger(label: "probe-agent")
-        let agent = try Agent(config: loaded, configPath: config, shardFlag: shard, environment: environment, logger: logger)
+        let agent = try Agent(config: loaded, configPath: config, shardFlag: shard, environment: environment,
+                              logger: logger, logs: logs)
         throw ExitCode(try await agent.run())
     }
 }

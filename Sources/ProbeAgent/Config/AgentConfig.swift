@@ -13,6 +13,7 @@ struct AgentConfig: Equatable {
     /// Applied to targets that do not set their own (and to discovered targets).
     var defaults: TargetDefaults = TargetDefaults()
     var scheduler: SchedulerSettings
+    var shutdown = ShutdownSettings()
     /// nil: export is configured by the OTEL_* environment alone.
     var exporter: ExporterSettings?
     var targets: [TargetSpec]
@@ -54,6 +55,13 @@ struct ListenAddress: Equatable, CustomStringConvertible {
 struct SchedulerSettings: Equatable {
     /// Probes in flight at once, across all targets.
     var maxConcurrency: Int = 64
+}
+
+/// SIGTERM's bounds: probes still running after `drainTimeout` are cancelled, then telemetry gets
+/// `flushTimeout` to go out. The deploy files' grace periods exceed their sum (docs/operations.md).
+struct ShutdownSettings: Equatable {
+    var drainTimeout: Duration = .seconds(10)
+    var flushTimeout: Duration = .seconds(5)
 }
 
 /// The `exporter:` section. Fields left nil fall back to OTEL_* variables, then to OTLP defaults.

@@ -7,7 +7,7 @@ enum AgentConfigDecoder {
 
     static func decode(_ root: ConfigNode) -> AgentConfig? {
         guard let top = ConfigMapping(root, keys: ["admin", "log_level", "shard", "defaults", "scheduler",
-                                                   "exporter", "targets", "discovery"]) else { return nil }
+                                                   "shutdown", "exporter", "targets", "discovery"]) else { return nil }
         let defaults = top["defaults"].map(TargetDefaults.decode) ?? TargetDefaults()
         let targets = top["targets"].map { TargetDecoder.decodeAll($0, defaults: defaults) } ?? []
         let discovery = top["discovery"].flatMap(decodeDiscovery)
@@ -21,6 +21,7 @@ enum AgentConfigDecoder {
             shard: top["shard"].flatMap(decodeShard),
             defaults: defaults,
             scheduler: top["scheduler"].map(decodeScheduler) ?? SchedulerSettings(),
+            shutdown: top["shutdown"].map(decodeShutdown) ?? ShutdownSettings(),
             exporter: top["exporter"].map(decodeExporter),
             targets: targets,
             discovery: discovery)
@@ -46,6 +47,14 @@ enum AgentConfigDecoder {
         guard let fields = ConfigMapping(node, keys: ["max_concurrency"]) else { return scheduler }
         if let value = fields["max_concurrency"]?.int(atLeast: 1) { scheduler.maxConcurrency = value }
         return scheduler
+    }
+
+    static func decodeShutdown(_ node: ConfigNode) -> ShutdownSettings {
+        var shutdown = ShutdownSettings()
+        guard let fields = ConfigMapping(node, keys: ["drain_timeout", "flush_timeout"]) else { return shutdown }
+        if let value = fields["drain_timeout"]?.duration() { shutdown.drainTimeout = value }
+        if let value = fields["flush_timeout"]?.duration() { shutdown.flushTimeout = value }
+        return shutdown
     }
 
     static func decodeExporter(_ node: ConfigNode) -> ExporterSettings {

@@ -17,6 +17,7 @@ final class Agent: Sendable {
     let reloadSuccess: Gauge
     let credentials: OAuthCredentialStore
     let metrics: ProbeMetrics
+    let logs: LogQueue
     private let state: Mutex<State>
 
     struct State {
@@ -25,21 +26,25 @@ final class Agent: Sendable {
         var discoveredTargets: [TargetSpec] = []
     }
 
-    /// How long in-flight probes may run on after SIGTERM, and how long telemetry may drain.
-    static let drainTimeout: Duration = .seconds(10)
-    static let flushTimeout: Duration = .seconds(5)
+    /// The admin server's stop may take this long at most; its endpoints are read-only.
+    static let adminStopTimeout: Duration = .seconds(1)
 
-    init(config: AgentConfig, configPath: String, shardFlag: String?, environment: [String: String], logger: Logger) throws {
+    /// `logs` carries `logger`'s lines; its drops are counted on `/metrics`.
+    init(config: AgentConfig, configPath: String, shardFlag: String?, environment: [String: String],
+         logger: Logger, logs: LogQueue) throws {
         self.configPath = configPath
         self.shardFlag = shardFlag
         self.environment = environment
         self.logger = logger
+        self.logs = logs
         let logger = logger
         telemetry = try DaemonTelemetry(exporter: config.exporter, environment: environment,
                                         diagnostics: { Self.logExporterDiagnostic($0, logger) })
         reloadSuccess = telemetry.registry.gauge("probe_agent.config.reload.success", unit: "1",
                                                  description: "1 if the last config (re)load succeeded")
         reloadSuccess.set(1)
+        logs.countDrops(in: telemetry.registry.counter("probe_agent.log_lines.dropped", unit: "1",
+                                                       description: "Log lines dropped: queue full, or the write failed"))
         let metrics = ProbeMetrics(registry: telemetry.registry)
         self.metrics = metrics
         credentials = OAuthCredentialStore(http: TracedHTTP(client: HTTPClient.shared, tracer: telemetry.tracer,
@@ -55,6 +60,7 @@ final class Agent: Sendable {
                                                    description: "How late probes start against their schedule",
                                                    bounds: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1]),
             isFailing: { book.isFailing($0) },
+            skipped: { logger.debug("probe skipped: the previous one is still running", metadata: ["target": "\($0)"]) },
             execute: { await executor.execute($0) })
         let shard = try Shard.effective(flag: shardFlag, environment: environment, configured: config.shard)
         state = Mutex(State(config: config, staticTargets: Self.owned(config.targets, shard: shard)))
@@ -88,6 +94,11 @@ final class Agent: Sendable {
 
     /// Runs until SIGTERM/SIGINT; returns the exit status.
     func run() async throws -> Int32 {
+        let signals = SignalEvents(forceExit: { [logger, logs] signal in
+            logger.warning("second \(SignalEvents.name(signal)) while stopping: exiting at once")
+            logs.flush(timeout: .seconds(1))
+            _exit(128 + signal)
+        })
         telemetry.start()
         let admin = AdminServer(listen: state.withLock { $0.config.admin.listen }, routes: adminRoutes())
         try await admin.start()
@@ -101,31 +112,46 @@ final class Agent: Sendable {
         // follow its socket events there without waking another thread.
         let scheduler = self.scheduler
         let scheduling = Task(executorPreference: HTTPClient.shared.taskExecutor) { await scheduler.run() }
-        for await signal in SignalEvents.stream([SIGTERM, SIGINT, SIGHUP]) {
-            if signal == SIGHUP {
-                await reload()
-                continue
-            }
-            logger.notice("stopping", metadata: ["signal": "\(signal == SIGTERM ? "SIGTERM" : "SIGINT")"])
-            break
-        }
+        // A reload runs beside the wait for a stop signal: a slow one must not delay the stop.
+        let reloading = Task { for await _ in signals.reloads { await self.reload() } }
+        var stopSignal = SIGTERM
+        for await signal in signals.stop { stopSignal = signal }
+        reloading.cancel()
         discovery?.cancel()
-        await scheduler.stop()
-        let drained = await Self.wait(for: scheduling, timeout: Self.drainTimeout)
-        if !drained {
-            logger.warning("in-flight probes did not finish within \(Self.drainTimeout); cancelling them")
+        await shutDown(after: stopSignal, scheduling: scheduling, admin: admin)
+        withExtendedLifetime(signals) {}  // a second signal exits at once until here
+        return ExitStatus.success
+    }
+
+    /// Stops scheduling, lets probes in flight run until the drain deadline and cancels the rest,
+    /// flushes telemetry within its own deadline. Every wait is bounded, so the whole takes at
+    /// most about drain + flush timeouts.
+    private func shutDown(after signal: Int32, scheduling: Task<Void, Never>, admin: AdminServer) async {
+        let bounds = state.withLock { $0.config.shutdown }
+        logger.notice("stopping", metadata: ["signal": "\(SignalEvents.name(signal))",
+                                             "drain_timeout": "\(bounds.drainTimeout.configText)",
+                                             "flush_timeout": "\(bounds.flushTimeout.configText)"])
+        scheduler.stop()
+        if await !Self.wait(for: scheduling, until: .now + bounds.drainTimeout) {
+            logger.warning("in-flight probes did not finish within \(bounds.drainTimeout.configText); cancelling them")
             scheduling.cancel()
-            _ = await scheduling.value
         }
-        await telemetry.shutdown(deadline: .now + Self.flushTimeout)
+        let flushDeadline = ContinuousClock.now + bounds.flushTimeout
+        // Cancelled probes end at once and their spans join the flush; one that ignores
+        // cancellation is left behind at the flush deadline.
+        if await !Self.wait(for: scheduling, until: flushDeadline) {
+            logger.warning("probes still running after cancellation; their spans are lost")
+        }
+        let telemetry = self.telemetry
+        let flushed = await Self.wait(for: Task { await telemetry.shutdown(deadline: flushDeadline) },
+                                      until: flushDeadline + .milliseconds(200))
         let stats = telemetry.batch.stats
-        if stats.queueSize > 0 || stats.spansDropped > 0 {
+        if !flushed || stats.queueSize > 0 || stats.spansDropped > 0 {
             logger.warning("telemetry not delivered at shutdown", metadata: [
                 "spans_queued": "\(stats.queueSize)", "spans_dropped": "\(stats.spansDropped)"])
         }
-        await admin.stop()
+        _ = await Self.wait(for: Task { await admin.stop() }, until: .now + Self.adminStopTimeout)
         logger.notice("stopped")
-        return ExitStatus.success
     }
 
     /// SIGHUP: load the config again; a bad one keeps the old one running.
@@ -164,21 +190,25 @@ final class Agent: Sendable {
     private func adminRoutes() -> AdminRoutes {
         let book = self.book
         let telemetry = self.telemetry
+        let heartbeat = scheduler.heartbeat
         return AdminRoutes(
-            health: { true },
+            health: { heartbeat.isAlive() },
             readiness: { book.readiness() },
             metrics: { PrometheusText.render(telemetry.snapshot()) },
             status: { book.statusJSON() })
     }
 
-    /// Waits for `task` up to `timeout`; false if it is still running.
-    static func wait(for task: Task<Void, Never>, timeout: Duration) async -> Bool {
-        await withTaskGroup(of: Bool.self) { group in
-            group.addTask { await task.value; return true }
-            group.addTask { try? await Task.sleep(for: timeout); return false }
-            let first = await group.next() ?? false
-            group.cancelAll()
-            return first
+    /// Waits for `task` until `deadline`; false if it is still running then (it is left running:
+    /// awaiting a task's value cannot be cancelled, so the wait must not be structured around it).
+    static func wait(for task: Task<Void, Never>, until deadline: ContinuousClock.Instant) async -> Bool {
+        let (outcome, report) = AsyncStream.makeStream(of: Bool.self)
+        Task { await task.value; report.yield(true) }
+        let timer = Task {
+            try? await Task.sleep(until: deadline, clock: .continuous)
+            report.yield(false)
         }
+        defer { timer.cancel() }
+        for await finished in outcome { return finished }
+        return false
     }
 }

@@ -5,7 +5,8 @@ import ProbeLogic
 import Tracing
 
 /// Runs one scheduled probe: the probe itself, then (inside its still-open span) the state step,
-/// its span events and links; then metrics and a log line for every state change or error.
+/// its span events and links; then metrics and a log line for every state change or error, and a
+/// debug line for every probe. A probe cancelled at shutdown changes nothing but its own span.
 struct ProbeExecutor: Sendable {
     let runner: ProbeRunner
     let book: TargetBook
@@ -14,6 +15,8 @@ struct ProbeExecutor: Sendable {
 
     func execute(_ spec: TargetSpec) async {
         let name = spec.target.name
+        logger.trace("probe starting", metadata: ["target": "\(name)", "kind": "\(Self.kindName(spec.target.kind))",
+                                                  "timeout_ms": "\(Self.milliseconds(spec.target.timeout))"])
         let stepBox = StepBox()
         let run = await runner.run(spec.target) { report, context in
             let documents = await fetchDocuments(RestartMarks.documentURLs(spec.restartSignals), spec: spec, http: context.http)
@@ -25,10 +28,41 @@ struct ProbeExecutor: Sendable {
             annotate(context.span, step: step, previous: previous)
             stepBox.step = step
         }
+        if run.cancelled {
+            logger.info("probe cancelled at shutdown", metadata: [
+                "target": "\(name)", "trace_id": "\(run.traceID.hex)", "duration_ms": "\(Self.milliseconds(run.duration))"])
+            return
+        }
+        logger.debug("probe finished", metadata: Self.summary(run))
         book.recordResult(name, run)
         guard let step = stepBox.step else { return }
+        logger.trace("target state", metadata: [
+            "target": "\(name)", "trace_id": "\(run.traceID.hex)", "state": "\(step.health.state.rawValue)",
+            "consecutive_failures": "\(step.health.consecutiveFailures)"])
         metrics.record(run, step: step)
         log(run, step: step)
+    }
+
+    /// What a probe's log lines say about it: never its URL, headers or response content.
+    static func summary(_ run: ProbeRun) -> Logger.Metadata {
+        var metadata: Logger.Metadata = [
+            "target": "\(run.target)", "health_status": "\(run.report.outcome.health.rawValue)",
+            "duration_ms": "\(milliseconds(run.duration))", "trace_id": "\(run.traceID.hex)",
+        ]
+        if let status = run.report.httpStatus { metadata["http_status"] = "\(status)" }
+        if let errorType = run.report.outcome.errorType { metadata["error_type"] = "\(errorType.rawValue)" }
+        return metadata
+    }
+
+    static func kindName(_ kind: Target.Kind) -> String {
+        switch kind {
+        case .mcp: "mcp"
+        case .http: "http"
+        }
+    }
+
+    static func milliseconds(_ duration: Duration) -> String {
+        "\((duration / .milliseconds(1) * 10).rounded() / 10)"
     }
 
     private func annotate(_ span: Span, step: TargetHealth.Step, previous: TargetHealth.State) {
@@ -64,11 +98,7 @@ struct ProbeExecutor: Sendable {
     private func log(_ run: ProbeRun, step: TargetHealth.Step) {
         let failed = !run.report.outcome.health.isSuccess
         guard step.transition != nil || step.restart != nil || failed else { return }  // the usual probe: nothing to say
-        var metadata: Logger.Metadata = [
-            "target": "\(run.target)", "trace_id": "\(run.traceID.hex)",
-            "health_status": "\(run.report.outcome.health.rawValue)",
-        ]
-        if let errorType = run.report.outcome.errorType { metadata["error_type"] = "\(errorType.rawValue)" }
+        var metadata = Self.summary(run)
         if let transition = step.transition {
             metadata["from"] = "\(transition.from.rawValue)"
             metadata["to"] = "\(transition.to.rawValue)"

@@ -1,4 +1,5 @@
 import ProbeLogic
+import Synchronization
 import Tracing
 
 /// Runs each target on its interval: start times spread, never two probes of one target at once,
@@ -8,18 +9,27 @@ actor Scheduler {
     private let execute: @Sendable (TargetSpec) async -> Void
     private let isFailing: @Sendable (String) -> Bool
     private let lateness: Histogram?
+    private let skipped: @Sendable (String) -> Void
     private var queue = ScheduleQueue<ContinuousClock.Instant>()
     private var specs: [String: TargetSpec] = [:]
     private var inFlight: Set<String> = []
-    private var stopping = false
+    private let stopping = Atomic(false)
+    /// Beats on every wake-up; `/healthz` reads it (the watchdog).
+    nonisolated let heartbeat: Heartbeat
     /// Origin of every target's slot grid.
     private let epoch = ContinuousClock.now
     static let coalescing: Duration = .milliseconds(1)
+    /// The longest the loop sleeps, whatever the targets and intervals (no targets at all included).
+    static let maxSleep: Duration = .milliseconds(250)
 
-    init(maxConcurrency: Int, lateness: Histogram? = nil, isFailing: @escaping @Sendable (String) -> Bool,
+    /// `skipped(name)`: a run fell due while the target's previous probe was still running.
+    init(maxConcurrency: Int, lateness: Histogram? = nil, heartbeat: Heartbeat = Heartbeat(limit: .seconds(10)),
+         isFailing: @escaping @Sendable (String) -> Bool, skipped: @escaping @Sendable (String) -> Void = { _ in },
          execute: @escaping @Sendable (TargetSpec) async -> Void) {
         self.maxConcurrency = max(1, maxConcurrency)
         self.lateness = lateness
+        self.heartbeat = heartbeat
+        self.skipped = skipped
         self.isFailing = isFailing
         self.execute = execute
     }
@@ -39,11 +49,13 @@ actor Scheduler {
 
     var inFlightCount: Int { inFlight.count }
 
-    /// Runs until cancelled or `stop()`; returns after in-flight probes finish.
+    /// Runs until cancelled or `stop()`; returns after in-flight probes finish (cancelling the
+    /// task cancels them).
     func run() async {
         await withDiscardingTaskGroup { group in
-            while !stopping, !Task.isCancelled {
+            while !stopping.load(ordering: .relaxed), !Task.isCancelled {
                 let now = ContinuousClock.now
+                heartbeat.beat(at: now)
                 // Start what falls due within the next millisecond too: one wake-up for several
                 // probes costs far fewer thread switches than one each.
                 while inFlight.count < maxConcurrency, let item = queue.popDue(at: now + Self.coalescing) {
@@ -51,7 +63,10 @@ actor Scheduler {
                     let failing = isFailing(item.name)
                     let interval = failing ? (spec.failingInterval ?? spec.interval) : spec.interval
                     queue.insert(item.name, due: SchedulePlan.nextDue(after: item.due, interval: interval, now: now))
-                    guard !inFlight.contains(item.name) else { continue }  // still running: skip this slot
+                    guard !inFlight.contains(item.name) else {  // still running: skip this slot
+                        skipped(item.name)
+                        continue
+                    }
                     inFlight.insert(item.name)
                     lateness?.record(max(0, (ContinuousClock.now - item.due).secondsValue))
                     let execute = self.execute
@@ -65,14 +80,18 @@ actor Scheduler {
                 if inFlight.count >= maxConcurrency {
                     wake = now + .milliseconds(2)
                 } else {
-                    wake = min(queue.next?.due ?? now + .milliseconds(250), now + .milliseconds(250))
+                    wake = min(queue.next?.due ?? now + Self.maxSleep, now + Self.maxSleep)
                 }
                 try? await Task.sleep(until: wake, tolerance: Self.coalescing, clock: .continuous)
             }
         }
     }
 
-    func stop() { stopping = true }
+    /// Starts no more probes; immediate, whatever the loop is doing.
+    nonisolated func stop() {
+        stopping.store(true, ordering: .relaxed)
+        heartbeat.stop()
+    }
 
     private func finished(_ name: String) { inFlight.remove(name) }
 }
