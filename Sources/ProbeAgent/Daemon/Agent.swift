@@ -1,6 +1,7 @@
 import Foundation
 import HTTPClient
 import Logging
+import OTLPExporter
 import ProbeLogic
 import Synchronization
 import Tracing
@@ -60,9 +61,15 @@ final class Agent: Sendable {
         state = Mutex(State(config: config, staticTargets: Self.owned(config.targets, shard: shard)))
     }
 
-    /// The exporter's start-up summary (final URL, protocol) is news; everything else it says is a problem.
-    static func logExporterDiagnostic(_ line: String, _ logger: Logger) {
-        if line.hasPrefix("OTLP exporter "), line.contains(" protocol=") { logger.notice("\(line)") } else { logger.warning("\(line)") }
+    /// The exporter decides each line's level; this maps it onto the logger's.
+    static func logExporterDiagnostic(_ diagnostic: Diagnostic, _ logger: Logger) {
+        let level: Logger.Level = switch diagnostic.level {
+        case .debug: .debug
+        case .info: .info
+        case .notice: .notice
+        case .warning: .warning
+        }
+        logger.log(level: level, "\(diagnostic.message)")
     }
 
     static func owned(_ specs: [TargetSpec], shard: Shard?) -> [TargetSpec] {
@@ -117,12 +124,7 @@ final class Agent: Sendable {
             scheduling.cancel()
             _ = await scheduling.value
         }
-        await telemetry.shutdown(deadline: .now + Self.flushTimeout)
-        let stats = telemetry.batch.stats
-        if stats.queueSize > 0 || stats.spansDropped > 0 {
-            logger.warning("telemetry not delivered at shutdown", metadata: [
-                "spans_queued": "\(stats.queueSize)", "spans_dropped": "\(stats.spansDropped)"])
-        }
+        await telemetry.shutdown(deadline: .now + Self.flushTimeout)  // logs what each exporter delivered
         await admin.stop()
         logger.notice("stopped")
         return ExitStatus.success
