@@ -78,4 +78,16 @@ import Tracing
         #expect(log.lines.last == "notice: export recovered after 38.0 s: 10 failed attempts, 50 spans dropped; last error: HTTP 502",
                 "\(log.lines)")
     }
+
+    /// A file that cannot be written (here: a full disk) is reported like a failing collector.
+    @Test func fileWriteFailuresAreLoggedOnce() async throws {
+        guard FileManager.default.fileExists(atPath: "/dev/full") else { return }
+        let log = LogCapture()
+        let exporter = try OTLPFileExporter(path: "/dev/full", diagnostics: log.sink)
+        for _ in 0..<3 { #expect(await exporter.export(Sample.spans(2)) == .failure) }
+        let warnings = log.lines(atLeast: .warning)
+        #expect(warnings.count == 1, "\(log.lines)")
+        #expect(warnings.first?.hasPrefix("OTLP/JSON export to file /dev/full failing: write failed (") == true, "\(warnings)")
+        #expect(log.entries.filter { $0.level == .debug }.count == 3, "one debug line per write")
+    }
 }

@@ -82,6 +82,43 @@ final class ExporterIndependenceTests: XCTestCase {
         XCTAssertEqual(dropLines().count, 1, "\(dropLines())")
         await telemetry.shutdown(deadline: .now + .milliseconds(500))
     }
+
+    /// The queue-drop lines: the start with a count, nothing while it only lacks new spans, and the
+    /// end with the total once the queue has room again.
+    func testQueueDropWatchReportsStartAndEndWithTotals() async throws {
+        struct SlowExporter: SpanExporter {
+            func export(_ batch: [SpanData]) async -> ExportResult {
+                try? await Task.sleep(for: .milliseconds(300))
+                return .success
+            }
+        }
+        let processor = BatchSpanProcessor(exporter: SlowExporter(), config: BatchConfig(
+            scheduleDelay: .milliseconds(10), maxQueueSize: 10, maxExportBatchSize: 10))
+        let lines = DiagnosticLines()
+        let watch = QueueDropWatch(queues: [SpanExportQueue(name: "slow", processor: processor)], diagnostics: { lines.add("\($0)") })
+        for _ in 0..<15 { processor.onEnd(makeSpanData()) }
+        try await Task.sleep(for: .milliseconds(50))
+        for _ in 0..<25 { processor.onEnd(makeSpanData()) }
+        watch.check()
+        XCTAssertEqual(lines.lines.count, 1, "\(lines.lines)")
+        XCTAssertTrue(lines.lines[0].hasPrefix("warning: span queue of the slow exporter failing: full at 10 spans"), lines.lines[0])
+        let dropped = processor.stats.spansDropped
+        XCTAssertTrue(lines.lines[0].hasSuffix("; \(dropped) new spans dropped"), lines.lines[0])
+        watch.check()  // still full, no new drops: not over yet
+        XCTAssertEqual(lines.lines.count, 1, "\(lines.lines)")
+        let drained = ContinuousClock.now + .seconds(5)
+        while processor.stats.queueSize > 0, ContinuousClock.now < drained { try await Task.sleep(for: .milliseconds(20)) }
+        watch.check()
+        XCTAssertEqual(lines.lines.count, 2, "\(lines.lines)")
+        XCTAssertTrue(lines.lines[1].hasPrefix("notice: span queue of the slow exporter recovered after "), lines.lines[1])
+        XCTAssertTrue(lines.lines[1].hasSuffix(": \(dropped) spans dropped"), lines.lines[1])
+        await processor.shutdown(deadline: .now + .seconds(1))
+    }
+
+    func makeSpanData() -> SpanData {
+        SpanData(context: SpanContext(traceID: .random(), spanID: .random()), parentSpanID: nil, name: "s",
+                 startTimeUnixNano: 1, endTimeUnixNano: 2)
+    }
 }
 
 /// The same with the real daemon: probes' spans reach `exporter.file` while the collector hangs.

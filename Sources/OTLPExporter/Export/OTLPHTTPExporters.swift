@@ -69,12 +69,12 @@ public struct OTLPExporters: Sendable {
         config.warnings.forEach { diagnostics(Diagnostic(.warning, $0)) }
         let spans: (any SpanExporter)? = switch (config.traces.enabled, config.traces.exporter) {
         case (false, _), (_, .none): nil
-        case (_, .console): OTLPFileExporter.standardOutput(resource: config.traces.resource)
+        case (_, .console): OTLPFileExporter.standardOutput(resource: config.traces.resource, diagnostics: diagnostics)
         case (_, .otlp): OTLPHTTPSpanExporter(config: config.traces, transport: transport, diagnostics: diagnostics)
         }
         let metrics: (any MetricExporter)? = switch (config.metrics.enabled, config.metrics.exporter) {
         case (false, _), (_, .none): nil
-        case (_, .console): OTLPFileExporter.standardOutput(resource: config.metrics.resource)
+        case (_, .console): OTLPFileExporter.standardOutput(resource: config.metrics.resource, diagnostics: diagnostics)
         case (_, .otlp): OTLPHTTPMetricExporter(config: config.metrics, transport: transport, diagnostics: diagnostics)
         }
         return OTLPExporters(spans: spans, metrics: metrics, config: config)

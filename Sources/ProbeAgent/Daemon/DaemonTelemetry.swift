@@ -36,10 +36,11 @@ final class DaemonTelemetry: Sendable {
         var spanExporters: [(name: String, exporter: any SpanExporter)] = []
         if let otlpSpans { spanExporters.append(("otlp", otlpSpans)) }
         if let file = settings?.file {
-            spanExporters.append(("file", try OTLPFileExporter(path: file, resource: config.traces.resource)))
+            spanExporters.append(("file", try OTLPFileExporter(path: file, resource: config.traces.resource,
+                                                                   diagnostics: diagnostics)))
         }
         if settings?.console == true || config.traces.exporter == .console {
-            spanExporters.append(("console", OTLPFileExporter.standardOutput(resource: config.traces.resource)))
+            spanExporters.append(("console", OTLPFileExporter.standardOutput(resource: config.traces.resource, diagnostics: diagnostics)))
         }
 
         let (batchConfig, batchWarnings) = BatchConfig.fromEnvironment(env)
@@ -142,19 +143,20 @@ final class QueueDropWatch: Sendable {
 
     func stop() { task.withLock { $0 }?.cancel() }
 
-    /// Reports the drops since the last check, or that there were none.
+    /// Reports the drops since the last check, or that the queue has room again.
     func check() {
-        let totals = queues.map { $0.processor.stats.spansDropped }
+        let stats = queues.map { $0.processor.stats }
         let previous = seen.withLock { seen in
-            defer { seen = totals }
+            defer { seen = stats.map(\.spansDropped) }
             return seen
         }
         for (i, queue) in queues.enumerated() {
-            let new = Int(totals[i] - previous[i])
+            let new = Int(stats[i].spansDropped - previous[i])
+            let capacity = queue.processor.config.maxQueueSize
             if new > 0 {
-                logs[i].failure("full at \(queue.processor.config.maxQueueSize) spans (the exporter is slower than spans "
-                    + "arrive); \(new) new spans dropped", dropped: new)
-            } else {
+                logs[i].failure("full at \(capacity) spans (the exporter is slower than spans arrive); "
+                    + "\(new) new spans dropped", dropped: new)
+            } else if stats[i].queueSize < capacity {  // a full queue that drops nothing only lacks new spans
                 logs[i].success()
             }
         }
