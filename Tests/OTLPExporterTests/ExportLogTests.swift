@@ -31,14 +31,14 @@ import Tracing
         lines = log.lines(atLeast: .notice)
         #expect(lines.count == 2, "one summary after a minute: \(lines)")
         #expect(lines.last?.contains("still failing") == true, "\(lines)")
-        #expect(lines.last?.contains("12 spans dropped") == true, "the count so far: \(lines)")
+        #expect(lines.last?.contains("3 failed batches, 12 spans dropped") == true, "the count so far: \(lines)")
 
         #expect(await exporter.export(Sample.spans(4)) == .success)
         lines = log.lines(atLeast: .notice)
         #expect(lines.count == 3, "\(lines)")
         let recovery = lines.last ?? ""
         #expect(recovery.contains("recovered after 1m"), "\(recovery)")
-        #expect(recovery.contains("18 failed attempts") && recovery.contains("12 retries") && recovery.contains("24 spans dropped"),
+        #expect(recovery.contains("18 failed attempts") && recovery.contains("12 retries") && recovery.contains("6 failed batches, 24 spans dropped"),
                 "\(recovery)")
     }
 
@@ -61,13 +61,13 @@ import Tracing
         let clock = FakeClock()
         let log = LogCapture()
         let outage = OutageLog(subject: "export", unit: "spans", sink: log.sink, now: clock.exportClock.now)
-        outage.failure("HTTP 503", failedAttempts: 1, dropped: 5)
+        outage.failure("HTTP 503", failedAttempts: 1, failedBatches: 1, dropped: 5)
         clock.advance(.seconds(1))
         outage.success()
         #expect(log.lines.count == 2)
         for _ in 0..<10 {
             clock.advance(.seconds(2))
-            outage.failure("HTTP 502", failedAttempts: 1, dropped: 5)
+            outage.failure("HTTP 502", failedAttempts: 1, failedBatches: 1, dropped: 5)
             clock.advance(.seconds(2))
             outage.success()
         }
@@ -75,7 +75,7 @@ import Tracing
         clock.advance(.seconds(30))
         outage.success()
         #expect(log.lines.count == 3)
-        #expect(log.lines.last == "notice: export recovered after 38.0 s: 10 failed attempts, 50 spans dropped; last error: HTTP 502",
+        #expect(log.lines.last == "notice: export recovered after 38.0 s: 10 failed attempts, 10 failed batches, 50 spans dropped; last error: HTTP 502",
                 "\(log.lines)")
     }
 

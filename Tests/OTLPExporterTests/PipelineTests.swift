@@ -144,7 +144,7 @@ import Tracing
         _ = await e.export(Sample.spans(1))
         let warnings = log.lines(atLeast: .warning)
         #expect(warnings.count == 2)
-        #expect(warnings.last?.contains("still failing after 1m01s: 6 failed attempts, 6 spans dropped") == true, "\(warnings)")
+        #expect(warnings.last?.contains("still failing after 1m01s: 6 failed attempts, 6 failed batches, 6 spans dropped") == true, "\(warnings)")
         #expect(e.stats.droppedNonRetryable == 6 && e.stats.failures == 6)
         // Every attempt is a debug line: signal, items, bytes, result, duration.
         let attempts = log.entries.filter { $0.level == .debug }.map(\.message)

@@ -71,6 +71,8 @@ public final class OutageLog: Sendable {
     public struct Tally: Sendable, Equatable {
         public var failedAttempts = 0
         public var retries = 0
+        /// Batches (export requests) given up on.
+        public var failedBatches = 0
         public var dropped = 0
     }
 
@@ -104,13 +106,15 @@ public final class OutageLog: Sendable {
         self.now = now
     }
 
-    /// A failed attempt (`failedAttempts`), items given up on (`dropped`), or both.
-    public func failure(_ reason: String, failedAttempts: Int = 0, dropped: Int = 0) {
+    /// A failed attempt (`failedAttempts`), a batch and its items given up on (`failedBatches`,
+    /// `dropped`), or both.
+    public func failure(_ reason: String, failedAttempts: Int = 0, failedBatches: Int = 0, dropped: Int = 0) {
         let t = now()
         let line = state.withLock { s -> String? in
             if s.since == nil { s.since = t }
             s.recoveredAt = nil
             s.tally.failedAttempts += failedAttempts
+            s.tally.failedBatches += failedBatches
             s.tally.dropped += dropped
             s.lastReason = reason
             guard s.lastLine.map({ t - $0 >= interval }) ?? true else { return nil }
@@ -143,6 +147,7 @@ public final class OutageLog: Sendable {
         var parts: [String] = []
         if t.failedAttempts > 0 { parts.append("\(t.failedAttempts) failed attempt\(t.failedAttempts == 1 ? "" : "s")") }
         if t.retries > 0 { parts.append("\(t.retries) retr\(t.retries == 1 ? "y" : "ies")") }
+        if t.failedBatches > 0 { parts.append("\(t.failedBatches) failed batch\(t.failedBatches == 1 ? "" : "es")") }
         parts.append("\(t.dropped) \(unit) dropped")
         return parts.joined(separator: ", ")
     }

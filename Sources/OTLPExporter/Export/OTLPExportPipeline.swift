@@ -233,7 +233,7 @@ final class OTLPExportPipeline<Item: Sendable>: Sendable {
             }
             s.lastError = self.scrubber.scrub(line)
         }
-        outage.failure(line, failedAttempts: failedAttempt ? 1 : 0, dropped: count)
+        outage.failure(line, failedAttempts: failedAttempt ? 1 : 0, failedBatches: 1, dropped: count)
     }
 
     /// Cancelled by shutdown, or by the caller (a batch processor giving up on a slow export).

@@ -67,7 +67,7 @@ public final class OTLPFileExporter: SpanExporter, MetricExporter {
         diagnostics(Diagnostic(.debug, "OTLP/JSON export to \(name): \(count) \(unit), \(json.count + 1) bytes, "
             + "\(problem.map { "failed (\($0))" } ?? "written"), \(OutageLog.text(ContinuousClock.now - start))"))
         if let problem {
-            outage.failure("write failed (\(problem)); \(count) \(unit) dropped", failedAttempts: 1, dropped: count)
+            outage.failure("write failed (\(problem)); \(count) \(unit) dropped", failedAttempts: 1, failedBatches: 1, dropped: count)
             return .failure
         }
         outage.success()
