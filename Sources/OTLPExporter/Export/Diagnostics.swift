@@ -158,7 +158,8 @@ public final class OutageLog: Sendable {
         if ms < 1000 { return "\(ms) ms" }
         if ms < 60_000 { return String(format: "%.1f s", Double(ms) / 1000) }
         let s = ms / 1000
-        if s < 3600 { return String(format: "%dm%02ds", s / 60, s % 60) }
-        return String(format: "%dh%02dm", s / 3600, s / 60 % 60)
+        func twoDigits(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
+        if s < 3600 { return "\(s / 60)m\(twoDigits(s % 60))s" }
+        return "\(s / 3600)h\(twoDigits(s / 60 % 60))m"
     }
 }
