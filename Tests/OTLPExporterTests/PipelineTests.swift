@@ -139,12 +139,18 @@ import Tracing
         let transport = FakeTransport(Array(repeating: .status(400), count: 10), clock: clock)
         let e = Self.exporter(transport, clock: clock, log: log)
         for _ in 0..<5 { _ = await e.export(Sample.spans(1)) }
-        #expect(log.lines.count == 2)  // startup + first failure
+        #expect(log.lines(atLeast: .warning).count == 1)  // the first failure
         clock.advance(.seconds(61))
         _ = await e.export(Sample.spans(1))
-        #expect(log.lines.count == 3)
-        #expect(log.lines.last?.contains("4 similar failures") == true)
+        let warnings = log.lines(atLeast: .warning)
+        #expect(warnings.count == 2)
+        #expect(warnings.last?.contains("still failing after 1m01s: 6 failed attempts, 6 failed batches, 6 spans dropped") == true, "\(warnings)")
         #expect(e.stats.droppedNonRetryable == 6 && e.stats.failures == 6)
+        // Every attempt is a debug line: signal, items, bytes, result, duration.
+        let attempts = log.entries.filter { $0.level == .debug }.map(\.message)
+        #expect(attempts.count == 6)
+        #expect(attempts.first?.hasPrefix("OTLP traces export attempt 1: 1 spans, ") == true, "\(attempts)")
+        #expect(attempts.first?.contains(" bytes, HTTP 400, ") == true, "\(attempts)")
     }
 
     @Test func headersOfTheRequest() async throws {

@@ -30,11 +30,15 @@ final class Receiver: Sendable {
     }
 }
 
-/// Collects diagnostics lines.
+/// Collects diagnostics.
 final class LogCapture: Sendable {
-    private let storage = Mutex<[String]>([])
-    var lines: [String] { storage.withLock { $0 } }
-    var sink: DiagnosticsSink { { line in self.storage.withLock { $0.append(line) } } }
+    private let storage = Mutex<[Diagnostic]>([])
+    var entries: [Diagnostic] { storage.withLock { $0 } }
+    /// "level: message"
+    var lines: [String] { entries.map(\.description) }
+    /// Lines at `level` or above.
+    func lines(atLeast level: DiagnosticLevel) -> [String] { entries.filter { $0.level >= level }.map(\.message) }
+    var sink: DiagnosticsSink { { d in self.storage.withLock { $0.append(d) } } }
     var text: String { lines.joined(separator: "\n") }
 }
 

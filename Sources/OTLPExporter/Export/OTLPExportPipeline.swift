@@ -11,7 +11,8 @@ final class OTLPExportPipeline<Item: Sendable>: Sendable {
     private let transport: any OTLPTransport
     private let retry: RetryPolicy
     private let clock: ExportClock
-    private let log: RateLimitedDiagnostics
+    private let diagnostics: DiagnosticsSink
+    private let outage: OutageLog
     private let scrubber: SecretScrubber
     private let baseRequest: HTTPRequest
     private let gate = ExportGate()
@@ -41,7 +42,10 @@ final class OTLPExportPipeline<Item: Sendable>: Sendable {
         self.clock = clock
         scrubber = SecretScrubber(config: config)
         bodyBuilder = RequestBodyBuilder(compression: config.compression)
-        log = RateLimitedDiagnostics(sink: diagnostics, scrubber: scrubber, now: clock.now)
+        self.diagnostics = diagnostics
+        outage = OutageLog(subject: "OTLP \(codec.signal.rawValue) export to \(EndpointURL.redacted(config.endpoint))",
+                           unit: codec.signal == .traces ? "spans" : "data points",
+                           sink: diagnostics, scrubber: scrubber, now: clock.now)
 
         var headers = HTTPHeaders()
         headers.add("Content-Type", config.protocol.contentType)
@@ -56,7 +60,7 @@ final class OTLPExportPipeline<Item: Sendable>: Sendable {
         request.tls = TLSOptions(caFile: config.certificateFile, clientCertFile: config.clientCertificateFile,
                                  clientKeyFile: config.clientKeyFile)
         baseRequest = request
-        log.info("OTLP exporter \(config)")
+        log(.info, "OTLP exporter \(config)")
     }
 
     var stats: ExporterStats { state.withLock { $0.stats } }
@@ -130,6 +134,7 @@ final class OTLPExportPipeline<Item: Sendable>: Sendable {
             let decision: RetryDecision
             do {
                 let response = try await transport.execute(request)
+                logAttempt(attempt, count: count, bytes: body.count, result: "HTTP \(response.status)", since: now)
                 decision = RetryRules.decision(status: response.status, headers: response.headers, now: clock.wallNow())
                 if decision == .success {
                     accept(response, count: count)
@@ -138,11 +143,12 @@ final class OTLPExportPipeline<Item: Sendable>: Sendable {
                 let message = ExportResponseDecoder.statusMessage(body: response.body, contentType: response.headers["Content-Type"])
                 lastProblem = "HTTP \(response.status)" + (message.map { ": \(clipped($0))" } ?? "")
             } catch {
-                if Task.isCancelled || (error as? HTTPClientError)?.kind == .cancelled {
+                let kind = (error as? HTTPClientError)?.kind ?? .other
+                logAttempt(attempt, count: count, bytes: body.count, result: kind.rawValue, since: now)
+                if Task.isCancelled || kind == .cancelled {
                     cancelled(count: count, after: lastProblem)
                     return false
                 }
-                let kind = (error as? HTTPClientError)?.kind ?? .other
                 decision = RetryRules.decision(transportError: kind)
                 lastProblem = "\(error)"
             }
@@ -150,22 +156,26 @@ final class OTLPExportPipeline<Item: Sendable>: Sendable {
             case .success:
                 return true
             case .drop(let reason):
-                fail(count: count, counter: .nonRetryable, text: "\(lastProblem) (\(reason), not retryable)")
+                fail(count: count, counter: .nonRetryable, text: "\(lastProblem) (\(reason), not retryable)", failedAttempt: true)
                 return false
             case .retry(let serverDelay):
                 attempt += 1
                 let remaining = deadline.map { $0 - clock.now() }
                 let delay = serverDelay ?? retry.backoff(attempt: attempt - 1)
                 if attempt >= retry.maxAttempts {
-                    fail(count: count, counter: .retryExhausted, text: "\(lastProblem) (\(DropReason.attemptsExhausted))")
+                    fail(count: count, counter: .retryExhausted, text: "\(lastProblem) (\(DropReason.attemptsExhausted))",
+                         failedAttempt: true)
                     return false
                 }
                 if let remaining, delay >= remaining {
                     let reason: DropReason = serverDelay.map { .retryAfterPastDeadline($0) } ?? .deadlineExceeded
-                    fail(count: count, counter: byShutdown ? .atShutdown : .retryExhausted, text: "\(lastProblem) (\(reason))")
+                    fail(count: count, counter: byShutdown ? .atShutdown : .retryExhausted, text: "\(lastProblem) (\(reason))",
+                         failedAttempt: true)
                     return false
                 }
                 record { $0.retries += 1 }
+                outage.failure("\(lastProblem); retrying", failedAttempts: 1)
+                outage.retry()
                 do {
                     try await clock.sleep(delay)
                 } catch {
@@ -174,6 +184,12 @@ final class OTLPExportPipeline<Item: Sendable>: Sendable {
                 }
             }
         }
+    }
+
+    /// The debug line of one POST: signal, items, bytes on the wire, result, duration.
+    private func logAttempt(_ attempt: Int, count: Int, bytes: Int, result: String, since start: ContinuousClock.Instant) {
+        log(.debug, "OTLP \(codec.signal.rawValue) export attempt \(attempt + 1): \(count) \(unit), \(bytes) bytes, "
+            + "\(result), \(OutageLog.text(clock.now() - start))")
     }
 
     /// A 2xx: everything delivered unless the body reports a partial success.
@@ -187,6 +203,7 @@ final class OTLPExportPipeline<Item: Sendable>: Sendable {
         }
         guard let partial else {
             record { $0.exported += count }
+            outage.success()
             return
         }
         let rejected = Int(clamping: max(0, min(partial.rejected, Int64(count))))
@@ -198,15 +215,14 @@ final class OTLPExportPipeline<Item: Sendable>: Sendable {
         if rejected > 0 {
             let text = "partial success, receiver rejected \(rejected) of \(count) \(unit)\(message)"
             record { $0.lastError = self.scrubber.scrub(text) }
-            log.failure(prefix + text)
+            outage.failure(text, dropped: rejected)
         } else {
+            outage.success()
             warnOnce("receiver warning\(message)")
         }
     }
 
-    private var prefix: String { "OTLP \(codec.signal.rawValue) export to \(EndpointURL.redacted(config.endpoint)): " }
-
-    private func fail(count: Int, counter: DropCounter, text: String) {
+    private func fail(count: Int, counter: DropCounter, text: String, failedAttempt: Bool = false) {
         let line = "\(text); dropped \(count) \(unit)"
         record { s in
             switch counter {
@@ -217,14 +233,14 @@ final class OTLPExportPipeline<Item: Sendable>: Sendable {
             }
             s.lastError = self.scrubber.scrub(line)
         }
-        log.failure(prefix + line)
+        outage.failure(line, failedAttempts: failedAttempt ? 1 : 0, failedBatches: 1, dropped: count)
     }
 
     /// Cancelled by shutdown, or by the caller (a batch processor giving up on a slow export).
     private func cancelled(count: Int, after problem: String) {
         let atShutdown = state.withLock { $0.shutdownDeadline != nil }
         let text = (problem.isEmpty ? "" : "\(problem); ") + (atShutdown ? "cancelled at shutdown" : "export cancelled by the caller")
-        fail(count: count, counter: atShutdown ? .atShutdown : .retryExhausted, text: text)
+        fail(count: count, counter: atShutdown ? .atShutdown : .retryExhausted, text: text, failedAttempt: true)
     }
 
     private func warnOnce(_ text: String) {
@@ -232,7 +248,11 @@ final class OTLPExportPipeline<Item: Sendable>: Sendable {
             defer { s.warnedOnce = true }
             return !s.warnedOnce
         }
-        if first { log.info(prefix + text) }
+        if first { log(.warning, "OTLP \(codec.signal.rawValue) export to \(EndpointURL.redacted(config.endpoint)): \(text)") }
+    }
+
+    private func log(_ level: DiagnosticLevel, _ message: String) {
+        diagnostics(Diagnostic(level, scrubber.scrub(message)))
     }
 
     private func record(_ change: (inout ExporterStats) -> Void) {
@@ -262,13 +282,14 @@ final class OTLPExportPipeline<Item: Sendable>: Sendable {
             _ = await finishes(task, before: clock.now() + .milliseconds(100))
         }
         let s = stats
-        var line = "OTLP \(codec.signal.rawValue) exporter shut down: \(s.exported) \(unit) exported"
+        var line = "OTLP \(codec.signal.rawValue) exporter shut down: \(s.exported) \(unit) exported, "
+            + "\(s.failures) failed export\(s.failures == 1 ? "" : "s"), \(s.retries) retr\(s.retries == 1 ? "y" : "ies")"
         if s.dropped > 0 || s.rejectedPartial > 0 {
             line += "; not delivered: \(s.dropped + s.rejectedPartial) (non-retryable \(s.droppedNonRetryable), "
                 + "retries exhausted \(s.droppedRetryExhausted), too large \(s.droppedTooLarge), "
                 + "at shutdown \(s.droppedAtShutdown), rejected by receiver \(s.rejectedPartial))"
         }
-        log.info(line)
+        log(.info, line)
     }
 
     /// true when `task` completes before `deadline`; never waits past it.

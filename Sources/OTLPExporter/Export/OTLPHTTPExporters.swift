@@ -17,7 +17,7 @@ public final class OTLPHTTPSpanExporter: SpanExporter {
     public convenience init(environment: [String: String] = ProcessInfo.processInfo.environment,
                             diagnostics: @escaping DiagnosticsSink = { _ in }) throws {
         let env = try OTLPExporterConfig.fromEnvironment(environment)
-        env.warnings.forEach(diagnostics)
+        env.warnings.forEach { diagnostics(Diagnostic(.warning, $0)) }
         self.init(config: env.traces, diagnostics: diagnostics)
     }
 
@@ -43,7 +43,7 @@ public final class OTLPHTTPMetricExporter: MetricExporter {
     public convenience init(environment: [String: String] = ProcessInfo.processInfo.environment,
                             diagnostics: @escaping DiagnosticsSink = { _ in }) throws {
         let env = try OTLPExporterConfig.fromEnvironment(environment)
-        env.warnings.forEach(diagnostics)
+        env.warnings.forEach { diagnostics(Diagnostic(.warning, $0)) }
         self.init(config: env.metrics, diagnostics: diagnostics)
     }
 
@@ -66,15 +66,15 @@ public struct OTLPExporters: Sendable {
                                        transport: any OTLPTransport = HTTPClient.shared,
                                        diagnostics: @escaping DiagnosticsSink = { _ in }) throws -> OTLPExporters {
         let config = try OTLPExporterConfig.fromEnvironment(environment)
-        config.warnings.forEach(diagnostics)
+        config.warnings.forEach { diagnostics(Diagnostic(.warning, $0)) }
         let spans: (any SpanExporter)? = switch (config.traces.enabled, config.traces.exporter) {
         case (false, _), (_, .none): nil
-        case (_, .console): OTLPFileExporter.standardOutput(resource: config.traces.resource)
+        case (_, .console): OTLPFileExporter.standardOutput(resource: config.traces.resource, diagnostics: diagnostics)
         case (_, .otlp): OTLPHTTPSpanExporter(config: config.traces, transport: transport, diagnostics: diagnostics)
         }
         let metrics: (any MetricExporter)? = switch (config.metrics.enabled, config.metrics.exporter) {
         case (false, _), (_, .none): nil
-        case (_, .console): OTLPFileExporter.standardOutput(resource: config.metrics.resource)
+        case (_, .console): OTLPFileExporter.standardOutput(resource: config.metrics.resource, diagnostics: diagnostics)
         case (_, .otlp): OTLPHTTPMetricExporter(config: config.metrics, transport: transport, diagnostics: diagnostics)
         }
         return OTLPExporters(spans: spans, metrics: metrics, config: config)

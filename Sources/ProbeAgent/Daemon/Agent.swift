@@ -1,6 +1,7 @@
 import Foundation
 import HTTPClient
 import Logging
+import OTLPExporter
 import ProbeLogic
 import Synchronization
 import Tracing
@@ -66,9 +67,15 @@ final class Agent: Sendable {
         state = Mutex(State(config: config, staticTargets: Self.owned(config.targets, shard: shard)))
     }
 
-    /// The exporter's start-up summary (final URL, protocol) is news; everything else it says is a problem.
-    static func logExporterDiagnostic(_ line: String, _ logger: Logger) {
-        if line.hasPrefix("OTLP exporter "), line.contains(" protocol=") { logger.notice("\(line)") } else { logger.warning("\(line)") }
+    /// The exporter decides each line's level; this maps it onto the logger's.
+    static func logExporterDiagnostic(_ diagnostic: Diagnostic, _ logger: Logger) {
+        let level: Logger.Level = switch diagnostic.level {
+        case .debug: .debug
+        case .info: .info
+        case .notice: .notice
+        case .warning: .warning
+        }
+        logger.log(level: level, "\(diagnostic.message)")
     }
 
     static func owned(_ specs: [TargetSpec], shard: Shard?) -> [TargetSpec] {
@@ -143,12 +150,10 @@ final class Agent: Sendable {
             logger.warning("probes still running after cancellation; their spans are lost")
         }
         let telemetry = self.telemetry
-        let flushed = await Self.wait(for: Task { await telemetry.shutdown(deadline: flushDeadline) },
-                                      until: flushDeadline + .milliseconds(200))
-        let stats = telemetry.batch.stats
-        if !flushed || stats.queueSize > 0 || stats.spansDropped > 0 {
-            logger.warning("telemetry not delivered at shutdown", metadata: [
-                "spans_queued": "\(stats.queueSize)", "spans_dropped": "\(stats.spansDropped)"])
+        // Each exporter logs what it delivered and what it could not.
+        if await !Self.wait(for: Task { await telemetry.shutdown(deadline: flushDeadline) },
+                            until: flushDeadline + .milliseconds(200)) {
+            logger.warning("telemetry flush did not finish within \(bounds.flushTimeout.configText); what was still queued is lost")
         }
         _ = await Self.wait(for: Task { await admin.stop() }, until: .now + Self.adminStopTimeout)
         logger.notice("stopped")

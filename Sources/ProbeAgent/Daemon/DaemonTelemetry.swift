@@ -4,63 +4,74 @@ import OTLPExporter
 import ProbeLogic
 import Tracing
 
-/// The daemon's telemetry pipeline: tracer → (failure-biased) batch processor → exporters, and
-/// the metrics registry with its periodic OTLP reader. Built once from config + OTEL_* env.
+/// The daemon's telemetry pipeline: tracer → (failure-biased) processor → one batch queue per span
+/// exporter (OTLP, file, console: a slow collector delays nothing else), and the metrics registry
+/// with its periodic OTLP reader. Built once from config + OTEL_* env.
 final class DaemonTelemetry: Sendable {
     let tracer: Tracer
     let registry: MetricsRegistry
-    let batch: BatchSpanProcessor
-    let spanExporter: (any SpanExporter)?
+    /// One per span exporter, each with its own queue and worker.
+    let spanQueues: [SpanExportQueue]
     let otlpSpans: OTLPHTTPSpanExporter?
     let otlpMetrics: OTLPHTTPMetricExporter?
     private let processor: any SpanProcessor
     private let reader: PeriodicMetricReader?
     private let selfMetrics: SelfMetrics
+    private let dropWatch: QueueDropWatch
+    private let diagnostics: DiagnosticsSink
 
     init(exporter settings: ExporterSettings?, environment: [String: String],
          diagnostics: @escaping DiagnosticsSink) throws {
+        self.diagnostics = diagnostics
+        let warn: (String) -> Void = { diagnostics(Diagnostic(.warning, $0)) }
         let env = ExporterEnvironment.merge(settings, into: environment)
         let config = try OTLPExporterConfig.fromEnvironment(env)
-        config.warnings.forEach(diagnostics)
+        config.warnings.forEach(warn)
         let otlpConfigured = ExporterEnvironment.hasEndpoint(env)
 
-        var spanExporters: [any SpanExporter] = []
         otlpSpans = otlpConfigured && config.traces.enabled && config.traces.exporter == .otlp
             ? OTLPHTTPSpanExporter(config: config.traces, diagnostics: diagnostics) : nil
         otlpMetrics = otlpConfigured && config.metrics.enabled && config.metrics.exporter == .otlp
             ? OTLPHTTPMetricExporter(config: config.metrics, diagnostics: diagnostics) : nil
-        if let otlpSpans { spanExporters.append(otlpSpans) }
+        var spanExporters: [(name: String, exporter: any SpanExporter)] = []
+        if let otlpSpans { spanExporters.append(("otlp", otlpSpans)) }
         if let file = settings?.file {
-            spanExporters.append(try OTLPFileExporter(path: file, resource: config.traces.resource))
+            spanExporters.append(("file", try OTLPFileExporter(path: file, resource: config.traces.resource,
+                                                                   diagnostics: diagnostics)))
         }
         if settings?.console == true || config.traces.exporter == .console {
-            spanExporters.append(OTLPFileExporter.standardOutput(resource: config.traces.resource))
+            spanExporters.append(("console", OTLPFileExporter.standardOutput(resource: config.traces.resource, diagnostics: diagnostics)))
         }
-        spanExporter = spanExporters.isEmpty ? nil : FanOutSpanExporter(spanExporters)
 
         let (batchConfig, batchWarnings) = BatchConfig.fromEnvironment(env)
-        batchWarnings.forEach(diagnostics)
-        batch = BatchSpanProcessor(exporter: spanExporter ?? DiscardingSpanExporter(), config: batchConfig)
+        batchWarnings.forEach(warn)
+        spanQueues = spanExporters.map {
+            SpanExportQueue(name: $0.name, processor: BatchSpanProcessor(exporter: $0.exporter, config: batchConfig))
+        }
+        // With one exporter its queue takes the spans directly: the per-span path stays one enqueue.
+        let queues: any SpanProcessor = spanQueues.count == 1 ? spanQueues[0].processor
+            : FanOutSpanProcessor(spanQueues.map(\.processor))
         let sampler: any Sampler
         switch settings?.sampling ?? .alwaysOn {
         case .alwaysOn:
             let (samplerConfig, warnings) = SamplerConfig.fromEnvironment(env)
-            warnings.forEach(diagnostics)
+            warnings.forEach(warn)
             sampler = samplerConfig.makeSampler()
-            processor = batch
+            processor = queues
         case .ratio(let ratio):
             sampler = ParentBasedSampler(root: TraceIDRatioSampler(ratio: ratio))
-            processor = batch
+            processor = queues
         case .failureBiased(let ratio):
             sampler = AlwaysOnSampler()
-            processor = FailureBiasedSpanProcessor(ratio: ratio, next: batch)
+            processor = FailureBiasedSpanProcessor(ratio: ratio, next: queues)
         }
         let (limits, limitWarnings) = SpanLimits.fromEnvironment(env)
-        limitWarnings.forEach(diagnostics)
+        limitWarnings.forEach(warn)
         tracer = Tracer(sampler: sampler, processor: processor, limits: limits)
+        dropWatch = QueueDropWatch(queues: spanQueues, diagnostics: diagnostics)
 
         let (readerConfig, readerWarnings) = MetricReaderConfig.fromEnvironment(env)
-        readerWarnings.forEach(diagnostics)
+        readerWarnings.forEach(warn)
         let registry = MetricsRegistry(cardinalityLimit: 200_000)
         self.registry = registry
         selfMetrics = SelfMetrics(registry: registry)
@@ -70,18 +81,85 @@ final class DaemonTelemetry: Sendable {
         }
     }
 
-    func start() { reader?.start() }
+    func start() {
+        reader?.start()
+        dropWatch.start()
+    }
 
     /// A cumulative snapshot for `/metrics`, with the exporter's own counters brought up to date.
     func snapshot() -> [MetricData] {
-        selfMetrics.update(batch: batch.stats, spans: otlpSpans?.stats, metrics: otlpMetrics?.stats)
+        selfMetrics.update(queues: spanQueues, spans: otlpSpans?.stats, metrics: otlpMetrics?.stats)
         return registry.collect(temporality: .cumulative)
     }
 
-    /// Drains spans and metrics within one deadline.
+    /// Drains spans and metrics within one deadline, every exporter at once, and logs what each delivered.
     func shutdown(deadline: ContinuousClock.Instant) async {
-        await processor.shutdown(deadline: deadline)
-        await reader?.shutdown(deadline: deadline)
+        dropWatch.stop()
+        async let spans: Void = processor.shutdown(deadline: deadline)
+        async let metrics: Void? = reader?.shutdown(deadline: deadline)
+        _ = await (spans, metrics)
+        for queue in spanQueues { diagnostics(Diagnostic(.info, queue.shutdownSummary)) }
+    }
+}
+
+/// One span exporter behind its own batch queue, named as logs and metrics name it.
+struct SpanExportQueue: Sendable {
+    /// `otlp`, `file` or `console`.
+    let name: String
+    let processor: BatchSpanProcessor
+
+    var shutdownSummary: String {
+        let s = processor.stats
+        return "span queue of the \(name) exporter shut down: \(s.spansExported) spans exported, \(s.spansFailed) failed, "
+            + "\(s.spansDropped) dropped as the queue was full, \(s.spansUnsentAtShutdown) unsent at the shutdown deadline"
+    }
+}
+
+/// Logs queue-full drops as they start, then as `OutageLog` allows (a summary a minute, the end
+/// with the total), by reading each queue's drop count once a second: the enqueue path stays a
+/// few instructions under a lock.
+final class QueueDropWatch: Sendable {
+    private let queues: [SpanExportQueue]
+    private let logs: [OutageLog]
+    private let seen: Mutex<[UInt64]>
+    private let task = Mutex<Task<Void, Never>?>(nil)
+
+    init(queues: [SpanExportQueue], diagnostics: @escaping DiagnosticsSink) {
+        self.queues = queues
+        logs = queues.map { OutageLog(subject: "span queue of the \($0.name) exporter", unit: "spans", sink: diagnostics) }
+        seen = Mutex(Array(repeating: 0, count: queues.count))
+    }
+
+    func start(every interval: Duration = .seconds(1)) {
+        guard !queues.isEmpty else { return }
+        let watch = Task.detached { [self] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: interval)
+                check()
+            }
+        }
+        task.withLock { $0 = watch }
+    }
+
+    func stop() { task.withLock { $0 }?.cancel() }
+
+    /// Reports the drops since the last check, or that the queue has room again.
+    func check() {
+        let stats = queues.map { $0.processor.stats }
+        let previous = seen.withLock { seen in
+            defer { seen = stats.map(\.spansDropped) }
+            return seen
+        }
+        for (i, queue) in queues.enumerated() {
+            let new = Int(stats[i].spansDropped - previous[i])
+            let capacity = queue.processor.config.maxQueueSize
+            if new > 0 {
+                logs[i].failure("full at \(capacity) spans (the exporter is slower than spans arrive); "
+                    + "\(new) new spans dropped", dropped: new)
+            } else if stats[i].queueSize < capacity {  // a full queue that drops nothing only lacks new spans
+                logs[i].success()
+            }
+        }
     }
 }
 
@@ -106,9 +184,13 @@ final class SelfMetrics: Sendable {
         spansDropped.add(0)
     }
 
-    func update(batch: BatchSpanProcessor.Stats, spans: ExporterStats?, metrics: ExporterStats?) {
-        queueSize.set(batch.queueSize, attributes: [Attribute("signal", .string("traces"))])
-        advance(spansDropped, "spans.dropped", to: Int(batch.spansDropped), attributes: [])
+    func update(queues: [SpanExportQueue], spans: ExporterStats?, metrics: ExporterStats?) {
+        for queue in queues {
+            let stats = queue.processor.stats
+            let exporter = Attribute("exporter", .string(queue.name))
+            queueSize.set(stats.queueSize, attributes: [Attribute("signal", .string("traces")), exporter])
+            advance(spansDropped, "spans.dropped.\(queue.name)", to: Int(stats.spansDropped), attributes: [exporter])
+        }
         for (signal, stats) in [("traces", spans), ("metrics", metrics)] {
             guard let stats else { continue }
             let s = [Attribute("signal", .string(signal))]
@@ -130,11 +212,6 @@ final class SelfMetrics: Sendable {
         }
         if delta >= 0 { counter.add(delta, attributes: attributes) }
     }
-}
-
-/// Used when nothing is configured to receive spans: they are counted, then dropped.
-struct DiscardingSpanExporter: SpanExporter {
-    func export(_ batch: [SpanData]) async -> ExportResult { .success }
 }
 
 /// The config file's `exporter:` section overrides the OTEL_* environment (design: "the config

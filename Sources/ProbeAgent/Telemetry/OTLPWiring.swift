@@ -2,10 +2,12 @@ import Foundation
 import OTLPExporter
 import Tracing
 
-/// Exporter diagnostics (already scrubbed of secrets) for one-shot commands.
+/// Exporter diagnostics (already scrubbed of secrets) for one-shot commands: problems and news
+/// only, not the per-attempt and summary lines a daemon's log keeps.
 enum Diagnostics {
-    static let standardError: DiagnosticsSink = { line in
-        FileHandle.standardError.write(Data("probe-agent: \(line)\n".utf8))
+    static let standardError: DiagnosticsSink = { diagnostic in
+        guard diagnostic.level >= .notice else { return }
+        FileHandle.standardError.write(Data("probe-agent: \(diagnostic.message)\n".utf8))
     }
 }
 
