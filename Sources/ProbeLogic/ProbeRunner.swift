@@ -35,7 +35,8 @@ public struct ProbeRunner: Sendable {
                                                              attributes: Self.startAttributes(target)) { span in
             let context = ProbeContext(http: http, span: span, clientVersion: clientVersion, credentials: credentials,
                                        challenges: challenges, origins: origins)
-            let report = await Self.prober(for: target.kind).probe(target, context: context)
+            var report = await Self.prober(for: target.kind).probe(target, context: context)
+            report.applyTokenFailurePolicy(target.auth.tokenFailurePolicy)
             Self.record(report, on: span)
             await beforeEnd(report, context)
             return (report, span.context)
