@@ -13,6 +13,7 @@ public final class ProbeMetrics: Sendable {
     let certNotAfter: Gauge
     let consecutiveFailures: Gauge
     let healthStatus: Gauge
+    let tokenUnavailable: Gauge
     let transitions: Counter
     let restarts: Counter
     /// Each target's series, bound to the attribute set they were last recorded with (to skip
@@ -67,6 +68,8 @@ public final class ProbeMetrics: Sendable {
         certNotAfter = registry.gauge("probe.tls.cert.not_after", unit: "s", description: "Expiry of the peer certificate, unix seconds")
         consecutiveFailures = registry.gauge("probe.consecutive_failures", unit: "1", description: "Failed probes in a row")
         healthStatus = registry.gauge("probe.health.status", unit: "1", description: "1 for the health status of the last probe")
+        tokenUnavailable = registry.gauge("probe.auth.token_unavailable", unit: "1",
+                                          description: "1 when the OAuth token the target's auth asks for could not be obtained (OAuth targets only)")
         transitions = registry.counter("probe.state.transitions", unit: "1", description: "Changes of the target's state")
         restarts = registry.counter("probe.target.restarts", unit: "1", description: "Restarts detected")
     }
@@ -99,6 +102,7 @@ public final class ProbeMetrics: Sendable {
             for (phase, value) in timings.phases { series.record(phase: phase, value.seconds) }
         }
         if let notAfter = report.certificateNotAfter { certNotAfter.set(notAfter, attributes: attributes) }
+        if let token = report.token { tokenUnavailable.set(token.unavailableReason == nil ? 0 : 1, attributes: attributes) }
         series.consecutiveFailures.set(step.health.consecutiveFailures)
         // One series per status, 1 for the current one; written only when the status changes.
         let health = report.outcome.health
@@ -123,7 +127,7 @@ public final class ProbeMetrics: Sendable {
     }
 
     private func remove(attributes: [Attribute]) {
-        for gauge in [success, statusCode, certNotAfter, consecutiveFailures] { gauge.remove(attributes: attributes) }
+        for gauge in [success, statusCode, certNotAfter, consecutiveFailures, tokenUnavailable] { gauge.remove(attributes: attributes) }
         duration.remove(attributes: attributes)
         lastDuration.remove(attributes: attributes)
         restarts.remove(attributes: attributes)

@@ -16,6 +16,8 @@ public struct ProbeReport: Sendable {
     /// Headers and (capped) body of the main answer, for restart marks and assertions.
     public var responseHeaders: HTTPHeaders?
     public var responseBody: [UInt8]?
+    /// What became of the OAuth token the target's auth asks for; nil for static credentials.
+    public var token: TokenState?
 
     public init(outcome: Outcome, probeType: ProbeType, transport: MCPTransport? = nil, httpStatus: Int? = nil,
                 server: MCPServerFacts? = nil, timings: PhaseTimings? = nil, certificateNotAfter: Double? = nil,
@@ -28,6 +30,18 @@ public struct ProbeReport: Sendable {
         self.timings = timings
         self.certificateNotAfter = certificateNotAfter
         self.attributes = attributes
+    }
+
+    /// A report of a probe sent with `credentials`: its probe type, and on the span why no
+    /// credentials could be used (`auth.note`) and a token the config asks for but could not be
+    /// obtained (`auth.status = token_unavailable`, `auth.reason`).
+    public init(outcome: Outcome, credentials: ResolvedCredentials, transport: MCPTransport? = nil) {
+        self.init(outcome: outcome, probeType: credentials.probeType, transport: transport)
+        token = credentials.token
+        if let note = credentials.note { attributes.append(Attribute("auth.note", .string(note))) }
+        if let reason = credentials.token?.unavailableReason {
+            attributes += [Attribute("auth.status", .string("token_unavailable")), Attribute("auth.reason", .string(reason))]
+        }
     }
 }
 
@@ -57,14 +71,16 @@ public struct ProbeContext: Sendable {
         self.origins = origins
     }
 
-    /// On a 401/403: records `auth.status` and whether the Bearer challenge (and its
+    /// On a 401/403: records `auth.status` (unless the token was unavailable) and whether the Bearer challenge (and its
     /// protected-resource metadata) is right (`auth.challenge`). Never changes the verdict.
     func verifyChallenge(_ exchange: Exchange, target: Target, deadline: ContinuousClock.Instant,
                          credentialsSent: Bool, into report: inout ProbeReport) async {
         guard let status = exchange.status, status == 401 || status == 403 else { return }
         let header = exchange.headers.values("www-authenticate").joined(separator: ", ")
-        report.attributes.append(Attribute("auth.status", .string(Self.authStatus(
-            httpStatus: status, credentialsSent: credentialsSent, challenge: header))))
+        if report.token?.unavailableReason == nil {  // token_unavailable says more than `required`
+            report.attributes.append(Attribute("auth.status", .string(Self.authStatus(
+                httpStatus: status, credentialsSent: credentialsSent, challenge: header))))
+        }
         let verdict = await challenges.verify(wwwAuthenticate: header.isEmpty ? nil : header, targetURL: target.url,
                                               http: http, timeout: min(deadline.remaining, .seconds(3)), tls: target.tls)
         report.attributes += verdict.attributes

@@ -37,12 +37,13 @@ public struct ProbeRunner: Sendable {
                                                                         attributes: Self.startAttributes(target)) { span in
             let context = ProbeContext(http: http, span: span, clientVersion: clientVersion, credentials: credentials,
                                        challenges: challenges, origins: origins)
-            let report = await Self.prober(for: target.kind).probe(target, context: context)
+            var report = await Self.prober(for: target.kind).probe(target, context: context)
             if Task.isCancelled {
                 span.setAttribute("error.type", .string("cancelled"))
                 span.setStatus(.error("probe cancelled before it finished"))
                 return (report, span.context, true)
             }
+            report.applyTokenFailurePolicy(target.auth.tokenFailurePolicy)
             Self.record(report, on: span)
             await beforeEnd(report, context)
             return (report, span.context, false)

@@ -137,10 +137,12 @@ public enum AuthConfig: Sendable, Equatable {
     /// A static bearer token.
     case bearer(token: Secret)
     case basic(username: String, password: Secret)
-    /// OAuth2 client_credentials: a token from the token endpoint, cached until expiry.
+    /// OAuth2 client_credentials: a token from the token endpoint, cached until expiry. When none
+    /// can be obtained, `onTokenFailure` decides the verdict.
     case clientCredentials(ClientCredentials)
     /// OAuth2 authorization_code: a stored token (file or env), refreshed with its refresh token.
-    /// Without a usable token the probe runs as unauthenticated liveness.
+    /// Without a stored token the probe runs as unauthenticated liveness; a failing refresh is
+    /// decided by `onTokenFailure`.
     case authorizationCode(StoredToken)
 }
 
@@ -151,13 +153,16 @@ public struct ClientCredentials: Sendable, Equatable {
     public var scope: String?
     /// RFC 8707 `resource`; defaults to the target URL.
     public var resource: String?
+    public var onTokenFailure: TokenFailurePolicy
 
-    public init(tokenURL: String, clientID: String, clientSecret: Secret, scope: String? = nil, resource: String? = nil) {
+    public init(tokenURL: String, clientID: String, clientSecret: Secret, scope: String? = nil, resource: String? = nil,
+                onTokenFailure: TokenFailurePolicy = .degraded) {
         self.tokenURL = tokenURL
         self.clientID = clientID
         self.clientSecret = clientSecret
         self.scope = scope
         self.resource = resource
+        self.onTokenFailure = onTokenFailure
     }
 }
 
@@ -170,14 +175,17 @@ public struct StoredToken: Sendable, Equatable {
     public var tokenURL: String?
     public var clientID: String?
     public var clientSecret: Secret?
+    /// Applies when a refresh fails; no stored token at all is the seed's unauthenticated liveness.
+    public var onTokenFailure: TokenFailurePolicy
 
     public init(tokenFile: String? = nil, tokenEnv: String? = nil, tokenURL: String? = nil,
-                clientID: String? = nil, clientSecret: Secret? = nil) {
+                clientID: String? = nil, clientSecret: Secret? = nil, onTokenFailure: TokenFailurePolicy = .degraded) {
         self.tokenFile = tokenFile
         self.tokenEnv = tokenEnv
         self.tokenURL = tokenURL
         self.clientID = clientID
         self.clientSecret = clientSecret
+        self.onTokenFailure = onTokenFailure
     }
 }
 
@@ -216,6 +224,8 @@ public enum ProbeErrorType: String, Sendable, Equatable, CaseIterable {
     case http4xx = "http_4xx"
     case http5xx = "http_5xx"
     case authRejected = "auth_rejected"
+    /// The OAuth token the target's auth asks for could not be obtained (`auth.reason` says why).
+    case tokenUnavailable = "token_unavailable"
     case invalidResponse = "invalid_response"
     /// A reply that is not valid HTTP (no status line, a malformed header, a bad encoding).
     case invalidHTTP = "invalid_http"

@@ -32,6 +32,7 @@ DEFAULTS = {
     "refresh_tokens": ["refresh-1"],     # refresh tokens currently valid
     "rotate_refresh": False,             # issue a new refresh token on each refresh ("refresh-{n}")
     "fail": None,                        # invalid_client | invalid_grant | server_error | bad_gateway | garbage
+                                         # | http_500 (plain text) | no_access_token (200 JSON without it)
     "delay": 0.0,                        # seconds before answering /token
     "prm": {},                           # well-known path -> {"status": int, "body": obj, "location": str}
     "www_authenticate": None,            # header value for /protected
@@ -114,6 +115,10 @@ class Handler(BaseHTTPRequestHandler):
         fail = cfg["fail"]
         if fail == "server_error":
             return self.send_json(500, {"error": "server_error"})
+        if fail == "http_500":
+            return self.send_raw(500, b"internal error: client_secret=cc-secret-value", "text/plain")
+        if fail == "no_access_token":
+            return self.send_json(200, {"token_type": "Bearer", "expires_in": 3600, "note": "cc-secret-value"})
         if fail == "bad_gateway":
             return self.send_raw(502, b"bad gateway", "text/plain")
         if fail == "garbage":

@@ -223,6 +223,18 @@ final class ConfigErrorTests: XCTestCase {
                 "agent.yaml:4:11: targets[0].auth.token_url: required field is missing (expected the OAuth token endpoint URL, needed for refresh)",
                 "agent.yaml:4:63: targets[0].auth.token_env: \"not-a-name\" is not an environment variable name (expected letters, digits, _)",
             ]),
+        Case(name: "on_token_failure: unknown value, and on static credentials", yaml: """
+            targets:
+              - name: a
+                url: http://127.0.0.1/mcp
+                auth: {type: client_credentials, token_url: "http://127.0.0.1/t", client_id: c, client_secret: s, on_token_failure: ignore}
+              - name: b
+                url: http://127.0.0.1/mcp
+                auth: {type: bearer, token: t, on_token_failure: liveness}
+            """, expected: [
+                "agent.yaml:4:121: targets[0].auth.on_token_failure: \"ignore\" is not one of: degraded, liveness",
+                "agent.yaml:7:54: targets[1].auth.on_token_failure: does not apply to auth type bearer (it takes token, token_file)",
+            ]),
         Case(name: "client certificate without key", yaml: """
             targets:
               - name: a

@@ -46,6 +46,7 @@ final class ConfigLoadTests: XCTestCase {
               token_url: https://auth.example.com/token
               client_id: prober
               client_secret_file: /secrets/client
+              on_token_failure: liveness
             tls: {ca_file: /etc/ca.pem, cert_file: /etc/c.pem, key_file: /etc/k.pem, insecure_skip_verify: true}
             mcp:
               send_initialized: true
@@ -133,7 +134,7 @@ final class ConfigLoadTests: XCTestCase {
                 headers: [HTTPHeader("X-Api-Key", "key-k1-end")],
                 auth: .authorizationCode(StoredToken(tokenFile: "/etc/probe-agent/tokens/payments.json", tokenEnv: "PAYMENTS_TOKEN",
                                                      tokenURL: "https://auth.example.com/token", clientID: "prober",
-                                                     clientSecret: Secret("client-s"))),
+                                                     clientSecret: Secret("client-s"), onTokenFailure: .liveness)),
                 tls: TLSOptions(caFile: "/etc/ca.pem", clientCertFile: "/etc/c.pem", clientKeyFile: "/etc/k.pem", verifyPeer: false)),
             interval: .seconds(15), failingInterval: .seconds(5),
             policy: HealthPolicy(failureThreshold: 5, successThreshold: 3),

@@ -70,7 +70,7 @@ final class AuthCredentialStoreTests: XCTestCase {
             clock.advance(60)
         }
         for result in results {
-            XCTAssertEqual(result, ResolvedCredentials(authorization: "Bearer access-1-Qx7", probeType: .authenticated))
+            XCTAssertEqual(result, ResolvedCredentials(authorization: "Bearer access-1-Qx7", probeType: .authenticated, token: .obtained))
         }
         let cc = try await peer.count("client_credentials")
         XCTAssertEqual(cc, 1)
@@ -138,25 +138,30 @@ final class AuthCredentialStoreTests: XCTestCase {
         XCTAssertEqual(cc, 2)
     }
 
-    func testClientCredentialsFailuresFallBackToUnauthenticatedLiveness() async throws {
+    /// The probe runs without credentials, and the credentials say why the token is unavailable.
+    func testClientCredentialsFailuresAreTokenUnavailable() async throws {
         let peer = try await OAuthPeer()
-        let cases: [(String?, String)] = [
-            ("invalid_client", "token endpoint: invalid_client (HTTP 401)"),
-            ("server_error", "token endpoint: server_error (HTTP 500)"),
-            ("bad_gateway", "token endpoint: HTTP 502"),
-            ("garbage", "token endpoint: invalid response: not a JSON object"),
+        let cases: [(String?, String, String)] = [
+            ("invalid_client", "token endpoint: invalid_client (HTTP 401)", "invalid_client"),
+            ("server_error", "token endpoint: server_error (HTTP 500)", "server_error"),
+            ("http_500", "token endpoint: HTTP 500", "http_500"),
+            ("bad_gateway", "token endpoint: HTTP 502", "http_502"),
+            ("garbage", "token endpoint: invalid response: not a JSON object", "invalid_json"),
+            ("no_access_token", "token endpoint: invalid response: no access_token", "no_access_token"),
         ]
         var results: [ResolvedCredentials] = []
-        for (fail, note) in cases {
+        for (fail, note, reason) in cases {
             try await peer.configure(["fail": fail])
             let result = await store().credentials(for: ccTarget(peer))
-            XCTAssertEqual(result, ResolvedCredentials(authorization: nil, probeType: .unauthenticatedLiveness, note: note))
+            XCTAssertEqual(result, ResolvedCredentials(authorization: nil, probeType: .unauthenticatedLiveness, note: note,
+                                                       token: .unavailable(reason: reason)))
             results.append(result)
         }
         // Wrong secret: the peer rejects the Basic credentials.
         try await peer.configure(["fail": nil, "client_secret": "another-secret"])
         let wrong = await store().credentials(for: ccTarget(peer))
         XCTAssertEqual(wrong.note, "token endpoint: invalid_client (HTTP 401)")
+        XCTAssertEqual(wrong.token, .unavailable(reason: "invalid_client"))
         results.append(wrong)
 
         let refused = Target(name: "r", url: "http://127.0.0.1:1/mcp",
@@ -164,7 +169,8 @@ final class AuthCredentialStoreTests: XCTestCase {
                                                                         clientID: "c", clientSecret: Secret(Self.clientSecret))))
         let down = await store().credentials(for: refused)
         XCTAssertEqual(down, ResolvedCredentials(authorization: nil, probeType: .unauthenticatedLiveness,
-                                                 note: "token endpoint: connection_refused"))
+                                                 note: "token endpoint: connection_refused",
+                                                 token: .unavailable(reason: "connection_refused")))
         results.append(down)
         await checkNoSecrets(results)
     }
@@ -175,13 +181,14 @@ final class AuthCredentialStoreTests: XCTestCase {
         let result = await store(options: .init(requestTimeout: .milliseconds(500))).credentials(for: ccTarget(peer))
         XCTAssertLessThan(ContinuousClock.now - started, .seconds(2))
         XCTAssertEqual(result, ResolvedCredentials(authorization: nil, probeType: .unauthenticatedLiveness,
-                                                   note: "token endpoint: timeout"))
+                                                   note: "token endpoint: timeout", token: .unavailable(reason: "timeout")))
     }
 
     func testOversizedTokenResponseIsRejected() async throws {
         let peer = try await OAuthPeer(["access_token": String(repeating: "x", count: 70_000)])
         let result = await store().credentials(for: ccTarget(peer))
         XCTAssertEqual(result.note, "token endpoint: response_too_large")
+        XCTAssertEqual(result.token, .unavailable(reason: "response_too_large"))
         XCTAssertEqual(result.probeType, .unauthenticatedLiveness)
     }
 
@@ -193,11 +200,12 @@ final class AuthCredentialStoreTests: XCTestCase {
         clock.advance(100)  // renewal due, token still valid for 20 s
         let stillValid = await store.credentials(for: ccTarget(peer))
         XCTAssertEqual(stillValid, ResolvedCredentials(authorization: "Bearer access-1-Qx7", probeType: .authenticated,
-                                                       note: "token endpoint: server_error (HTTP 500)"))
+                                                       note: "token endpoint: server_error (HTTP 500)", token: .obtained))
         clock.advance(20)
         let expired = await store.credentials(for: ccTarget(peer))
         XCTAssertEqual(expired, ResolvedCredentials(authorization: nil, probeType: .unauthenticatedLiveness,
-                                                    note: "token endpoint: server_error (HTTP 500)"))
+                                                    note: "token endpoint: server_error (HTTP 500)",
+                                                    token: .unavailable(reason: "server_error")))
     }
 
     func testConcurrentCallsShareOneTokenRequest() async throws {
@@ -241,7 +249,8 @@ final class AuthCredentialStoreTests: XCTestCase {
         let store = store()
         for path in [json, bare] {
             let result = await store.credentials(for: acTarget(file: path))
-            XCTAssertEqual(result, ResolvedCredentials(authorization: "Bearer stored-access-Zk4", probeType: .authenticated))
+            XCTAssertEqual(result, ResolvedCredentials(authorization: "Bearer stored-access-Zk4", probeType: .authenticated,
+                                                       token: .obtained))
         }
         let spans = await tracing.spans()
         XCTAssertTrue(spans.isEmpty)
@@ -255,7 +264,7 @@ final class AuthCredentialStoreTests: XCTestCase {
         let inodeBefore = try FileManager.default.attributesOfItem(atPath: path)[.systemFileNumber] as? UInt64
         let store = store()
         let result = await store.credentials(for: acTarget(file: path, peer: peer))
-        XCTAssertEqual(result, ResolvedCredentials(authorization: "Bearer access-1-Qx7", probeType: .authenticated))
+        XCTAssertEqual(result, ResolvedCredentials(authorization: "Bearer access-1-Qx7", probeType: .authenticated, token: .obtained))
 
         let requests = try await peer.tokenRequests()
         let request = try XCTUnwrap(requests.first)
@@ -322,11 +331,13 @@ final class AuthCredentialStoreTests: XCTestCase {
         let store = store()
         let first = await store.credentials(for: acTarget(file: path, peer: peer))
         XCTAssertEqual(first, ResolvedCredentials(authorization: nil, probeType: .unauthenticatedLiveness,
-                                                  note: "token refresh: invalid_grant (HTTP 400)"))
+                                                  note: "token refresh: invalid_grant (HTTP 400)",
+                                                  token: .unavailable(reason: "invalid_grant")))
         // The dead refresh token is not sent again.
         let second = await store.credentials(for: acTarget(file: path, peer: peer))
         XCTAssertEqual(second, ResolvedCredentials(authorization: nil, probeType: .unauthenticatedLiveness,
-                                                   note: "stored token expired; refresh token was rejected (invalid_grant)"))
+                                                   note: "stored token expired; refresh token was rejected (invalid_grant)",
+                                                   token: .unavailable(reason: "invalid_grant")))
         let refreshes = try await peer.count("refresh_token")
         XCTAssertEqual(refreshes, 1)
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: path)), before)
@@ -364,7 +375,7 @@ final class AuthCredentialStoreTests: XCTestCase {
         await store.rejected(target)
         let rejected = await store.credentials(for: target)
         XCTAssertEqual(rejected, ResolvedCredentials(authorization: nil, probeType: .unauthenticatedLiveness,
-                                                     note: "stored token rejected; no refresh token"))
+                                                     note: "stored token rejected; no refresh token", token: .notStored))
         try "stored-access-Zk4-new".write(toFile: bare, atomically: true, encoding: .utf8)
         let replaced = await store.credentials(for: target)
         XCTAssertEqual(replaced.authorization, "Bearer stored-access-Zk4-new")
@@ -373,17 +384,18 @@ final class AuthCredentialStoreTests: XCTestCase {
                                             "expires_at": clock.now.timeIntervalSince1970 - 10])
         let noRefreshConfig = await store.credentials(for: acTarget(file: path))
         XCTAssertEqual(noRefreshConfig, ResolvedCredentials(authorization: nil, probeType: .unauthenticatedLiveness,
-                                                            note: "stored token expired; refresh needs token_url and client_id"))
+                                                            note: "stored token expired; refresh needs token_url and client_id",
+                                                            token: .notStored))
         await checkNoSecrets([rejected, replaced, noRefreshConfig])
     }
 
     func testTokenFromEnvironment() async throws {
         let store = store(env: ["PROBE_TOKEN": "env-token-Pp2\n"])
         let result = await store.credentials(for: acTarget(env: "PROBE_TOKEN"))
-        XCTAssertEqual(result, ResolvedCredentials(authorization: "Bearer env-token-Pp2", probeType: .authenticated))
+        XCTAssertEqual(result, ResolvedCredentials(authorization: "Bearer env-token-Pp2", probeType: .authenticated, token: .obtained))
         let missing = await store.credentials(for: acTarget(env: "OTHER_TOKEN"))
         XCTAssertEqual(missing, ResolvedCredentials(authorization: nil, probeType: .unauthenticatedLiveness,
-                                                    note: "$OTHER_TOKEN is not set"))
+                                                    note: "$OTHER_TOKEN is not set", token: .notStored))
         // The file wins when present; the environment is the fallback when it is not.
         let dir = try temporaryDirectory(self)
         let fallback = await store.credentials(for: acTarget(file: dir.appendingPathComponent("absent").path, env: "PROBE_TOKEN"))
@@ -401,7 +413,8 @@ final class AuthCredentialStoreTests: XCTestCase {
         ]
         for (target, note) in cases {
             let result = await store.credentials(for: target)
-            XCTAssertEqual(result, ResolvedCredentials(authorization: nil, probeType: .unauthenticatedLiveness, note: note))
+            XCTAssertEqual(result, ResolvedCredentials(authorization: nil, probeType: .unauthenticatedLiveness, note: note,
+                                                       token: .notStored))
         }
         let garbage = dir.appendingPathComponent("garbage.token").path
         try "not a token".write(toFile: garbage, atomically: true, encoding: .utf8)

@@ -36,10 +36,12 @@ final class AuthTokenFileTests: XCTestCase {
 
     func testPrintedCredentialsHideTheSecret() {
         let credentials = ResolvedCredentials(authorization: "Bearer tok-Zz9", probeType: .authenticated)
-        XCTAssertEqual("\(credentials)", "ResolvedCredentials(authorization: Bearer <redacted>, probeType: authenticated, note: none)")
+        XCTAssertEqual("\(credentials)", "ResolvedCredentials(authorization: Bearer <redacted>, probeType: authenticated, note: none, token: none)")
         XCTAssertFalse(String(reflecting: credentials).contains("tok-Zz9"))
-        XCTAssertEqual("\(ResolvedCredentials(authorization: nil, probeType: .unauthenticatedLiveness, note: "why"))",
-                       "ResolvedCredentials(authorization: none, probeType: unauthenticated_liveness, note: why)")
+        let unavailable = ResolvedCredentials(authorization: nil, probeType: .unauthenticatedLiveness, note: "why",
+                                              token: .unavailable(reason: "http_500"))
+        XCTAssertEqual("\(unavailable)",
+                       "ResolvedCredentials(authorization: none, probeType: unauthenticated_liveness, note: why, token: unavailable(reason: \"http_500\"))")
     }
 }
 

@@ -11,6 +11,7 @@ enum PrometheusNames {
         "probe.state.transitions": "probe_state_transitions_total",
         "probe.target.restarts": "probe_target_restarts_total",
         "probe.health.status": "probe_health_status",
+        "probe.auth.token_unavailable": "probe_auth_token_unavailable",
         "probe_agent.config.reload.success": "probe_agent_config_reload_success",
         "probe_agent.spans.dropped": "probe_agent_spans_dropped_total",
         "otlp.exporter.exported": "otlp_exporter_exported_total",

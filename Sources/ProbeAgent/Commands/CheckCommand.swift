@@ -35,6 +35,21 @@ struct CheckCommand: AsyncParsableCommand {
     @Option(help: "File holding the bearer token.")
     var tokenFile: String?
 
+    @Option(help: "OAuth client_credentials: the token endpoint URL (with --oauth-client-id and --oauth-client-secret-file).")
+    var oauthTokenURL: String?
+
+    @Option(help: "OAuth client_credentials: the client id.")
+    var oauthClientID: String?
+
+    @Option(help: "OAuth client_credentials: file holding the client secret.")
+    var oauthClientSecretFile: String?
+
+    @Option(help: "OAuth client_credentials: the scope to ask for.")
+    var oauthScope: String?
+
+    @Option(help: "When the OAuth token cannot be obtained: degraded (default) or liveness (401/403 without it is alive).")
+    var onTokenFailure: String = "degraded"
+
     @Option(help: "OTLP/HTTP endpoint to export the probe's spans to (default: $OTEL_EXPORTER_OTLP_ENDPOINT; none: no export).")
     var otlpEndpoint: String?
 
@@ -47,7 +62,10 @@ struct CheckCommand: AsyncParsableCommand {
     func run() async throws {
         let target = try makeTarget()
         let telemetry = try Telemetry.forOneShot(otlpEndpoint: otlpEndpoint, environment: ProcessInfo.processInfo.environment)
-        let runner = ProbeRunner(client: HTTPClient.shared, tracer: telemetry.tracer, clientVersion: ProbeAgentCommand.version)
+        let userAgent = "probe-agent/\(ProbeAgentCommand.version)"
+        let credentials = OAuthCredentialStore(http: TracedHTTP(client: HTTPClient.shared, tracer: telemetry.tracer, userAgent: userAgent))
+        let runner = ProbeRunner(client: HTTPClient.shared, tracer: telemetry.tracer, clientVersion: ProbeAgentCommand.version,
+                                 credentials: credentials)
         let run = await runner.run(target)
         await telemetry.shutdown()
 
@@ -93,7 +111,35 @@ struct CheckCommand: AsyncParsableCommand {
             guard !token.isEmpty else { throw ValidationError("--token-file '\(tokenFile)' is empty") }
             auth = .bearer(token: Secret(token))
         }
+        if let clientCredentials = try makeClientCredentials() {
+            guard case .none = auth else { throw ValidationError("use --token/--token-file or --oauth-*, not both") }
+            auth = .clientCredentials(clientCredentials)
+        }
         return Target(name: name ?? authority.host, url: url, kind: kind, timeout: timeout,
                       headers: parsedHeaders, auth: auth)
+    }
+
+    /// `--oauth-*`: a client_credentials grant, or nil when none of them is given.
+    func makeClientCredentials() throws -> ClientCredentials? {
+        guard oauthTokenURL != nil || oauthClientID != nil || oauthClientSecretFile != nil || oauthScope != nil else {
+            guard onTokenFailure == "degraded" else { throw ValidationError("--on-token-failure needs --oauth-token-url") }
+            return nil
+        }
+        guard let tokenURL = oauthTokenURL, let clientID = oauthClientID, let secretFile = oauthClientSecretFile else {
+            throw ValidationError("--oauth-token-url, --oauth-client-id and --oauth-client-secret-file go together")
+        }
+        guard URLAuthority(tokenURL) != nil else {
+            throw ValidationError("--oauth-token-url '\(URLRedactor.redact(tokenURL))' is not an http:// or https:// URL with a host")
+        }
+        guard let policy = TokenFailurePolicy(rawValue: onTokenFailure) else {
+            throw ValidationError("--on-token-failure must be degraded or liveness")
+        }
+        guard let text = try? String(contentsOfFile: secretFile, encoding: .utf8) else {
+            throw ValidationError("--oauth-client-secret-file '\(secretFile)' cannot be read")
+        }
+        let secret = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !secret.isEmpty else { throw ValidationError("--oauth-client-secret-file '\(secretFile)' is empty") }
+        return ClientCredentials(tokenURL: tokenURL, clientID: clientID, clientSecret: Secret(secret), scope: oauthScope,
+                                 onTokenFailure: policy)
     }
 }

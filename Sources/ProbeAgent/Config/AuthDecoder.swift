@@ -8,11 +8,14 @@ enum AuthDecoder {
         ("none", []),
         ("bearer", ["token", "token_file"]),
         ("basic", ["username", "password", "password_file"]),
-        ("client_credentials", ["token_url", "client_id", "client_secret", "client_secret_file", "scope", "resource"]),
-        ("authorization_code", ["token_file", "token_env", "token_url", "client_id", "client_secret", "client_secret_file"]),
+        ("client_credentials", ["token_url", "client_id", "client_secret", "client_secret_file", "scope", "resource",
+                                "on_token_failure"]),
+        ("authorization_code", ["token_file", "token_env", "token_url", "client_id", "client_secret", "client_secret_file",
+                                "on_token_failure"]),
     ]
     static let allKeys = ["type", "token", "token_file", "token_env", "username", "password", "password_file",
-                          "token_url", "client_id", "client_secret", "client_secret_file", "scope", "resource"]
+                          "token_url", "client_id", "client_secret", "client_secret_file", "scope", "resource",
+                          "on_token_failure"]
 
     static func decode(_ node: ConfigNode) -> AuthConfig {
         guard let fields = ConfigMapping(node, keys: allKeys),
@@ -37,7 +40,8 @@ enum AuthDecoder {
             let secret = SecretSource.decode(fields, value: "client_secret", file: "client_secret_file", purpose: "the OAuth client secret")
             return .clientCredentials(ClientCredentials(
                 tokenURL: tokenURL ?? "", clientID: clientID ?? "", clientSecret: secret ?? Secret(""),
-                scope: fields["scope"]?.text(), resource: fields["resource"]?.httpURL()))
+                scope: fields["scope"]?.text(), resource: fields["resource"]?.httpURL(),
+                onTokenFailure: onTokenFailure(fields)))
         case "authorization_code":
             return .authorizationCode(decodeStoredToken(fields))
         default:
@@ -48,7 +52,7 @@ enum AuthDecoder {
     /// The token file is the refresh flow's store: it may not exist yet (then the probe runs as
     /// unauthenticated liveness), so it is not read here. The same goes for an unset `token_env`.
     static func decodeStoredToken(_ fields: ConfigMapping) -> StoredToken {
-        var stored = StoredToken(tokenFile: fields["token_file"]?.filePath())
+        var stored = StoredToken(tokenFile: fields["token_file"]?.filePath(), onTokenFailure: onTokenFailure(fields))
         if let env = fields["token_env"], let name = env.text() {
             if EnvInterpolation.isVariableName(name) { stored.tokenEnv = name }
             else { env.report("\"\(name)\" is not an environment variable name (expected letters, digits, _)") }
@@ -67,6 +71,11 @@ enum AuthDecoder {
             stored.clientSecret = fields["client_secret"]?.secret() ?? fields["client_secret_file"]?.fileSecret()
         }
         return stored
+    }
+
+    /// `on_token_failure: degraded | liveness` (default degraded).
+    static func onTokenFailure(_ fields: ConfigMapping) -> TokenFailurePolicy {
+        fields["on_token_failure"]?.choice(TokenFailurePolicy.self) ?? .degraded
     }
 
     static func decodeTLS(_ node: ConfigNode) -> TLSOptions {

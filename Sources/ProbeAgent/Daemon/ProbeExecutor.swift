@@ -41,6 +41,7 @@ struct ProbeExecutor: Sendable {
             "consecutive_failures": "\(step.health.consecutiveFailures)"])
         metrics.record(run, step: step)
         log(run, step: step)
+        logTokenChange(run, spec: spec)
     }
 
     /// What a probe's log lines say about it: never its URL, headers or response content.
@@ -111,6 +112,23 @@ struct ProbeExecutor: Sendable {
         if failed, step.transition == nil {
             logger.info("probe failed: \(run.report.outcome.message)", metadata: metadata)
         }
+    }
+}
+
+extension ProbeExecutor {
+    /// One line when a target's OAuth token becomes unavailable and one when it is back, not one per probe.
+    private func logTokenChange(_ run: ProbeRun, spec: TargetSpec) {
+        guard let token = run.report.token,
+              book.tokenAvailabilityChanged(run.target, unavailable: token.unavailableReason != nil) else { return }
+        var metadata: Logger.Metadata = ["target": "\(run.target)", "trace_id": "\(run.traceID.hex)"]
+        guard let reason = token.unavailableReason else {
+            logger.notice("OAuth token available again", metadata: metadata)
+            return
+        }
+        let policy = spec.target.auth.tokenFailurePolicy ?? .degraded
+        metadata["reason"] = "\(reason)"
+        metadata["on_token_failure"] = "\(policy.rawValue)"
+        logger.warning("OAuth token unavailable (\(reason)): probing without credentials", metadata: metadata)
     }
 }
 

@@ -13,6 +13,8 @@ final class TargetBook: Sendable {
         var health = TargetHealth()
         var last: LastResult?
         var lastTransition: TransitionRecord?
+        /// Whether the last probe could not obtain the OAuth token its auth asks for.
+        var tokenUnavailable = false
     }
 
     struct LastResult {
@@ -71,6 +73,15 @@ final class TargetBook: Sendable {
         }
         entries[name] = entry
         return step
+        }
+    }
+
+    /// Records whether the target's OAuth token was unavailable; true when that changed since the last probe.
+    func tokenAvailabilityChanged(_ name: String, unavailable: Bool) -> Bool {
+        state.withLock { entries in
+            guard entries[name] != nil, entries[name]?.tokenUnavailable != unavailable else { return false }
+            entries[name]?.tokenUnavailable = unavailable
+            return true
         }
     }
 

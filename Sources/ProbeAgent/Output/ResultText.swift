@@ -15,6 +15,9 @@ enum ResultText {
         if let transport = r.transport { rows.append(("transport", transport.rawValue)) }
         if let status = r.httpStatus { rows.append(("http status", String(status))) }
         if let error = r.outcome.errorType { rows.append(("error type", error.rawValue)) }
+        if let status = r.attributes["auth.status"]?.stringValue {
+            rows.append(("auth", status + (r.attributes["auth.reason"]?.stringValue.map { " (\($0))" } ?? "")))
+        }
         if let server = r.server {
             rows.append(("mcp protocol", server.protocolVersion))
             rows.append(("server", [server.serverName, server.serverVersion].compactMap { $0 }.joined(separator: " ")))
@@ -40,6 +43,8 @@ enum ResultText {
         if let transport = r.transport { object["mcp_transport"] = transport.rawValue }
         if let status = r.httpStatus { object["http_status_code"] = status }
         if let error = r.outcome.errorType { object["error_type"] = error.rawValue }
+        if let status = r.attributes["auth.status"]?.stringValue { object["auth_status"] = status }
+        if let reason = r.attributes["auth.reason"]?.stringValue { object["auth_reason"] = reason }
         if let server = r.server {
             object["mcp_protocol_version"] = server.protocolVersion
             object["mcp_server_name"] = server.serverName

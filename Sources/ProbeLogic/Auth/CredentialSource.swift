@@ -7,13 +7,16 @@ public struct ResolvedCredentials: Sendable, Equatable {
     public var probeType: ProbeType
     /// Why no credentials could be used, when that is the case (never contains a secret).
     public var note: String?
+    /// What became of the OAuth token the target's auth asks for; nil for static credentials.
+    public var token: TokenState?
 
     public var areSent: Bool { authorization != nil }
 
-    public init(authorization: String?, probeType: ProbeType, note: String? = nil) {
+    public init(authorization: String?, probeType: ProbeType, note: String? = nil, token: TokenState? = nil) {
         self.authorization = authorization
         self.probeType = probeType
         self.note = note
+        self.token = token
     }
 }
 
@@ -21,7 +24,7 @@ public struct ResolvedCredentials: Sendable, Equatable {
 extension ResolvedCredentials: CustomStringConvertible, CustomDebugStringConvertible {
     public var description: String {
         let authorization = authorization.map { ($0.split(separator: " ").first.map(String.init) ?? "") + " <redacted>" } ?? "none"
-        return "ResolvedCredentials(authorization: \(authorization), probeType: \(probeType.rawValue), note: \(note ?? "none"))"
+        return "ResolvedCredentials(authorization: \(authorization), probeType: \(probeType.rawValue), note: \(note ?? "none"), token: \(token.map { "\($0)" } ?? "none"))"
     }
 
     public var debugDescription: String { description }

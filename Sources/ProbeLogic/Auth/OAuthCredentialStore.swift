@@ -4,11 +4,14 @@ import HTTPClient
 /// Credentials for every `AuthConfig`: static ones as `StaticCredentials` resolves them, OAuth tokens
 /// fetched (client_credentials), read from storage and refreshed (authorization_code), and cached.
 ///
-/// Without a usable OAuth token (token endpoint failing, stored token missing, expired or rejected
-/// and not refreshable) the probe still runs, without credentials, as `unauthenticated_liveness`
-/// with a `note` saying why: a 401/403 then proves the target is up, while timeouts and refused
-/// connections still prove it down (the lesson of ContextForge PR #4496). A token that is due for
-/// renewal but not yet expired keeps being used when renewal fails.
+/// Without a usable OAuth token the probe still runs, without credentials, as
+/// `unauthenticated_liveness` with a `note` saying why. When a token request the config asks for
+/// failed (the client_credentials grant, the refresh of a stored token) the credentials say
+/// `token: .unavailable(reason)`, a finding that `auth.on_token_failure` turns into a verdict.
+/// A stored authorization_code token that is missing, or expired or rejected with no refresh to
+/// try, is `token: .notStored`: the seed's unauthenticated liveness (ContextForge PR #4496), where a
+/// 401/403 proves the target up. A token that is due for renewal but not yet expired keeps being
+/// used when renewal fails.
 ///
 /// Token requests of one target are single-flight: concurrent probes wait for the one in progress.
 /// They run in the calling probe's trace (CLIENT spans carry method, redacted URL and status only).
@@ -142,7 +145,7 @@ public actor OAuthCredentialStore: CredentialSource {
         case .success(let response):
             return .bearer(store(response, previousRefresh: nil, for: key))
         case .failure(let error):
-            return fallback(key, note: "token endpoint: \(error)")
+            return fallback(key, note: "token endpoint: \(error)", failure: error.reason)
         }
     }
 
@@ -156,7 +159,7 @@ public actor OAuthCredentialStore: CredentialSource {
         case .none(let reason):
             cache.remove(key)
             snapshots[key] = nil
-            return .liveness(reason)
+            return .liveness(reason, .notStored)
         }
         if snapshots[key] != snapshot {  // first read, or the operator replaced the token
             snapshots[key] = snapshot
@@ -164,20 +167,20 @@ public actor OAuthCredentialStore: CredentialSource {
         }
         if let token = cache.fresh(key, now: now()) { return .bearer(token) }
 
-        guard let entry = cache[key] else { return .liveness("no stored token") }
+        guard let entry = cache[key] else { return .liveness("no stored token", .notStored) }
         let state = entry.rejected ? "stored token rejected" : "stored token expired"
         guard let refresh = entry.token.refreshToken else { return fallback(key, note: "\(state); no refresh token") }
         guard let tokenURL = stored.tokenURL, let clientID = stored.clientID else {
             return fallback(key, note: "\(state); refresh needs token_url and client_id")
         }
         if deadRefreshTokens[key] == refresh {
-            return fallback(key, note: "\(state); refresh token was rejected (invalid_grant)")
+            return fallback(key, note: "\(state); refresh token was rejected (invalid_grant)", failure: "invalid_grant")
         }
         let client = TokenEndpoint.Client(id: clientID, secret: stored.clientSecret)
         switch await endpoint.request(.refreshToken(refresh, resource: target.url), url: tokenURL, client: client, tls: target.tls) {
         case .failure(let error):
             if error.isInvalidGrant { deadRefreshTokens[key] = refresh }
-            return fallback(key, note: "token refresh: \(error)")
+            return fallback(key, note: "token refresh: \(error)", failure: error.reason)
         case .success(let response):
             let token = store(response, previousRefresh: refresh, for: key)
             guard let file = snapshots[key]?.file else { return .bearer(token) }
@@ -221,19 +224,21 @@ public actor OAuthCredentialStore: CredentialSource {
         return token
     }
 
-    /// Renewal failed: keep using a token the server should still accept, else probe without one.
-    private func fallback(_ key: String, note: String) -> ResolvedCredentials {
+    /// No fresh token: keep using one the server should still accept, else probe without one.
+    /// `failure`: the reason a token request failed (a finding); nil when there was none to make.
+    private func fallback(_ key: String, note: String, failure: String? = nil) -> ResolvedCredentials {
         if let token = cache.stillValid(key, now: now()) { return .bearer(token, note: note) }
-        return .liveness(note)
+        return .liveness(note, failure.map { .unavailable(reason: $0) } ?? .notStored)
     }
 }
 
 extension ResolvedCredentials {
     static func bearer(_ token: OAuthToken, note: String? = nil) -> ResolvedCredentials {
-        ResolvedCredentials(authorization: "Bearer \(token.accessToken.value)", probeType: .authenticated, note: note)
+        ResolvedCredentials(authorization: "Bearer \(token.accessToken.value)", probeType: .authenticated, note: note,
+                            token: .obtained)
     }
 
-    static func liveness(_ note: String) -> ResolvedCredentials {
-        ResolvedCredentials(authorization: nil, probeType: .unauthenticatedLiveness, note: note)
+    static func liveness(_ note: String, _ token: TokenState) -> ResolvedCredentials {
+        ResolvedCredentials(authorization: nil, probeType: .unauthenticatedLiveness, note: note, token: token)
     }
 }

@@ -23,7 +23,7 @@ public enum TokenError: Error, Sendable, Equatable, CustomStringConvertible {
     case http(status: Int)
     /// No answer: timeout, refused, TLS, ... (the HTTP client's error kind).
     case transport(String)
-    case invalidResponse(String)
+    case invalidResponse(InvalidTokenResponse)
 
     public var description: String {
         switch self {
@@ -35,6 +35,47 @@ public enum TokenError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 
     public var isInvalidGrant: Bool { if case .oauth("invalid_grant", _) = self { true } else { false } }
+
+    /// `auth.reason` of a probe without its token: a short, fixed vocabulary, never server text
+    /// beyond a registered OAuth error code (`invalid_client`, `http_500`, `connection_refused`, ...).
+    public var reason: String {
+        switch self {
+        case .oauth(let code, let status): Self.registeredCodes.contains(code) ? code : "http_\(status)"
+        case .http(let status): "http_\(status)"
+        case .transport(let kind): kind
+        case .invalidResponse(let why): why.reason
+        }
+    }
+
+    /// RFC 6749 §5.2 and §4.1.2.1, RFC 8707 §2.
+    static let registeredCodes: Set<String> = [
+        "invalid_request", "invalid_client", "invalid_grant", "unauthorized_client", "unsupported_grant_type",
+        "invalid_scope", "invalid_target", "server_error", "temporarily_unavailable",
+    ]
+}
+
+/// A 2xx token response that carries no usable token.
+public enum InvalidTokenResponse: Sendable, Equatable, CustomStringConvertible {
+    case notJSON
+    case noAccessToken
+    /// A token type other than Bearer (the name as `TokenEndpoint.errorCode` bounds it).
+    case notBearer(String)
+
+    public var description: String {
+        switch self {
+        case .notJSON: "not a JSON object"
+        case .noAccessToken: "no access_token"
+        case .notBearer(let type): "token_type \(type) is not Bearer"
+        }
+    }
+
+    var reason: String {
+        switch self {
+        case .notJSON: "invalid_json"
+        case .noAccessToken: "no_access_token"
+        case .notBearer: "unsupported_token_type"
+        }
+    }
 }
 
 /// One grant request to an OAuth token endpoint: form POST, client authentication, response parsing.
@@ -113,12 +154,12 @@ struct TokenEndpoint: Sendable {
             if let code = object?["error"] as? String { return .failure(.oauth(code: errorCode(code), status: status)) }
             return .failure(.http(status: status))
         }
-        guard let object else { return .failure(.invalidResponse("not a JSON object")) }
+        guard let object else { return .failure(.invalidResponse(.notJSON)) }
         guard let access = object["access_token"] as? String, !access.isEmpty else {
-            return .failure(.invalidResponse("no access_token"))
+            return .failure(.invalidResponse(.noAccessToken))
         }
         if let type = object["token_type"] as? String, type.lowercased() != "bearer" {
-            return .failure(.invalidResponse("token_type \(errorCode(type)) is not Bearer"))
+            return .failure(.invalidResponse(.notBearer(errorCode(type))))
         }
         let refresh = (object["refresh_token"] as? String).flatMap { $0.isEmpty ? nil : Secret($0) }
         return .success(TokenResponse(accessToken: Secret(access), refreshToken: refresh,

@@ -16,8 +16,7 @@ public struct HTTPProbe: Prober {
     public func probe(_ target: Target, context: ProbeContext) async -> ProbeReport {
         let check = if case .http(let check) = target.kind { check } else { HTTPCheck() }
         let credentials = await context.credentials.credentials(for: target)
-        var report = ProbeReport(outcome: Outcome(.unhealthy), probeType: credentials.probeType)
-        if let note = credentials.note { report.attributes.append(Attribute("auth.note", .string(note))) }
+        var report = ProbeReport(outcome: Outcome(.unhealthy), credentials: credentials)
 
         var request = HTTPRequest(method: check.method, url: target.url, body: check.body.map { Array($0.utf8) },
                                   timeout: target.timeout)

@@ -17,8 +17,7 @@ public struct LegacySSEProbe: Prober {
     public func probe(_ target: Target, context: ProbeContext) async -> ProbeReport {
         let deadline = ContinuousClock.now + target.timeout
         let credentials = await context.credentials.credentials(for: target)
-        var report = ProbeReport(outcome: Outcome(.unhealthy), probeType: credentials.probeType, transport: .sse)
-        if let note = credentials.note { report.attributes.append(Attribute("auth.note", .string(note))) }
+        var report = ProbeReport(outcome: Outcome(.unhealthy), credentials: credentials, transport: .sse)
 
         // The GET's timeout is the probe's: it bounds every wait on the stream below.
         var request = HTTPRequest(method: "GET", url: target.url, timeout: deadline.remaining)

@@ -13,8 +13,7 @@ public struct StreamableHTTPProbe: Prober {
     public func probe(_ target: Target, context: ProbeContext) async -> ProbeReport {
         let deadline = ContinuousClock.now + target.timeout
         let credentials = await context.credentials.credentials(for: target)
-        var report = ProbeReport(outcome: Outcome(.unhealthy), probeType: credentials.probeType, transport: .streamableHTTP)
-        if let note = credentials.note { report.attributes.append(Attribute("auth.note", .string(note))) }
+        var report = ProbeReport(outcome: Outcome(.unhealthy), credentials: credentials, transport: .streamableHTTP)
         let rpc = MCPRequests(target: target, credentials: credentials, http: context.http, deadline: deadline)
 
         let isAuto = if case .mcp(let options) = target.kind { options.transport == .auto } else { false }
