@@ -56,6 +56,9 @@ final class InputLimitCommandTests: XCTestCase {
             (["check", url, "--header", "X A: b"], "Error: --header: \"X A\" is not an HTTP header name"),
             (["check", url, "--token", "t\n"], "Error: --token must not contain line breaks or other control characters"),
             (["check", url, "--token-file", "/dev/zero"], "Error: --token-file '/dev/zero' cannot be read (a device, not a regular file)"),
+            (["check", url, "--otlp-endpoint", "http://127.0.0.1:4318/v1 x"],
+             "Error: --otlp-endpoint \"http://127.0.0.1:4318/v1 x\" is not an http:// or https:// URL with a host (spaces and control characters must be percent-encoded)"),
+            (["check", url, "--name", "a\r\nb"], "Error: --name \"a\\r\\nb\" is not a valid name (expected letters, digits, '.', '_', '-')"),
         ]
         for (arguments, expected) in table {
             let result = try AgentBinary.run(arguments, timeout: 10)

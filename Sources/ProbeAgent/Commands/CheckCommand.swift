@@ -60,6 +60,12 @@ struct CheckCommand: AsyncParsableCommand {
 
     func makeTarget() throws -> Target {
         guard HTTPURLRule.isValid(url), let authority = URLAuthority(url) else { throw ValidationError(HTTPURLRule.problem(url)) }
+        if let otlpEndpoint, !HTTPURLRule.isValid(otlpEndpoint) {
+            throw ValidationError("--otlp-endpoint \(HTTPURLRule.problem(otlpEndpoint))")
+        }
+        if let name, name.isEmpty || !name.allSatisfy(TargetDecoder.isNameCharacter) {
+            throw ValidationError("--name \(name.debugDescription) is not a valid name (expected letters, digits, '.', '_', '-')")
+        }
         let timeout: Duration
         switch DurationText.parse(self.timeout) {
         case .success(let duration): timeout = duration
