@@ -114,6 +114,9 @@ final class ConfigLimitTests: XCTestCase {
         XCTAssertEqual(errors.count, 1)
         XCTAssertTrue(errors.first?.hasPrefix("agent.yaml:4:111: targets[0].mcp.deep.tool_call.arguments.x[0][0]") == true, "\(errors)")
         XCTAssertTrue(errors.first?.hasSuffix(": nested more than 64 levels deep") == true, "\(errors)")
+        let flow = String(repeating: "[", count: 20_000) + String(repeating: "]", count: 20_000)
+        XCTAssertEqual(ConfigFixture.errors("targets: \(flow)"),
+                       ["agent.yaml:1:11: invalid YAML: nested more than 64 levels deep (while parsing at line 1)"])
     }
 
     /// A huge mapping merged into a target: merge keys are applied in linear time.

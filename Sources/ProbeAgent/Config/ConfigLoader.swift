@@ -51,6 +51,8 @@ enum ConfigLoader {
             return ConfigError(file: file, path: "", message: "invalid YAML (\(error))")
         }
         func located(_ context: YamlError.Context?, _ problem: String, _ mark: Mark, _ yaml: String) -> ConfigError {
+            // libyaml's own bound (1000 levels) can trip before ours when it scans ahead.
+            let problem = problem.hasPrefix("Maximum nesting level") ? "nested more than \(YAMLLimits.maxDepth) levels deep" : problem
             var message = context.map { "invalid YAML: \(problem) (\($0.text) at line \($0.mark.line))" } ?? "invalid YAML: \(problem)"
             let line = yaml.split(separator: "\n", omittingEmptySubsequences: false).dropFirst(max(0, mark.line - 1)).first
             if line?.unicodeScalars.dropFirst(max(0, mark.column - 1)).first == "\t" { message += "; YAML does not allow tabs for indentation" }
