@@ -139,7 +139,7 @@ final class ConfigLimitTests: XCTestCase {
             String(errors.first?.suffix(300) ?? ""))
     }
 
-    func testControlCharactersInHeadersAndTokensAreRejected() {
+    func testControlCharactersInHeadersTokensAndLabelsAreRejected() {
         let errors = ConfigFixture.errors("""
             exporter: {headers: {authorization: "Bearer x\\r\\ny"}}
             targets:
@@ -150,6 +150,7 @@ final class ConfigLimitTests: XCTestCase {
               - name: b
                 url: http://127.0.0.1/mcp
                 auth: {type: bearer, token_file: /t}
+                labels: {team: "a\\r\\nprobe_success 1"}
             """, files: ["/t": "line1\r\nline2\n"])
         XCTAssertEqual(errors, [
             "agent.yaml:1:37: exporter.headers.authorization: must not contain line breaks or other control characters",
@@ -158,6 +159,7 @@ final class ConfigLimitTests: XCTestCase {
             "agent.yaml:5:72: targets[0].headers[\"X\\r\\nC\"]: \"X\\r\\nC\" is not an HTTP header name",
             "agent.yaml:6:33: targets[0].auth.token: must not contain line breaks or other control characters",
             "agent.yaml:9:38: targets[1].auth.token_file: /t: must not contain line breaks or other control characters",
+            "agent.yaml:10:20: targets[1].labels.team: must not contain line breaks or other control characters",
         ])
     }
 
