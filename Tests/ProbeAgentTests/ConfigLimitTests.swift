@@ -176,6 +176,12 @@ final class ConfigLimitTests: XCTestCase {
         ])
     }
 
+    /// libyaml refuses control characters; the position is right with CRLF lines and multi-byte text.
+    func testControlCharacterInTheFileIsLocated() {
+        let yaml = "targets:\r\n  - name: a\r\n    labels: {team: \"caf\u{E9}\u{1}\"}\r\n"
+        XCTAssertEqual(ConfigFixture.errors(yaml), ["agent.yaml:3:25: invalid YAML: control characters are not allowed"])
+    }
+
     /// Yams reads `1:0:0:…` as a base-60 integer and overflows; such an argument stays text.
     func testSexagesimalToolArgumentIsText() throws {
         let config = try ConfigFixture.parse(Self.target("""

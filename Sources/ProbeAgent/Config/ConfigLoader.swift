@@ -76,8 +76,8 @@ enum ConfigLoader {
                                message: "duplicate key '\(key)' (first at line \(first.line))")
         case .reader(let problem, let offset, _, let yaml):
             var line: Int?, column: Int?
-            if let offset {
-                let before = yaml.prefix(offset)
+            if let offset {  // in Characters; lines are counted by scalar, since "\r\n" is one Character
+                let before = yaml.prefix(offset).unicodeScalars
                 line = before.count(where: { $0 == "\n" }) + 1
                 column = before.count - (before.lastIndex(of: "\n").map { before.distance(from: before.startIndex, to: $0) + 1 } ?? 0) + 1
             }
