@@ -128,6 +128,15 @@ final class ConfigLimitTests: XCTestCase {
         XCTAssertEqual(errors.count, 20_001, "big itself, and each merged key")
     }
 
+    func testAThousandErrorsPrintAHundredAndACount() {
+        let yaml = (0..<1000).map { "k\($0): 1" }.joined(separator: "\n")
+        XCTAssertThrowsError(try ConfigFixture.parse(yaml)) { error in
+            let lines = (error as? ConfigErrors)?.description.split(separator: "\n") ?? []
+            XCTAssertEqual(lines.count, 101)
+            XCTAssertEqual(lines.last, "… and 901 more errors")
+        }
+    }
+
     func testAHugeUnknownKeyIsQuick() {
         let key = String(repeating: "x", count: 1 << 20)
         let start = ContinuousClock.now
