@@ -1,8 +1,8 @@
 import Foundation
 
 /// Reads a text file the user names: the config, `*_file` secrets, TLS files, `check --token-file`.
-/// Only a regular file is read (a FIFO would block and a device such as /dev/zero never ends), up
-/// to `limit` bytes, and it must be UTF-8.
+/// Only a regular file is read (a FIFO would block and a device such as /dev/zero never ends), of
+/// at most `limit` bytes, and it must be UTF-8.
 enum TextFile {
     static let limit = 4 << 20
 
@@ -18,7 +18,7 @@ enum TextFile {
         }
     }
 
-    static func contents(of path: String, limit: Int = limit) throws(Failure) -> String {
+    static func contents(of path: String) throws(Failure) -> String {
         let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
         guard fd >= 0 else { throw Failure(reason: reason(errno: errno)) }
         defer { close(fd) }
@@ -43,7 +43,7 @@ enum TextFile {
     }
 
     /// The text, or where the first byte that is not UTF-8 is.
-    static func utf8(_ bytes: ArraySlice<UInt8>) throws(Failure) -> String {
+    private static func utf8(_ bytes: ArraySlice<UInt8>) throws(Failure) -> String {
         if let text = String(validating: bytes, as: UTF8.self) { return text }
         var line = 1, column = 1
         var iterator = bytes.makeIterator()
