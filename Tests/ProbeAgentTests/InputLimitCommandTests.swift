@@ -34,6 +34,18 @@ final class InputLimitCommandTests: XCTestCase {
         }
     }
 
+    /// `validate` counts targets per shard: a huge n was an allocation of n counters.
+    func testHugeShardCountsAreUsageErrors() throws {
+        let good = try configFile(ConfigLimitTests.target(""))
+        let flag = try AgentBinary.run(["validate", "--config", good, "--shard", "0/100000000000000"], timeout: 10)
+        XCTAssertEqual(flag.status, 2, flag.stderr)
+        XCTAssertEqual(flag.stderr.split(separator: "\n").first, "Error: --shard \"0/100000000000000\" is not i/n with 0 <= i < n <= 1000, e.g. 0/3")
+        let env = try AgentBinary.run(["validate", "--config", good], environment: ["PROBE_AGENT_SHARD": "0/100000000000000"], timeout: 10)
+        XCTAssertEqual(env.status, 2, env.stderr)
+        XCTAssertEqual(env.stderr.split(separator: "\n").first,
+                       "Error: PROBE_AGENT_SHARD=\"0/100000000000000\" is not i/n with 0 <= i < n <= 1000, e.g. 0/3")
+    }
+
     func testValidateRejectsTheAliasBombWithinASecond() throws {
         let bomb = try configFile(ConfigLimitTests.aliasBomb)
         let start = Date()
