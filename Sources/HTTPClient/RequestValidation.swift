@@ -1,7 +1,7 @@
 import CCurl
 
 /// URL facts decided before any I/O, with libcurl's own parser.
-enum URLCheck {
+public enum URLCheck {
     struct Parts {
         var scheme: String
         var host: String
@@ -14,6 +14,12 @@ enum URLCheck {
         guard curl_url_set(handle, CURLUPART_URL, url, 0) == CURLUE_OK,
               let scheme = part(handle, CURLUPART_SCHEME), let host = part(handle, CURLUPART_HOST) else { return nil }
         return Parts(scheme: scheme, host: host)
+    }
+
+    /// An absolute http:// or https:// URL that libcurl accepts (the config and `check` refuse others up front).
+    public static func isHTTP(_ url: String) -> Bool {
+        guard let scheme = parse(url)?.scheme else { return false }
+        return scheme == "http" || scheme == "https"
     }
 
     private static func part(_ handle: OpaquePointer, _ which: CURLUPart) -> String? {

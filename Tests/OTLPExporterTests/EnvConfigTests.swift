@@ -113,6 +113,15 @@ import Tracing
         #expect(warnings.allSatisfy { $0.contains("OTEL_EXPORTER_OTLP_HEADERS") && !$0.contains("s3cr3t") })
     }
 
+    /// `%0D%0A` decodes to "\r\n", one Character: it must still be refused (else every export fails).
+    @Test func headerValuesWithControlCharactersAreSkipped() throws {
+        let env = ["OTEL_EXPORTER_OTLP_HEADERS": "x-crlf=a%0D%0As3cr3t,x-lf=a%0As3cr3t,x-nul=a%00s3cr3t,x-tab=a%09b,x-ok=fine"]
+        let (traces, _, warnings) = try Self.load(env)
+        #expect(traces.headers == [.init("x-tab", "a\tb"), .init("x-ok", "fine")])
+        #expect(warnings.count == 3)
+        #expect(warnings.allSatisfy { $0.contains("control character") && !$0.contains("s3cr3t") })
+    }
+
     @Test(arguments: [
         ("0", nil as Duration?, false),
         ("1500", .milliseconds(1500), false),

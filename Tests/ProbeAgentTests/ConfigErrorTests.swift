@@ -124,9 +124,9 @@ final class ConfigErrorTests: XCTestCase {
                 url: http://127.0.0.1/mcp
                 success_threshold: 0
             """, expected: [
-                "agent.yaml:1:30: scheduler.max_concurrency: 0 is too small (expected 1 or more)",
-                "agent.yaml:2:31: defaults.failure_threshold: \"three\" is not a whole number (expected 1 or more)",
-                "agent.yaml:6:24: targets[0].success_threshold: 0 is too small (expected 1 or more)",
+                "agent.yaml:1:30: scheduler.max_concurrency: 0 is out of range (expected 1 to 10000)",
+                "agent.yaml:2:31: defaults.failure_threshold: \"three\" is not a whole number (expected 1 to 10000)",
+                "agent.yaml:6:24: targets[0].success_threshold: 0 is out of range (expected 1 to 10000)",
             ]),
         Case(name: "bad enum values", yaml: """
             log_level: verbose
@@ -272,7 +272,7 @@ final class ConfigErrorTests: XCTestCase {
             shard: 3/3
             targets:
               - {name: a, url: "http://127.0.0.1/mcp"}
-            """, expected: ["agent.yaml:1:8: shard: \"3/3\" is not a shard (expected i/n with 0 <= i < n, e.g. 0/3)"]),
+            """, expected: ["agent.yaml:1:8: shard: \"3/3\" is not a shard (expected i/n with 0 <= i < n <= 1000, e.g. 0/3)"]),
         Case(name: "options of the other kind", yaml: """
             targets:
               - name: a

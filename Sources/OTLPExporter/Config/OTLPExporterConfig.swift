@@ -147,8 +147,13 @@ struct EnvReader {
                 warn("\(variable): entry \(index + 1) has an invalid header name; skipped")
                 continue
             }
-            guard let decoded = rawValue.removingPercentEncoding, !decoded.contains(where: { $0 == "\r" || $0 == "\n" }) else {
+            guard let decoded = rawValue.removingPercentEncoding else {
                 warn("\(variable): the value of header '\(name)' is not valid percent-encoding; skipped")
+                continue
+            }
+            // By scalar: "\r\n" is one Character, equal to neither "\r" nor "\n".
+            guard decoded.unicodeScalars.allSatisfy({ $0 == "\t" || ($0.value >= 0x20 && $0.value != 0x7F) }) else {
+                warn("\(variable): the value of header '\(name)' has a line break or other control character; skipped")
                 continue
             }
             result.append(HTTPHeader(name, decoded))

@@ -23,7 +23,8 @@ struct CheckCommand: AsyncParsableCommand {
     @Option(help: "Name of the target in spans and output (default: the URL's host).")
     var name: String?
 
-    @Option(help: "Give up after this long, e.g. 10s or 500ms.")
+    // Unconditional: `--timeout -1s` is a bad value, not a missing one.
+    @Option(parsing: .unconditional, help: "Give up after this long, e.g. 10s or 500ms (at most 24h).")
     var timeout: String = "10s"
 
     @Option(name: .customLong("header"), help: "Extra request header 'Name: value' (repeatable).")
@@ -76,11 +77,17 @@ struct CheckCommand: AsyncParsableCommand {
     }
 
     func makeTarget() throws -> Target {
-        guard let authority = URLAuthority(url) else {
-            throw ValidationError("'\(URLRedactor.redact(url))' is not an http:// or https:// URL with a host")
+        guard HTTPURLRule.isValid(url), let authority = URLAuthority(url) else { throw ValidationError(HTTPURLRule.problem(url)) }
+        if let otlpEndpoint, !HTTPURLRule.isValid(otlpEndpoint) {
+            throw ValidationError("--otlp-endpoint \(HTTPURLRule.problem(otlpEndpoint))")
         }
-        guard let timeout = DurationText.parse(timeout), timeout > .zero else {
-            throw ValidationError("--timeout '\(timeout)' is not a duration like 10s or 500ms")
+        if let name, name.isEmpty || !name.allSatisfy(TargetDecoder.isNameCharacter) {
+            throw ValidationError("--name \(name.debugDescription) is not a valid name (expected letters, digits, '.', '_', '-')")
+        }
+        let timeout: Duration
+        switch DurationText.parse(self.timeout) {
+        case .success(let duration): timeout = duration
+        case .failure(let problem): throw ValidationError("--timeout '\(self.timeout)' \(problem)")
         }
         let kind: Target.Kind
         switch self.kind {
@@ -97,18 +104,25 @@ struct CheckCommand: AsyncParsableCommand {
             guard let colon = header.firstIndex(of: ":"), colon != header.startIndex else {
                 throw ValidationError("--header needs 'Name: value'")
             }
-            parsedHeaders.append(HTTPHeader(String(header[..<colon]).trimmingCharacters(in: .whitespaces),
-                                            String(header[header.index(after: colon)...]).trimmingCharacters(in: .whitespaces)))
+            let name = String(header[..<colon]).trimmingCharacters(in: .whitespaces)
+            let value = String(header[header.index(after: colon)...]).trimmingCharacters(in: .whitespaces)
+            if let problem = HeaderDecoder.problem(name: name, value: value) { throw ValidationError("--header: \(problem)") }
+            parsedHeaders.append(HTTPHeader(name, value))
         }
         var auth = AuthConfig.none
         if token != nil, tokenFile != nil { throw ValidationError("use --token or --token-file, not both") }
-        if let token { auth = .bearer(token: Secret(token)) }
+        if let token {
+            guard HeaderDecoder.isFieldValue(token) else { throw ValidationError("--token \(HeaderDecoder.valueProblem)") }
+            auth = .bearer(token: Secret(token))
+        }
         if let tokenFile {
-            guard let text = try? String(contentsOfFile: tokenFile, encoding: .utf8) else {
-                throw ValidationError("--token-file '\(tokenFile)' cannot be read")
+            let text: String
+            do { text = try TextFile.contents(of: tokenFile) } catch {
+                throw ValidationError("--token-file '\(tokenFile)' cannot be read (\(error))")
             }
             let token = text.trimmingCharacters(in: .whitespacesAndNewlines)
             guard !token.isEmpty else { throw ValidationError("--token-file '\(tokenFile)' is empty") }
+            guard HeaderDecoder.isFieldValue(token) else { throw ValidationError("--token-file '\(tokenFile)' \(HeaderDecoder.valueProblem)") }
             auth = .bearer(token: Secret(token))
         }
         if let clientCredentials = try makeClientCredentials() {

@@ -31,21 +31,24 @@ enum AgentConfigDecoder {
         var admin = AdminSettings()
         guard let fields = ConfigMapping(node, keys: ["listen"]) else { return admin }
         if let listen = fields["listen"], let text = listen.text() {
+            let port = text.split(separator: ":").last ?? ""
             if let address = ListenAddress(text) { admin.listen = address }
-            else { listen.report("\"\(text)\" is not host:port (e.g. 127.0.0.1:9464, [::1]:9464, 0.0.0.0:9464)") }
+            else if !port.isEmpty, port.allSatisfy({ $0.isASCII && $0.isNumber }), (Int(port) ?? .max) > 65535 {
+                listen.report("\"\(text)\": port \(port) is out of range (expected 0 to 65535)")
+            } else { listen.report("\"\(text)\" is not host:port (e.g. 127.0.0.1:9464, [::1]:9464, 0.0.0.0:9464)") }
         }
         return admin
     }
 
     static func decodeShard(_ node: ConfigNode) -> Shard? {
         guard let text = node.text() else { return nil }
-        return Shard.parse(text) ?? node.fail("\"\(text)\" is not a shard (expected i/n with 0 <= i < n, e.g. 0/3)")
+        return Shard.parse(text) ?? node.fail("\"\(text)\" is not a shard (expected \(Shard.expected))")
     }
 
     static func decodeScheduler(_ node: ConfigNode) -> SchedulerSettings {
         var scheduler = SchedulerSettings()
         guard let fields = ConfigMapping(node, keys: ["max_concurrency"]) else { return scheduler }
-        if let value = fields["max_concurrency"]?.int(atLeast: 1) { scheduler.maxConcurrency = value }
+        if let value = fields["max_concurrency"]?.int(in: 1...10_000) { scheduler.maxConcurrency = value }
         return scheduler
     }
 
@@ -106,18 +109,30 @@ enum AgentConfigDecoder {
     }
 }
 
-/// `headers:` mappings (targets and exporter): HTTP field names, values kept secret.
+/// `headers:` mappings (targets and exporter), and the rules for a header the user gives.
 enum HeaderDecoder {
     static func decode(_ node: ConfigNode?) -> [(name: String, value: Secret)] {
         guard let node, let entries = node.entries() else { return [] }
         return entries.compactMap { name, value in
-            guard !name.isEmpty, name.allSatisfy(isTokenCharacter) else {
-                return value.fail("\"\(name)\" is not an HTTP header name")
-            }
-            guard let secret = value.text().map(Secret.init) else { return nil }
-            guard !secret.value.contains(where: { $0 == "\r" || $0 == "\n" }) else { return value.fail("must not contain line breaks") }
-            return (name, secret)
+            guard let text = value.text() else { return nil }
+            if let problem = problem(name: name, value: text) { return value.fail(problem) }
+            return (name, Secret(text))
         }
+    }
+
+    static let valueProblem = "must not contain line breaks or other control characters"
+
+    /// Why `name: value` cannot be sent (config `headers:`, `check --header`), or nil. The value
+    /// may be a secret and is never quoted.
+    static func problem(name: String, value: String) -> String? {
+        guard !name.isEmpty, name.allSatisfy(isTokenCharacter) else { return "\(name.debugDescription) is not an HTTP header name" }
+        return isFieldValue(value) ? nil : valueProblem
+    }
+
+    /// A field value as RFC 9110 allows it: no control character but tab. A CR or LF would
+    /// otherwise pass validation and then fail every request.
+    static func isFieldValue(_ text: String) -> Bool {
+        text.unicodeScalars.allSatisfy { $0 == "\t" || ($0.value >= 0x20 && $0.value != 0x7F) }
     }
 
     static func isTokenCharacter(_ c: Character) -> Bool {

@@ -21,5 +21,12 @@ struct ConfigErrors: Error, Equatable, CustomStringConvertible {
 
     init(_ errors: [ConfigError]) { self.errors = errors }
 
-    var description: String { errors.map(\.description).joined(separator: "\n") }
+    /// Past this many, a file is broken throughout: the rest is a count, not a wall of lines
+    /// (on stderr, or in the one log line of a failed reload).
+    static let shown = 100
+
+    var description: String {
+        let more = errors.count > Self.shown ? ["… and \(errors.count - Self.shown) more errors"] : []
+        return (errors.prefix(Self.shown).map(\.description) + more).joined(separator: "\n")
+    }
 }

@@ -8,14 +8,15 @@ enum ConfigLoader {
     static func load(path: String, environment: [String: String]) throws(ConfigErrors) -> AgentConfig {
         let yaml: String
         do {
-            yaml = try String(contentsOfFile: path, encoding: .utf8)
+            yaml = try TextFile.contents(of: path)
         } catch {
-            throw ConfigErrors([ConfigError(file: path, path: "", message: "cannot read the config file (\(ConfigNode.reason(error)))")])
+            throw ConfigErrors([ConfigError(file: path, line: error.line, column: error.column, path: "",
+                                            message: "cannot read the config file (\(error.reason))")])
         }
         let directory = (path as NSString).deletingLastPathComponent
         return try parse(yaml: yaml, file: path, environment: environment,
                          baseDirectory: directory.isEmpty ? nil : directory,
-                         readFile: { try String(contentsOfFile: $0, encoding: .utf8) })
+                         readFile: { try TextFile.contents(of: $0) })
     }
 
     /// - Parameters:
@@ -25,6 +26,7 @@ enum ConfigLoader {
     static func parse(yaml: String, file: String, environment: [String: String], baseDirectory: String? = nil,
                       readFile: @escaping (String) throws -> String) throws(ConfigErrors) -> AgentConfig {
         let context = ConfigContext(file: file, environment: environment, baseDirectory: baseDirectory, readFile: readFile)
+        if let tooBig = YAMLLimits.check(yaml, file: file) { throw ConfigErrors([tooBig]) }
         let root: Node
         do {
             guard let node = try Yams.compose(yaml: yaml) else {
@@ -49,9 +51,11 @@ enum ConfigLoader {
             return ConfigError(file: file, path: "", message: "invalid YAML (\(error))")
         }
         func located(_ context: YamlError.Context?, _ problem: String, _ mark: Mark, _ yaml: String) -> ConfigError {
+            // libyaml's own bound (1000 levels) can trip before ours when it scans ahead.
+            let problem = problem.hasPrefix("Maximum nesting level") ? "nested more than \(YAMLLimits.maxDepth) levels deep" : problem
             var message = context.map { "invalid YAML: \(problem) (\($0.text) at line \($0.mark.line))" } ?? "invalid YAML: \(problem)"
-            let line = yaml.split(separator: "\n", omittingEmptySubsequences: false).dropFirst(mark.line - 1).first
-            if line?.unicodeScalars.dropFirst(mark.column - 1).first == "\t" { message += "; YAML does not allow tabs for indentation" }
+            let line = yaml.split(separator: "\n", omittingEmptySubsequences: false).dropFirst(max(0, mark.line - 1)).first
+            if line?.unicodeScalars.dropFirst(max(0, mark.column - 1)).first == "\t" { message += "; YAML does not allow tabs for indentation" }
             return ConfigError(file: file, line: mark.line, column: mark.column, path: "", message: message)
         }
         switch yamlError {
@@ -65,15 +69,15 @@ enum ConfigLoader {
             let first = context.mark
             let lines = context.text.split(separator: "\n", omittingEmptySubsequences: false)
             let repeatLine = lines.indices.dropFirst(first.line).first { index in
-                lines[index].unicodeScalars.dropFirst(first.column - 1).starts(with: (key + ":").unicodeScalars)
-                    && lines[index].unicodeScalars.prefix(first.column - 1).allSatisfy { $0 == " " || $0 == "-" }
+                lines[index].unicodeScalars.dropFirst(max(0, first.column - 1)).starts(with: (key + ":").unicodeScalars)
+                    && lines[index].unicodeScalars.prefix(max(0, first.column - 1)).allSatisfy { $0 == " " || $0 == "-" }
             }
             return ConfigError(file: file, line: repeatLine.map { $0 + 1 } ?? first.line, column: first.column, path: "",
                                message: "duplicate key '\(key)' (first at line \(first.line))")
         case .reader(let problem, let offset, _, let yaml):
             var line: Int?, column: Int?
-            if let offset {
-                let before = yaml.prefix(offset)
+            if let offset {  // in Characters; lines are counted by scalar, since "\r\n" is one Character
+                let before = yaml.prefix(offset).unicodeScalars
                 line = before.count(where: { $0 == "\n" }) + 1
                 column = before.count - (before.lastIndex(of: "\n").map { before.distance(from: before.startIndex, to: $0) + 1 } ?? 0) + 1
             }

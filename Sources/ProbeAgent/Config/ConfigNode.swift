@@ -49,7 +49,7 @@ struct ConfigNode {
 
     static func join(_ path: String, _ key: String) -> String {
         let plain = !key.isEmpty && key.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" }
-        if !plain { return path + "[\"\(key)\"]" }
+        if !plain { return path + "[\(key.debugDescription)]" }  // quoted, control characters escaped
         return path.isEmpty ? key : path + "." + key
     }
 
@@ -116,16 +116,17 @@ struct ConfigMapping {
 
     /// Applies YAML merge keys (`<<: *anchor`): merged entries fill in keys not given explicitly.
     private static func mergedPairs(_ mapping: Node.Mapping) -> [(Node, Node)] {
-        var explicit = mapping.filter { $0.key.scalar?.string != "<<" }.map { ($0.key, $0.value) }
+        var pairs = mapping.filter { $0.key.scalar?.string != "<<" }.map { ($0.key, $0.value) }
+        var keys = Set(pairs.map { $0.0.scalar?.string })
         for pair in mapping where pair.key.scalar?.string == "<<" {
             let sources: [Node] = pair.value.sequence.map(Array.init) ?? [pair.value]
             for case .mapping(let source) in sources {
-                for merged in mergedPairs(source) where !explicit.contains(where: { $0.0.scalar?.string == merged.0.scalar?.string }) {
-                    explicit.append(merged)
+                for merged in mergedPairs(source) where keys.insert(merged.0.scalar?.string).inserted {
+                    pairs.append(merged)
                 }
             }
         }
-        return explicit
+        return pairs
     }
 
     private static func list(_ keys: [String]) -> String {

@@ -14,11 +14,12 @@ extension ConfigNode {
         }
     }
 
-    /// Like `text()`, but the value is never repeated in a message.
+    /// Like `text()`, but the value is never repeated in a message. Secrets end up in headers,
+    /// so control characters (a pasted line break) are refused here rather than on every probe.
     func secret() -> Secret? {
         guard let text = text() else { return nil }
         guard !text.isEmpty else { return fail("is empty") }
-        return Secret(text)
+        return HeaderDecoder.isFieldValue(text) ? Secret(text) : fail(HeaderDecoder.valueProblem)
     }
 
     func nonEmptyText(_ expected: String) -> String? {
@@ -26,19 +27,25 @@ extension ConfigNode {
         return text.isEmpty ? fail("is empty (expected \(expected))") : text
     }
 
-    /// A duration greater than zero.
+    /// A duration greater than zero and at most `DurationText.longest`.
     func duration() -> Duration? {
         guard let text = text() else { return nil }
-        guard let duration = DurationText.parse(text) else {
-            return fail("\"\(text)\" is not a duration (expected e.g. 30s, 500ms, 1m)")
+        switch DurationText.parse(text) {
+        case .success(let duration): return duration
+        case .failure(let problem): return fail("\"\(text)\" \(problem)")
         }
-        return duration > .zero ? duration : fail("\"\(text)\" must be greater than 0")
     }
 
-    func int(atLeast minimum: Int) -> Int? {
+    /// A whole number in `range`; digits too many for an `Int` are out of range, not a trap.
+    func int(in range: ClosedRange<Int>) -> Int? {
         guard let text = text() else { return nil }
-        guard let value = Int(text) else { return fail("\"\(text)\" is not a whole number (expected \(minimum) or more)") }
-        return value >= minimum ? value : fail("\(value) is too small (expected \(minimum) or more)")
+        let expected = "expected \(range.lowerBound) to \(range.upperBound)"
+        guard let value = Int(text) else {
+            let digits = text.hasPrefix("-") || text.hasPrefix("+") ? text.dropFirst() : text[...]
+            let isNumber = !digits.isEmpty && digits.allSatisfy { $0.isASCII && $0.isNumber }
+            return fail("\"\(text)\" " + (isNumber ? "is out of range (\(expected))" : "is not a whole number (\(expected))"))
+        }
+        return range.contains(value) ? value : fail("\(value) is out of range (\(expected))")
     }
 
     func bool() -> Bool? {
@@ -63,10 +70,7 @@ extension ConfigNode {
     /// An absolute http:// or https:// URL with a host.
     func httpURL() -> String? {
         guard let text = text() else { return nil }
-        guard URLAuthority(text) != nil, !text.contains(where: \.isWhitespace) else {
-            return fail("\"\(URLRedactor.redact(text))\" is not an http:// or https:// URL with a host")
-        }
-        return text
+        return HTTPURLRule.isValid(text) ? text : fail(HTTPURLRule.problem(text))
     }
 
     /// A file path, relative paths taken from the config file's directory.
@@ -83,7 +87,7 @@ extension ConfigNode {
             _ = try context.readFile(path)
             return path
         } catch {
-            return fail("cannot read \(path) (\(ConfigNode.reason(error)))")
+            return fail("cannot read \(path) (\(error))")
         }
     }
 
@@ -94,28 +98,34 @@ extension ConfigNode {
         do {
             contents = try context.readFile(path)
         } catch {
-            return fail("cannot read \(path) (\(ConfigNode.reason(error)))")
+            return fail("cannot read \(path) (\(error))")
         }
         let trimmed = contents.trimmingCharacters(in: .whitespacesAndNewlines)
-        return trimmed.isEmpty ? fail("\(path) is empty") : Secret(trimmed)
-    }
-
-    /// An error's reason without Foundation's long prose.
-    static func reason(_ error: any Error) -> String {
-        let nsError = error as NSError
-        if nsError.domain == NSCocoaErrorDomain {
-            switch nsError.code {
-            case NSFileReadNoSuchFileError: return "no such file"
-            case NSFileReadNoPermissionError: return "permission denied"
-            case NSFileReadInapplicableStringEncodingError: return "not UTF-8 text"
-            default: break
-            }
-        }
-        return "\(error)"
+        guard !trimmed.isEmpty else { return fail("\(path) is empty") }
+        return HeaderDecoder.isFieldValue(trimmed) ? Secret(trimmed) : fail("\(path): \(HeaderDecoder.valueProblem)")
     }
 
     /// The `name: value` pairs of a free-form mapping, values as text.
     func textEntries() -> [(key: String, value: String, node: ConfigNode)] {
         (entries() ?? []).compactMap { entry in entry.value.text().map { (entry.key, $0, entry.value) } }
     }
+}
+
+/// The one rule for a URL the user gives (a target, `check URL`, token endpoints, the collector):
+/// absolute http(s) with a host, and parsed by libcurl as the probe will be.
+enum HTTPURLRule {
+    static func isValid(_ text: String) -> Bool {
+        URLAuthority(text) != nil && !text.unicodeScalars.contains(where: isSpaceOrControl) && URLCheck.isHTTP(text)
+    }
+
+    /// The message for an invalid URL: redacted, control characters not echoed.
+    static func problem(_ text: String) -> String {
+        let shown = String(String.UnicodeScalarView(URLRedactor.redact(text).unicodeScalars.map { isControl($0) ? "?" : $0 }))
+        let hint = text.unicodeScalars.contains(where: isSpaceOrControl) ? " (spaces and control characters must be percent-encoded)" : ""
+        return "\"\(shown)\" is not an http:// or https:// URL with a host\(hint)"
+    }
+
+    private static func isControl(_ scalar: Unicode.Scalar) -> Bool { scalar.value < 0x20 || scalar.value == 0x7F }
+
+    private static func isSpaceOrControl(_ scalar: Unicode.Scalar) -> Bool { scalar.properties.isWhitespace || isControl(scalar) }
 }

@@ -2,9 +2,12 @@
 enum KeySuggestion {
     static func nearest(to key: String, among known: [String]) -> String? {
         let lowered = key.lowercased()
-        let scored = known.map { ($0, distance(lowered, $0.lowercased())) }
+        let allowed = max(2, key.count / 3)
+        // The distance is at least the difference in length: skip what cannot be near (and a
+        // huge key, whose distance table would be huge too).
+        let scored = known.filter { abs($0.count - key.count) <= allowed }.map { ($0, distance(lowered, $0.lowercased())) }
         guard let best = scored.min(by: { $0.1 < $1.1 }) else { return nil }
-        return best.1 <= max(2, key.count / 3) ? best.0 : nil
+        return best.1 <= allowed ? best.0 : nil
     }
 
     /// Levenshtein distance, with a swap of neighbours counting as one edit.

@@ -102,7 +102,8 @@ enum JSONText {
             switch Resolver.default.resolveTag(of: node.node) {
             case .null: return "null"
             case .bool where ["true", "false"].contains(scalar.string.lowercased()): return scalar.string.lowercased()
-            case .int: return node.node.int.map(String.init) ?? quote(scalar.string)
+            // Yams' sexagesimal ints (`1:30`) overflow into a trap; those stay text.
+            case .int where !scalar.string.contains(":"): return node.node.int.map(String.init) ?? quote(scalar.string)
             case .float:
                 guard let value = node.node.float, value.isFinite else { return quote(scalar.string) }
                 return "\(value)"

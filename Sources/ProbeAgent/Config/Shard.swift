@@ -8,12 +8,16 @@ struct Shard: Equatable, CustomStringConvertible {
     var index: Int
     var count: Int
 
-    /// `"i/n"` with 0 <= i < n.
+    /// More replicas than this is a typo, and `validate` counts targets per shard.
+    static let maxCount = 1000
+    static let expected = "i/n with 0 <= i < n <= \(maxCount), e.g. 0/3"
+
+    /// `"i/n"` with 0 <= i < n <= `maxCount`.
     static func parse(_ text: String) -> Shard? {
         let parts = text.trimmingCharacters(in: .whitespaces).split(separator: "/", omittingEmptySubsequences: false)
         guard parts.count == 2, parts.allSatisfy({ !$0.isEmpty && $0.allSatisfy { $0.isASCII && $0.isNumber } }),
               let index = Int(parts[0]), let count = Int(parts[1]),
-              count >= 1, index >= 0, index < count else { return nil }
+              (1...maxCount).contains(count), index >= 0, index < count else { return nil }
         return Shard(index: index, count: count)
     }
 
@@ -40,12 +44,12 @@ struct Shard: Equatable, CustomStringConvertible {
     /// The shard in effect: `--shard` wins over PROBE_AGENT_SHARD, which wins over the config file.
     static func effective(flag: String?, environment: [String: String], configured: Shard?) throws -> Shard? {
         if let flag {
-            guard let shard = parse(flag) else { throw ValidationError("--shard \"\(flag)\" is not i/n with 0 <= i < n, e.g. 0/3") }
+            guard let shard = parse(flag) else { throw ValidationError("--shard \"\(flag)\" is not \(expected)") }
             return shard
         }
         if let text = environment["PROBE_AGENT_SHARD"], !text.isEmpty {
             guard let shard = parse(text) else {
-                throw ValidationError("PROBE_AGENT_SHARD=\"\(text)\" is not i/n with 0 <= i < n, e.g. 0/3")
+                throw ValidationError("PROBE_AGENT_SHARD=\"\(text)\" is not \(expected)")
             }
             return shard
         }

@@ -73,8 +73,12 @@ enum TargetDecoder {
         for (key, value, entry) in node.textEntries() {
             let valid = key.first.map { $0.isASCII && ($0.isLetter || $0 == "_") } == true
                 && key.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") } && !key.hasPrefix("__")
-            if valid { labels[key] = value } else {
+            if !valid {
                 entry.report("\"\(key)\" is not a label name (expected letters, digits and _, not starting with a digit or __)")
+            } else if !HeaderDecoder.isFieldValue(value) {
+                entry.report(HeaderDecoder.valueProblem)  // a CR would end the line on /metrics
+            } else {
+                labels[key] = value
             }
         }
         return labels

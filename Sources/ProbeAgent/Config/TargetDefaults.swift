@@ -7,6 +7,7 @@ struct TargetDefaults: Equatable {
     var failingInterval: Duration?
 
     static let keys = ["interval", "timeout", "failure_threshold", "success_threshold", "failing_interval"]
+    static let thresholds = 1...10_000
 
     static func decode(_ node: ConfigNode) -> TargetDefaults {
         guard let fields = ConfigMapping(node, keys: keys) else { return TargetDefaults() }
@@ -27,8 +28,8 @@ struct TargetDefaults: Equatable {
         if let value = duration("interval") { result.interval = value }
         if let value = duration("timeout") { result.timeout = value }
         if let value = duration("failing_interval") { result.failingInterval = value }
-        if let value = fields["failure_threshold"]?.int(atLeast: 1) { result.failureThreshold = value }
-        if let value = fields["success_threshold"]?.int(atLeast: 1) { result.successThreshold = value }
+        if let value = fields["failure_threshold"]?.int(in: Self.thresholds) { result.failureThreshold = value }
+        if let value = fields["success_threshold"]?.int(in: Self.thresholds) { result.successThreshold = value }
         if durationsValid { result.checkTimeout(fields, inherited: inherited) }
         return result
     }
