@@ -207,5 +207,14 @@ final class AdminAbuseDaemonTests: XCTestCase {
         let expected = elapsed / .milliseconds(Int(interval * 1000))
         XCTAssertGreaterThanOrEqual(Double(probes), expected * 0.8, "\(probes) probes in \(elapsed), \(expected) expected")
         XCTAssertTrue(agent.process.isRunning)
+
+        // Connections left mid-head do not hold up SIGTERM.
+        let held = try (0..<8).map { _ in try RawHTTPConnection(port: port) }
+        for connection in held { connection.send(Array(requestHead(headBytes: 1024 * 1024).prefix(8 * 1024))) }
+        withExtendedLifetime(held) {
+            agent.signal(SIGTERM)
+            XCTAssertTrue(agent.waitForExit(timeout: 5), "agent did not stop:\n\(agent.log.suffix(2000))")
+        }
+        XCTAssertEqual(agent.process.terminationStatus, 0)
     }
 }

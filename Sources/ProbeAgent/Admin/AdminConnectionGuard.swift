@@ -62,6 +62,7 @@ final class AdminConnectionGuard: ChannelDuplexHandler {
             return
         }
         promise?.succeed()
+        guard !closing else { return }  // answered after a refusal (408): the linger stands
         if close {
             linger(context)
         } else if headBytes > 0 {
