@@ -46,6 +46,7 @@ final class RawHTTPConnection {
         return true
     }
 
+    @discardableResult
     func send(_ text: String) -> Bool { send(Array(text.utf8)) }
 
     /// Reads one response (head, then `Content-Length` bytes of body unless `head` is set);

@@ -27,7 +27,7 @@ final class AdminConnectionGuard: ChannelDuplexHandler {
     private var timer: Scheduled<Void>?
 
     func channelActive(context: ChannelHandlerContext) {
-        schedule(context, after: AdminLimits.idleTimeout) { $0.close(promise: nil) }
+        startIdleTimer(context)
         context.fireChannelActive()
     }
 
@@ -41,9 +41,7 @@ final class AdminConnectionGuard: ChannelDuplexHandler {
         var buffer = unwrapInboundIn(data)
         if !inRequest {
             inRequest = true
-            schedule(context, after: AdminLimits.requestReadTimeout) { [weak self] context in
-                self?.refuse(context, .requestTimeout, "request not received in time\n")
-            }
+            startRequestTimer(context)
         }
         guard let overflow = countHeadBytes(buffer) else {
             context.fireChannelRead(data)
@@ -66,13 +64,10 @@ final class AdminConnectionGuard: ChannelDuplexHandler {
         if close {
             linger(context)
         } else if headBytes > 0 {
-            // The next request has begun (pipelined): it gets its own read time.
-            schedule(context, after: AdminLimits.requestReadTimeout) { [weak self] context in
-                self?.refuse(context, .requestTimeout, "request not received in time\n")
-            }
+            startRequestTimer(context)  // the next request has begun (pipelined): its own read time
         } else {
             inRequest = false
-            schedule(context, after: AdminLimits.idleTimeout) { $0.close(promise: nil) }
+            startIdleTimer(context)
         }
     }
 
@@ -112,6 +107,16 @@ final class AdminConnectionGuard: ChannelDuplexHandler {
         closing = true
         context.close(mode: .output, promise: nil)  // after the writes before it
         schedule(context, after: AdminLimits.lingerTimeout) { $0.close(promise: nil) }
+    }
+
+    private func startRequestTimer(_ context: ChannelHandlerContext) {
+        schedule(context, after: AdminLimits.requestReadTimeout) { [weak self] context in
+            self?.refuse(context, .requestTimeout, "request not received in time\n")
+        }
+    }
+
+    private func startIdleTimer(_ context: ChannelHandlerContext) {
+        schedule(context, after: AdminLimits.idleTimeout) { $0.close(promise: nil) }
     }
 
     /// The connection's one timer: a new one replaces the last.
