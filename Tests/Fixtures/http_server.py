@@ -4,9 +4,10 @@ usage: http_server.py PORT [--tls CERT KEY]
        http_server.py PORT --blackhole     (accepts connections and never answers)
 
 routes: /status/N /echo /bytes/N /chunked/N /gzip/N /sse/endpoint /sse/silent /slow-headers/SECONDS
-        /redirect/N /location?to=URL /garbage /reset /stats (open SSE streams, slow requests waiting)
+        /redirect/N /location?to=URL /garbage /reset /stats (open SSE streams, slow requests waiting, requests served before)
 """
 import gzip
+import itertools
 import json
 import select
 import zlib
@@ -23,10 +24,12 @@ from urllib.parse import parse_qs, urlsplit
 open_streams = 0
 slow_waiting = 0
 open_streams_lock = threading.Lock()
+requests_served = itertools.count()
 
 
 class Handler(RoutedHandler):
     def route(self):
+        served = next(requests_served)
         body = self.read_body()
         parts = self.path.split("?", 1)[0].strip("/").split("/")
         name, arg = parts[0], (parts[1] if len(parts) > 1 else "")
@@ -40,7 +43,7 @@ class Handler(RoutedHandler):
             "redirect": lambda: self.redirect(int(arg)),
             "location": lambda: self.simple(307, b"", extra=[("Location", self.query("to"))]),
             "gzip": lambda: self.gzipped(int(arg)),
-            "stats": lambda: self.simple(200, json.dumps({"open_streams": open_streams, "slow_waiting": slow_waiting}).encode(),
+            "stats": lambda: self.simple(200, json.dumps({"open_streams": open_streams, "slow_waiting": slow_waiting, "requests": served}).encode(),
                                          "application/json"),
             "garbage": self.garbage,
             "reset": self.reset,

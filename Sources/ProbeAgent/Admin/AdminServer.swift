@@ -1,14 +1,38 @@
-import FlyingFox
-import FlyingSocks
-import Foundation
+import NIOCore
+import NIOHTTP1
+import NIOPosix
 import Synchronization
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
-/// The admin HTTP endpoints (see `AdminHandler`) on FlyingFox. Connections are served on
-/// FlyingFox's own epoll thread and tasks; handlers only read snapshots, so probing never waits on it.
+/// What an admin connection may cost (docs/operations.md, "The admin endpoints"). Requests over a
+/// limit are answered at once and the connection closed.
+enum AdminLimits {
+    /// Request line and headers; more → 431, counted before the HTTP decoder buffers anything.
+    static let maxRequestHeadBytes = 16 * 1024
+    /// The endpoints take no body; a larger one (announced or sent) → 413.
+    static let maxRequestBodyBytes = 1024
+    /// Open connections; one more is closed as soon as it is accepted.
+    static let maxConnections = 64
+    /// From a request's first byte to its answer; a request still incomplete then → 408.
+    static let requestReadTimeout: TimeAmount = .seconds(10)
+    /// A kept-alive connection with no request for this long is closed.
+    static let idleTimeout: TimeAmount = .seconds(10)
+    /// After a refusal, how long the rest of the request is read and dropped before the connection
+    /// is closed, so the answer is not lost to a reset (RFC 9112, 9.6).
+    static let lingerTimeout: TimeAmount = .seconds(2)
+}
+
+/// The admin HTTP endpoints (see `AdminHTTPHandler`) on SwiftNIO, on an event loop of their own
+/// (one thread): probes run on the HTTP client's loop thread and never share one with these requests.
 actor AdminServer {
     let listen: ListenAddress
     private let routes: AdminRoutes
-    private var running: (server: HTTPServer, task: Task<Void, Never>)?
+    private let counters = AdminServerCounters()
+    private var running: (group: MultiThreadedEventLoopGroup, channel: any Channel)?
 
     init(listen: ListenAddress, routes: AdminRoutes) {
         self.listen = listen
@@ -18,59 +42,76 @@ actor AdminServer {
     /// Returns once the socket is listening; throws `AdminServerError` when it cannot be (port in use, bad address).
     func start() async throws {
         guard running == nil else { return }
-        let address: any SocketAddress
+        let address: SocketAddress
         do {
             address = try ListenSocketAddress.resolve(listen)
         } catch {
             throw AdminServerError(address: listen, reason: "\(error)")
         }
-        let server = HTTPServer(address: address, timeout: 15, logger: .disabled, handler: AdminHandler(routes: routes))
-        let failure = Mutex<(any Error)?>(nil)
-        let task = Task {
-            do { try await server.run() } catch { failure.withLock { $0 = error } }
-        }
-        // FlyingFox offers no "listening or failed" signal: poll both, briefly.
-        let deadline = ContinuousClock.now + .seconds(10)
-        while await !server.isListening {
-            if let error = failure.withLock({ $0 }) {
-                throw AdminServerError(address: listen, reason: Self.reason(error))
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let (routes, counters) = (self.routes, self.counters)
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelInitializer { channel in
+                // One loop thread: this check and the count it reads cannot race.
+                guard counters.connections.load(ordering: .relaxed) < AdminLimits.maxConnections else {
+                    return channel.eventLoop.makeFailedFuture(TooManyConnections())
+                }
+                counters.connections.add(1, ordering: .relaxed)
+                channel.closeFuture.whenComplete { _ in counters.connections.subtract(1, ordering: .relaxed) }
+                return channel.eventLoop.makeCompletedFuture {
+                    try Self.addHandlers(to: channel.pipeline.syncOperations, routes: routes, counters: counters)
+                }
             }
-            guard ContinuousClock.now < deadline else {
-                task.cancel()
-                throw AdminServerError(address: listen, reason: "not listening after 10 s")
-            }
-            try? await Task.sleep(for: .milliseconds(5))
+        do {
+            running = (group, try await bootstrap.bind(to: address).get())
+        } catch {
+            try? await group.shutdownGracefully()
+            throw AdminServerError(address: listen, reason: Self.reason(error))
         }
-        running = (server, task)
+    }
+
+    /// Every admin connection's pipeline, in order. (A TLS handler goes first, before the guard.)
+    private static func addHandlers(to pipeline: ChannelPipeline.SynchronousOperations, routes: AdminRoutes,
+                                    counters: AdminServerCounters) throws {
+        try pipeline.addHandler(AdminConnectionGuard())
+        try pipeline.addHandler(HTTPResponseEncoder())
+        try pipeline.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)))
+        try pipeline.addHandler(HTTPServerPipelineHandler())
+        try pipeline.addHandler(HTTPServerProtocolErrorHandler())
+        try pipeline.addHandler(AdminHTTPHandler(routes: routes, counters: counters))
     }
 
     /// The port actually bound (differs from `listen.port` when that is 0); nil when not running.
-    var boundPort: Int? {
-        get async {
-            guard let server = running?.server else { return nil }
-            switch await server.listeningAddress {
-            case .ip4(_, let port), .ip6(_, let port): return Int(port)
-            default: return nil
-            }
+    var boundPort: Int? { running?.channel.localAddress?.port }
+
+    /// Closes the listener and every connection. Answers still being computed get up to a second
+    /// (the endpoints read snapshots), so none lands on a loop that is gone.
+    func stop() async {
+        guard let (group, channel) = running else { return }
+        running = nil
+        try? await channel.close()
+        let deadline = ContinuousClock.now + .seconds(1)
+        while counters.answersPending.load(ordering: .relaxed) > 0, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(5))
         }
+        try? await group.shutdownGracefully()
     }
 
-    func stop() async {
-        guard let (server, task) = running else { return }
-        running = nil
-        // FlyingFox's socket pool runs until cancelled, so any grace period is always waited out in
-        // full; the endpoints are read-only, so requests in flight are simply cut off.
-        await server.stop(timeout: 0)
-        task.cancel()
-        await task.value
-    }
+    private struct TooManyConnections: Error {}
 
     private static func reason(_ error: any Error) -> String {
-        if case SocketError.failed(let type, let errno, let message) = error {
-            return errno == EADDRINUSE ? "address already in use" : "\(type.lowercased()) failed: \(message)"
-        }
-        return "\(error)"
+        guard let error = error as? IOError else { return "\(error)" }
+        return error.errnoCode == EADDRINUSE ? "address already in use" : String(cString: strerror(error.errnoCode)).lowercased()
     }
+}
+
+/// Shared by the server and its connections; touched on the server's one loop thread (and read by `stop`).
+final class AdminServerCounters: Sendable {
+    let connections = Atomic<Int>(0)
+    /// Requests whose answer is being computed off the loop.
+    let answersPending = Atomic<Int>(0)
 }
 
 struct AdminServerError: Error, CustomStringConvertible {
@@ -85,10 +126,9 @@ enum ListenSocketAddress {
         var description: String
     }
 
-    static func resolve(_ listen: ListenAddress) throws -> any SocketAddress {
-        guard let port = UInt16(exactly: listen.port) else { throw Unresolvable(description: "port out of range") }
-        if let address = try? sockaddr_in.inet(ip4: listen.host, port: port) { return address }
-        if let address = try? sockaddr_in6.inet6(ip6: listen.host, port: port) { return address }
+    static func resolve(_ listen: ListenAddress) throws -> SocketAddress {
+        guard (0...65535).contains(listen.port) else { throw Unresolvable(description: "port out of range") }
+        if let address = try? SocketAddress(ipAddress: listen.host, port: listen.port) { return address }
         var hints = addrinfo()
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
         hints.ai_flags = AI_ADDRCONFIG
@@ -98,15 +138,16 @@ enum ListenSocketAddress {
             throw Unresolvable(description: "cannot resolve \(listen.host): \(String(cString: gai_strerror(status)))")
         }
         defer { freeaddrinfo(list) }
+        let port = UInt16(listen.port).bigEndian
         var entry: UnsafeMutablePointer<addrinfo>? = list
         while let info = entry?.pointee {
             if info.ai_family == AF_INET, var address = info.ai_addr?.withMemoryRebound(to: sockaddr_in.self, capacity: 1, \.pointee) {
-                address.sin_port = port.bigEndian
-                return address
+                address.sin_port = port
+                return SocketAddress(address, host: listen.host)
             }
             if info.ai_family == AF_INET6, var address = info.ai_addr?.withMemoryRebound(to: sockaddr_in6.self, capacity: 1, \.pointee) {
-                address.sin6_port = port.bigEndian
-                return address
+                address.sin6_port = port
+                return SocketAddress(address, host: listen.host)
             }
             entry = info.ai_next
         }
