@@ -56,7 +56,7 @@ public enum JSONRPCReply: Sendable, Equatable {
             let code = (error["code"] as? NSNumber)?.intValue ?? 0
             return .error(code: code, message: String((error["message"] as? String ?? "").prefix(200)))
         }
-        guard (object["id"] as? NSNumber)?.intValue == expectedID || object["id"] as? String == String(expectedID) else {
+        guard isID(object["id"], expectedID) else {
             return .notJSONRPC
         }
         guard let result = object["result"] as? [String: Any] else { return .notJSONRPC }
@@ -78,7 +78,14 @@ public enum JSONRPCReply: Sendable, Equatable {
     static func answers(_ data: String, id: Int) -> Bool {
         guard let object = try? JSONSerialization.jsonObject(with: Data(data.utf8)) as? [String: Any] else { return false }
         if object["method"] != nil { return false }  // a server request or notification
-        return (object["id"] as? NSNumber)?.intValue == id || object["id"] as? String == String(id)
-            || (object["error"] != nil && object["id"] is NSNull)
+        return isID(object["id"], id) || (object["error"] != nil && object["id"] is NSNull)
+    }
+
+    /// A JSON-RPC `id` is ours when it is our number or its string; `intValue` alone would also
+    /// take `true`, `1.5` or 2^64+1 for 1.
+    static func isID(_ value: Any?, _ id: Int) -> Bool {
+        if let text = value as? String { return text == String(id) }
+        guard let number = value as? NSNumber, !HTTPAssertions.isBool(number) else { return false }
+        return number.doubleValue == Double(id)
     }
 }

@@ -61,6 +61,18 @@ final class JSONRPCReplyTests: XCTestCase {
         XCTAssertFalse(JSONRPCReply.answers(#"{"jsonrpc":"2.0","id":7,"result":{}}"#, id: 1))
         XCTAssertFalse(JSONRPCReply.answers("not json", id: 1))
     }
+
+    /// Found by Tests/Fuzz (jsonrpc): ids 1.51 and `true` were taken for our request id 1.
+    func testOnlyOurIDIsOurs() {
+        for id in ["1.51", "true", "18446744073709551617", #""01""#] {
+            let reply = #"{"jsonrpc":"2.0","id":\#(id),"result":{"protocolVersion":"v","capabilities":{},"serverInfo":{"name":"x"}}}"#
+            XCTAssertEqual(JSONRPCReply.parse(Array(reply.utf8)), .notJSONRPC, id)
+            XCTAssertFalse(JSONRPCReply.answers(reply, id: 1), id)
+        }
+        for id in ["1", "1.0", #""1""#] {
+            XCTAssertTrue(JSONRPCReply.answers(#"{"jsonrpc":"2.0","id":\#(id),"result":{}}"#, id: 1), id)
+        }
+    }
 }
 
 final class RedactionTests: XCTestCase {
