@@ -140,6 +140,13 @@ final class PrometheusTextTests: XCTestCase {
             """)
     }
 
+    /// Found by Tests/Fuzz (prometheus): an empty metric name rendered `# HELP  `, which no scraper parses.
+    func testAMetricWithoutANameIsLeftOut() {
+        let metrics = [MetricData(name: "", points: .gauge([point([:], .int(1))])),
+                       MetricData(name: "up", points: .gauge([point([:], .int(1))]))]
+        XCTAssertEqual(PrometheusText.render(metrics), "# HELP up up\n# TYPE up gauge\nup 1\n")
+    }
+
     func testAttributeValueTextAndCollidingLabels() {
         let attributes = [Attribute("a.b", "x"), Attribute("a_b", "y"), Attribute("flag", .bool(true)), Attribute("n", .int(-3)),
                           Attribute("list", .array(["p", .int(1)]))]

@@ -8,7 +8,8 @@ enum PrometheusText {
 
     static func render(_ metrics: [MetricData]) -> String {
         var families: [String: Family] = [:]
-        for metric in metrics where !PrometheusNames.otlpOnly.contains(metric.name) {
+        // A metric without a name has no family to expose it under.
+        for metric in metrics where !metric.name.isEmpty && !PrometheusNames.otlpOnly.contains(metric.name) {
             // Delta points are not exposable: a scrape needs running totals.
             guard let type = FamilyType(metric.points) else { continue }
             let name = PrometheusNames.metricName(metric.name, unit: metric.unit, isCounter: type == .counter)
