@@ -67,8 +67,14 @@ enum PrometheusText {
             let separator = labels.isEmpty ? "" : ","
             var lines = ""
             var cumulative: UInt64 = 0
+            var lastBound = -Double.infinity
             for (bound, count) in zip(point.explicitBounds, point.bucketCounts) {
-                cumulative += count
+                let (sum, overflow) = cumulative.addingReportingOverflow(count)
+                cumulative = overflow ? .max : sum
+                // `le` values must be unique and finite (+Inf comes last); a bound out of order adds
+                // its count to the next bucket written instead.
+                guard bound.isFinite, bound > lastBound else { continue }
+                lastBound = bound
                 lines += sample(name + "_bucket", labels + separator + "le=\"\(Number.format(bound))\"", String(cumulative))
             }
             lines += sample(name + "_bucket", labels + separator + "le=\"+Inf\"", String(point.count))
