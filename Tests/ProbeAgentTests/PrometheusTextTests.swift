@@ -172,6 +172,12 @@ final class PrometheusTextTests: XCTestCase {
             """)
     }
 
+    /// A CR LF is one Character in Swift, so a Character-wise escape missed its LF and the line broke.
+    func testCRLFInHelpAndLabelValuesIsEscaped() {
+        let metrics = [MetricData(name: "m", description: "a\r\nb", points: .gauge([point(["v": "c\r\nd"], .int(1))]))]
+        XCTAssertEqual(PrometheusText.render(metrics), "# HELP m a\r\\nb\n# TYPE m gauge\nm{v=\"c\r\\nd\"} 1\n")
+    }
+
     func testAttributeValueTextAndCollidingLabels() {
         let attributes = [Attribute("a.b", "x"), Attribute("a_b", "y"), Attribute("flag", .bool(true)), Attribute("n", .int(-3)),
                           Attribute("list", .array(["p", .int(1)]))]

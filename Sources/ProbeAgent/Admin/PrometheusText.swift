@@ -89,13 +89,25 @@ enum PrometheusText {
 
         func write(to out: inout String) {
             guard !series.isEmpty else { return }
-            out += "# HELP \(name) \(Self.escapeHelp(help))\n# TYPE \(name) \(type.rawValue)\n"
+            out += "# HELP \(name) \(escaped(help, quotes: false))\n# TYPE \(name) \(type.rawValue)\n"
             for labels in series.keys.sorted() { out += series[labels]! }
         }
+    }
 
-        static func escapeHelp(_ text: String) -> String {
-            text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\n", with: "\\n")
+    /// `\` → `\\`, LF → `\n` and, in label values, `"` → `\"`. Scalar by scalar: CR LF is one
+    /// Character, which never equals "\n", so a Character-wise escape would leave its LF raw.
+    static func escaped(_ text: String, quotes: Bool) -> String {
+        guard text.unicodeScalars.contains(where: { $0 == "\\" || $0 == "\n" || (quotes && $0 == "\"") }) else { return text }
+        var out = String.UnicodeScalarView()
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\\": out.append(contentsOf: #"\\"#.unicodeScalars)
+            case "\n": out.append(contentsOf: #"\n"#.unicodeScalars)
+            case "\"" where quotes: out.append(contentsOf: #"\""#.unicodeScalars)
+            default: out.append(scalar)
+            }
         }
+        return String(out)
     }
 
     enum Labels {
@@ -115,22 +127,8 @@ enum PrometheusText {
                     j += 1
                 }
                 if i > 0 { out += "," }
-                out += labels[i].name + "=\"" + escape(value) + "\""
+                out += labels[i].name + "=\"" + escaped(value, quotes: true) + "\""
                 i = j
-            }
-            return out
-        }
-
-        static func escape(_ value: String) -> String {
-            guard value.contains(where: { $0 == "\\" || $0 == "\"" || $0 == "\n" }) else { return value }
-            var out = ""
-            for c in value {
-                switch c {
-                case "\\": out += "\\\\"
-                case "\"": out += "\\\""
-                case "\n": out += "\\n"
-                default: out.append(c)
-                }
             }
             return out
         }

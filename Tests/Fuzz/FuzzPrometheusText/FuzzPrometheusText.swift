@@ -94,11 +94,11 @@ enum ExpositionCheck {
     private static func metricName(_ s: inout ArraySlice<Unicode.Scalar>) -> String { name(&s, colon: true) }
     private static func labelName(_ s: inout ArraySlice<Unicode.Scalar>) -> String { name(&s, colon: false) }
 
-    /// Backslash only before `\`, `n` (and `"` in quoted label values); no raw line breaks.
+    /// Backslash only before `\`, `n` (and `"` in quoted label values); no raw line feed (a CR is text).
     private static func escapesValid(_ s: ArraySlice<Unicode.Scalar>, quoted: Bool) -> Bool {
         var i = s.startIndex
         while i < s.endIndex {
-            if s[i] == "\r" || s[i] == "\n" { return false }
+            if s[i] == "\n" { return false }
             if s[i] == "\\" {
                 guard i + 1 < s.endIndex, s[i + 1] == "\\" || s[i + 1] == "n" || (quoted && s[i + 1] == "\"") else { return false }
                 i += 1
