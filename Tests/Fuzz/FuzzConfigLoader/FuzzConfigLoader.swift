@@ -12,7 +12,11 @@ public func fuzzConfigLoader(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt
     require(first == second, "two loads differ")
     guard case .failure(let errors) = first else { return 0 }
     require(!errors.errors.isEmpty, "a failure without errors")
-    let lineCount = yaml.split(separator: "\n", omittingEmptySubsequences: false).count
+    // YAML's line breaks: LF, CR LF, a lone CR, NEL, LS and PS.
+    let scalars = Array(yaml.unicodeScalars)
+    let lineCount = 1 + scalars.indices.count { i in
+        ["\n", "\u{85}", "\u{2028}", "\u{2029}"].contains(scalars[i]) || (scalars[i] == "\r" && (i + 1 == scalars.count || scalars[i + 1] != "\n"))
+    }
     for error in errors.errors {
         require(!error.message.isEmpty, "an error without a message")
         if let line = error.line { require((1...lineCount + 1).contains(line), "line \(line) of \(lineCount): \(error)") }

@@ -35,7 +35,9 @@ enum ExpositionCheck {
         var helped: String?
         var families: Set<String> = []
         var series: Set<String> = []
-        for (index, line) in text.dropLast().split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        // Split on LF bytes: split(separator:) on Characters would not split a CR LF.
+        let lines = text.utf8.dropLast().split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
+        for (index, line) in lines.map({ String(decoding: $0, as: UTF8.self) }).enumerated() {
             func fail(_ why: String) -> ExpositionError { ExpositionError(description: "line \(index + 1): \(why): \(shown(String(line)))") }
             var scalars = Array(line.unicodeScalars)[...]
             if line.hasPrefix("# HELP ") {
