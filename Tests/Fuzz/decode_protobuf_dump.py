@@ -28,6 +28,19 @@ def hex_ids_to_base64(node):
             hex_ids_to_base64(item)
 
 
+def first_difference(a, b, path=""):
+    """The first place two decoded messages differ: (path, value in a, value in b)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        for key in sorted(set(a) | set(b)):
+            if a.get(key) != b.get(key):
+                return first_difference(a.get(key), b.get(key), f"{path}.{key}")
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        for i, (x, y) in enumerate(zip(a, b)):
+            if x != y:
+                return first_difference(x, y, f"{path}[{i}]")
+    return path, a, b
+
+
 def main(directory):
     failures = 0
     files = sorted(pathlib.Path(directory).glob("*.pb"))
@@ -46,10 +59,12 @@ def main(directory):
             print(f"decode_protobuf_dump: {pb.name}: {type(error).__name__}: {error}", file=sys.stderr)
             failures += 1
             continue
-        if from_protobuf.SerializeToString(deterministic=True) != from_json.SerializeToString(deterministic=True):
-            print(f"decode_protobuf_dump: {pb.name}: protobuf and JSON encodings differ\n"
-                  f"  protobuf: {json_format.MessageToJson(from_protobuf)[:2000]}\n"
-                  f"  json:     {json_format.MessageToJson(from_json)[:2000]}", file=sys.stderr)
+        # Compared as decoded dicts: JSON cannot carry a NaN's payload bits, and needs not.
+        decoded_protobuf, decoded_json = json_format.MessageToDict(from_protobuf), json_format.MessageToDict(from_json)
+        if decoded_protobuf != decoded_json:
+            path, a, b = first_difference(decoded_protobuf, decoded_json)
+            print(f"decode_protobuf_dump: {pb.name}: protobuf and JSON encodings differ at {path}: "
+                  f"{json.dumps(a)[:300]} (protobuf) vs {json.dumps(b)[:300]} (JSON)", file=sys.stderr)
             failures += 1
     print(f"decode_protobuf_dump: {len(files)} requests decoded with the official protos, {failures} failed")
     return 1 if failures or not files else 0

@@ -117,7 +117,7 @@ enum Expected {
                      flags: UInt32($0.context.traceFlags.rawValue) | 0x100 | ($0.context.isRemote ? 0x200 : 0))
         }
         w.droppedLinks = count(s.droppedLinksCount)
-        if s.status.code != .unset || !s.status.message.isEmpty {
+        if s.status.code != .unset {
             w.status = WireStatus(message: s.status.code == .error ? s.status.message : "", code: UInt64(s.status.code.rawValue))
         }
         // SpanFlags: W3C flags, then "parent remoteness known" (always for a root) and "remote".
