@@ -9,7 +9,7 @@ public func fuzzConfigLoader(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt
     var input = FuzzInput(data, size)
     let yaml = String(decoding: input.rest(), as: UTF8.self)
     let first = load(yaml), second = load(yaml)
-    require(first == second, "two loads differ")
+    require(first == second, "two loads differ:\n\(first)\n---\n\(second)")
     guard case .failure(let errors) = first else { return 0 }
     require(!errors.errors.isEmpty, "a failure without errors")
     // YAML's line breaks: LF, CR LF, a lone CR, NEL, LS and PS.
