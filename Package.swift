@@ -48,7 +48,10 @@ if Context.environment["PROBE_AGENT_FUZZ"] == "1" {
         // library, so targets can import the config loader and the admin renderers; its @main entry is
         // renamed so that it does not clash with libFuzzer's main.
         .target(name: "ProbeAgentFuzzable", dependencies: agent.dependencies, path: "Tests/Fuzz/ProbeAgentSources",
-                swiftSettings: [.unsafeFlags(["-Xfrontend", "-entry-point-function-name", "-Xfrontend", "probe_agent_main"])]),
+                exclude: agent.exclude, resources: agent.resources,
+                swiftSettings: (agent.swiftSettings ?? [])
+                    + [.unsafeFlags(["-Xfrontend", "-entry-point-function-name", "-Xfrontend", "probe_agent_main"])],
+                linkerSettings: agent.linkerSettings),
         .target(name: "FuzzSupport", dependencies: ["Tracing"], path: "Tests/Fuzz/FuzzSupport"),
     ]
     let fuzzTargets: [(name: String, dependencies: [Target.Dependency])] = [
