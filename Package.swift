@@ -40,3 +40,33 @@ let package = Package(
         .testTarget(name: "ProbeAgentTests", dependencies: ["ProbeAgent", "ProbeLogic", "OTLPExporter", "Tracing", "TestSupport"]),
     ]
 )
+
+// Fuzz targets (Tests/Fuzz, docs/fuzzing.md), declared only for scripts/fuzz, which builds them with
+// `--sanitize=fuzzer` into .build-fuzz: libFuzzer supplies their main, so a plain build could not link them.
+if Context.environment["PROBE_AGENT_FUZZ"] == "1" {
+    let agent = package.targets.first { $0.name == "ProbeAgent" }!
+    package.targets += [
+        // The executable's own sources (Tests/Fuzz/ProbeAgentSources links to Sources/ProbeAgent) as a
+        // library, so targets can import the config loader and the admin renderers; its @main entry is
+        // renamed so that it does not clash with libFuzzer's main.
+        .target(name: "ProbeAgentFuzzable", dependencies: agent.dependencies, path: "Tests/Fuzz/ProbeAgentSources",
+                exclude: agent.exclude, resources: agent.resources,
+                swiftSettings: (agent.swiftSettings ?? [])
+                    + [.unsafeFlags(["-Xfrontend", "-entry-point-function-name", "-Xfrontend", "probe_agent_main"])],
+                linkerSettings: agent.linkerSettings),
+        .target(name: "FuzzSupport", dependencies: ["Tracing"], path: "Tests/Fuzz/FuzzSupport"),
+    ]
+    let fuzzTargets: [(name: String, dependencies: [Target.Dependency])] = [
+        ("FuzzSSEParser", ["ProbeLogic"]),
+        ("FuzzJSONRPCReply", ["ProbeLogic"]),
+        ("FuzzURLRedaction", ["ProbeLogic"]),
+        ("FuzzProtobuf", ["OTLPExporter", "Tracing"]),
+        ("FuzzConfigLoader", ["ProbeAgentFuzzable"]),
+        ("FuzzPrometheusText", ["ProbeAgentFuzzable", "Tracing"]),
+    ]
+    for target in fuzzTargets {
+        package.targets.append(.executableTarget(name: target.name, dependencies: ["FuzzSupport"] + target.dependencies,
+                                                 path: "Tests/Fuzz/\(target.name)",
+                                                 swiftSettings: [.unsafeFlags(["-parse-as-library"])]))
+    }
+}

@@ -59,7 +59,7 @@ public enum JSONRPCReply: Sendable, Equatable {
             return .error(code: code, message: String((error["message"] as? String ?? "").prefix(200)))
         }
         guard object["result"] != nil else { return .notJSONRPC }
-        guard hasID(object, expectedID) else { return .idMismatch }
+        guard isID(object["id"], expectedID) else { return .idMismatch }
         guard let result = object["result"] as? [String: Any] else { return .notJSONRPC }
         guard let version = result["protocolVersion"] as? String, !version.isEmpty else {
             return .invalidResult("result.protocolVersion missing")
@@ -83,8 +83,11 @@ public enum JSONRPCReply: Sendable, Equatable {
         return object["method"] == nil && (object["result"] != nil || object["error"] != nil)
     }
 
-    /// JSON-RPC ids are numbers or strings; ours are small integers.
-    static func hasID(_ object: [String: Any], _ id: Int) -> Bool {
-        (object["id"] as? NSNumber)?.intValue == id || object["id"] as? String == String(id)
+    /// A JSON-RPC `id` is ours when it is our number or its string; `intValue` alone would also
+    /// take `true`, `1.5` or 2^64+1 for 1.
+    static func isID(_ value: Any?, _ id: Int) -> Bool {
+        if let text = value as? String { return text == String(id) }
+        guard let number = value as? NSNumber, !HTTPAssertions.isBool(number) else { return false }
+        return number.doubleValue == Double(id)
     }
 }

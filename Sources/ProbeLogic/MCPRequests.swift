@@ -62,7 +62,7 @@ struct MCPRequests {
                           message: String((error["message"] as? String ?? "").prefix(200)))
         }
         guard object["result"] != nil else { return .failed("JSON-RPC answer without a result", status: status) }
-        guard JSONRPCReply.hasID(object, id) else {
+        guard JSONRPCReply.isID(object["id"], id) else {
             return .failed("JSON-RPC result for another id", status: status, type: .jsonRPCIDMismatch)
         }
         guard let result = object["result"] as? [String: Any] else {

@@ -61,6 +61,17 @@ import Tracing
             """))
     }
 
+    /// Found by the protobuf fuzz target's official-proto step: counts past UInt32.max were written
+    /// whole, which no OTLP/JSON reader accepts for a uint32 field (protobuf clamped them already).
+    @Test func droppedCountsAreClampedToUInt32() throws {
+        var span = Sample.span("s")
+        (span.droppedAttributesCount, span.droppedEventsCount, span.droppedLinksCount) = (.max, 1 << 40, 7)
+        let json = String(decoding: TraceRequestJSON.encode(spans: [span], resource: Resource()), as: UTF8.self)
+        #expect(json.contains(#""droppedAttributesCount":4294967295"#))
+        #expect(json.contains(#""droppedEventsCount":4294967295"#))
+        #expect(json.contains(#""droppedLinksCount":7"#))
+    }
+
     @Test func emptyBatchIsAnEmptyRequest() {
         #expect(TraceRequestJSON.encode(spans: [], resource: Resource()) == Array("{}".utf8))
         #expect(TraceRequestProtobuf(spans: [], resource: Resource()).serializedBytes() == [])

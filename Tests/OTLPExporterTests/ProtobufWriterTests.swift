@@ -107,6 +107,15 @@ func varintBytes(_ v: UInt64) -> [UInt8] { written { $0.writeVarint(v) } }
         #expect(bytes == [0x0a, 0xa8, 0x9c, 0x01] + middle)  // 20,008
     }
 
+    /// Found by the protobuf fuzz target's official-proto step: an unset status with a message (set
+    /// directly) was written as an empty Status, where OTLP/JSON writes none.
+    @Test func anUnsetStatusIsNotWritten() {
+        var withMessage = Sample.span("s")
+        withMessage.status.message = "ignored unless the code is error"
+        #expect(TraceRequestProtobuf(spans: [withMessage], resource: Resource()).serializedBytes()
+            == TraceRequestProtobuf(spans: [Sample.span("s")], resource: Resource()).serializedBytes())
+    }
+
     @Test func readerSkipsUnknownFields() throws {
         // field 9 varint, field 10 fixed64, field 11 fixed32, then partial_success{rejected 5, message "no"}
         let body: [UInt8] = [0x48, 0x01, 0x51] + [UInt8](repeating: 0, count: 8) + [0x5d, 0, 0, 0, 0]

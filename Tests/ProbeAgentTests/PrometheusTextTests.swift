@@ -140,6 +140,44 @@ final class PrometheusTextTests: XCTestCase {
             """)
     }
 
+    /// Found by Tests/Fuzz (prometheus): an empty metric name rendered `# HELP  `, which no scraper parses.
+    func testAMetricWithoutANameIsLeftOut() {
+        let metrics = [MetricData(name: "", points: .gauge([point([:], .int(1))])),
+                       MetricData(name: "up", points: .gauge([point([:], .int(1))]))]
+        XCTAssertEqual(PrometheusText.render(metrics), "# HELP up up\n# TYPE up gauge\nup 1\n")
+    }
+
+    /// Found by Tests/Fuzz (prometheus): a bound of +Inf wrote le="+Inf" twice and a repeated bound
+    /// repeated its series (scrapes fail on both); bucket counts whose sum passes UInt64.max trapped.
+    func testHistogramBoundsThatAreNotIncreasingAndHugeCounts() {
+        let odd = HistogramDataPoint(attributes: [], startTimeUnixNano: 1, timeUnixNano: 2, count: 15, sum: nil, min: nil, max: nil,
+                                     bucketCounts: [1, 2, 3, 4, 5], explicitBounds: [1, 1, .infinity, .nan])
+        let huge = HistogramDataPoint(attributes: [], startTimeUnixNano: 1, timeUnixNano: 2, count: .max, sum: nil, min: nil, max: nil,
+                                      bucketCounts: [.max, 1, 0], explicitBounds: [1, 2])
+        let metrics = [MetricData(name: "odd", points: .histogram([odd], temporality: .cumulative)),
+                       MetricData(name: "huge", points: .histogram([huge], temporality: .cumulative))]
+        XCTAssertEqual(PrometheusText.render(metrics), """
+            # HELP huge huge
+            # TYPE huge histogram
+            huge_bucket{le="1"} 18446744073709551615
+            huge_bucket{le="2"} 18446744073709551615
+            huge_bucket{le="+Inf"} 18446744073709551615
+            huge_count 18446744073709551615
+            # HELP odd odd
+            # TYPE odd histogram
+            odd_bucket{le="1"} 1
+            odd_bucket{le="+Inf"} 15
+            odd_count 15
+
+            """)
+    }
+
+    /// A CR LF is one Character in Swift, so a Character-wise escape missed its LF and the line broke.
+    func testCRLFInHelpAndLabelValuesIsEscaped() {
+        let metrics = [MetricData(name: "m", description: "a\r\nb", points: .gauge([point(["v": "c\r\nd"], .int(1))]))]
+        XCTAssertEqual(PrometheusText.render(metrics), "# HELP m a\r\\nb\n# TYPE m gauge\nm{v=\"c\r\\nd\"} 1\n")
+    }
+
     func testAttributeValueTextAndCollidingLabels() {
         let attributes = [Attribute("a.b", "x"), Attribute("a_b", "y"), Attribute("flag", .bool(true)), Attribute("n", .int(-3)),
                           Attribute("list", .array(["p", .int(1)]))]

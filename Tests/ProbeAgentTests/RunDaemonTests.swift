@@ -64,6 +64,11 @@ final class RunningAgent {
 
     func signal(_ number: Int32) { kill(process.processIdentifier, number) }
 
+    /// Log lines reach standard error from the agent's writer thread, a moment after what they report.
+    func waitForLog(_ text: String, timeout: TimeInterval = 5) async throws {
+        try await waitFor("the log line \"\(text)\"", timeout: timeout) { log.contains(text) }
+    }
+
     func waitForExit(timeout: TimeInterval) -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
         while process.isRunning, Date() < deadline { usleep(50_000) }
@@ -169,7 +174,7 @@ final class RunDaemonTests: XCTestCase {
             return sample(metrics, "probe_agent_config_reload_success", labels: [:]) == 0
         }
         XCTAssertTrue(agent.process.isRunning)
-        XCTAssertTrue(agent.log.contains("config reload failed"), agent.log)
+        try await agent.waitForLog("config reload failed")
         let targetCount = try await agent.status().count
         XCTAssertEqual(targetCount, 3)
 

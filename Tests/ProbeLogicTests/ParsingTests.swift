@@ -65,6 +65,19 @@ final class JSONRPCReplyTests: XCTestCase {
         XCTAssertFalse(JSONRPCReply.isResponse(#"{"jsonrpc":"2.0","method":"notifications/message"}"#))
         XCTAssertFalse(JSONRPCReply.isResponse("not json"))
     }
+
+    /// Found by Tests/Fuzz (jsonrpc): ids 1.51 and `true` were taken for our request id 1.
+    func testOnlyOurIDIsOurs() {
+        let result = #""result":{"protocolVersion":"v","capabilities":{},"serverInfo":{"name":"x"}}"#
+        for id in ["1.51", "true", "18446744073709551617", #""01""#] {
+            let reply = #"{"jsonrpc":"2.0","id":\#(id),\#(result)}"#
+            XCTAssertEqual(JSONRPCReply.parse(Array(reply.utf8)), .idMismatch, id)
+        }
+        for id in ["1", "1.0", #""1""#] {
+            let reply = #"{"jsonrpc":"2.0","id":\#(id),\#(result)}"#
+            XCTAssertNotEqual(JSONRPCReply.parse(Array(reply.utf8)), .idMismatch, id)
+        }
+    }
 }
 
 final class RedactionTests: XCTestCase {

@@ -44,6 +44,6 @@ enum CommonJSON {
     }
 
     static func countIfNonZero(_ key: StaticString, _ value: Int, into w: inout JSONWriter) {
-        if value > 0 { w.key(key); w.int(value) }
+        if value > 0 { w.key(key); w.int(Int(UInt32(clamping: value))) }  // a uint32 field, as in protobuf
     }
 }

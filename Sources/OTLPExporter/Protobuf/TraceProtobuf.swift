@@ -62,10 +62,10 @@ enum TraceProtobuf {
             }
         }
         CommonProtobuf.uint32IfNonZero(14, span.droppedLinksCount, into: &s)
-        if span.status.code != .unset || !span.status.message.isEmpty {
+        if span.status.code != .unset {  // a message counts only with code ERROR
             s.messageField(15) { st in
                 if span.status.code == .error, !span.status.message.isEmpty { st.stringField(2, span.status.message) }
-                if span.status.code != .unset { st.varintField(3, UInt64(span.status.code.rawValue)) }
+                st.varintField(3, UInt64(span.status.code.rawValue))
             }
         }
         s.fixed32Field(16, SpanFlagBits.span(span))

@@ -8,7 +8,8 @@ enum PrometheusText {
 
     static func render(_ metrics: [MetricData]) -> String {
         var families: [String: Family] = [:]
-        for metric in metrics where !PrometheusNames.otlpOnly.contains(metric.name) {
+        // A metric without a name has no family to expose it under.
+        for metric in metrics where !metric.name.isEmpty && !PrometheusNames.otlpOnly.contains(metric.name) {
             // Delta points are not exposable: a scrape needs running totals.
             guard let type = FamilyType(metric.points) else { continue }
             let name = PrometheusNames.metricName(metric.name, unit: metric.unit, isCounter: type == .counter)
@@ -66,8 +67,14 @@ enum PrometheusText {
             let separator = labels.isEmpty ? "" : ","
             var lines = ""
             var cumulative: UInt64 = 0
+            var lastBound = -Double.infinity
             for (bound, count) in zip(point.explicitBounds, point.bucketCounts) {
-                cumulative += count
+                let (sum, overflow) = cumulative.addingReportingOverflow(count)
+                cumulative = overflow ? .max : sum
+                // `le` values must be unique and finite (+Inf comes last); a bound out of order adds
+                // its count to the next bucket written instead.
+                guard bound.isFinite, bound > lastBound else { continue }
+                lastBound = bound
                 lines += sample(name + "_bucket", labels + separator + "le=\"\(Number.format(bound))\"", String(cumulative))
             }
             lines += sample(name + "_bucket", labels + separator + "le=\"+Inf\"", String(point.count))
@@ -82,13 +89,25 @@ enum PrometheusText {
 
         func write(to out: inout String) {
             guard !series.isEmpty else { return }
-            out += "# HELP \(name) \(Self.escapeHelp(help))\n# TYPE \(name) \(type.rawValue)\n"
+            out += "# HELP \(name) \(escaped(help, quotes: false))\n# TYPE \(name) \(type.rawValue)\n"
             for labels in series.keys.sorted() { out += series[labels]! }
         }
+    }
 
-        static func escapeHelp(_ text: String) -> String {
-            text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\n", with: "\\n")
+    /// `\` → `\\`, LF → `\n` and, in label values, `"` → `\"`. Scalar by scalar: CR LF is one
+    /// Character, which never equals "\n", so a Character-wise escape would leave its LF raw.
+    static func escaped(_ text: String, quotes: Bool) -> String {
+        guard text.unicodeScalars.contains(where: { $0 == "\\" || $0 == "\n" || (quotes && $0 == "\"") }) else { return text }
+        var out = String.UnicodeScalarView()
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\\": out.append(contentsOf: #"\\"#.unicodeScalars)
+            case "\n": out.append(contentsOf: #"\n"#.unicodeScalars)
+            case "\"" where quotes: out.append(contentsOf: #"\""#.unicodeScalars)
+            default: out.append(scalar)
+            }
         }
+        return String(out)
     }
 
     enum Labels {
@@ -108,22 +127,8 @@ enum PrometheusText {
                     j += 1
                 }
                 if i > 0 { out += "," }
-                out += labels[i].name + "=\"" + escape(value) + "\""
+                out += labels[i].name + "=\"" + escaped(value, quotes: true) + "\""
                 i = j
-            }
-            return out
-        }
-
-        static func escape(_ value: String) -> String {
-            guard value.contains(where: { $0 == "\\" || $0 == "\"" || $0 == "\n" }) else { return value }
-            var out = ""
-            for c in value {
-                switch c {
-                case "\\": out += "\\\\"
-                case "\"": out += "\\\""
-                case "\n": out += "\\n"
-                default: out.append(c)
-                }
             }
             return out
         }
