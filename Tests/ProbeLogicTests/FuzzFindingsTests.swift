@@ -1,5 +1,5 @@
 import XCTest
-@testable import ProbeLogic
+import HTTPClient
 
 /// Inputs the fuzz targets (Tests/Fuzz, docs/fuzzing.md) found, kept as regression tests.
 final class FuzzFindingsTests: XCTestCase {

@@ -65,7 +65,7 @@ enum ConfigLoader {
             return located(context, problem, mark, yaml)
         case .duplicatedKeysInMapping(let duplicates, let context):
             // Yams marks the first occurrence; point at the repeat when it is on a later line.
-            let key = duplicates.first ?? ""
+            let key = duplicates.min() ?? ""  // Yams collects them in a dictionary: pick one the same way every time
             let first = context.mark
             let lines = context.text.split(separator: "\n", omittingEmptySubsequences: false)
             let repeatLine = lines.indices.dropFirst(first.line).first { index in

@@ -37,11 +37,22 @@ struct ConfigNode {
 
     /// Reports a problem with this node. Returns nil so decoders can `return fail(...)`.
     func fail<T>(_ message: String) -> T? {
-        context.report(message, path: path, at: mark)
+        report(message)
         return nil
     }
 
-    func report(_ message: String) { context.report(message, path: path, at: mark) }
+    func report(_ message: String) { context.report(withoutEnvironmentValues(message), path: path, at: mark) }
+
+    /// A value from the environment may be a secret: a message shows it as the `${NAME}` it came
+    /// from, whatever the message made of the value (quoted, redacted, part of a URL).
+    private func withoutEnvironmentValues(_ message: String) -> String {
+        guard case .scalar(let scalar) = node, scalar.string.contains("${") else { return message }
+        let substituted = EnvInterpolation.references(in: scalar.string)
+            .compactMap { name in context.environment[name].map { (name: name, value: $0) } }
+            .filter { !$0.value.isEmpty }
+            .sorted { $0.value.count > $1.value.count }
+        return substituted.reduce(message) { $0.replacingOccurrences(of: $1.value, with: "${\($1.name)}") }
+    }
 
     func child(_ key: String, _ node: Node) -> ConfigNode {
         ConfigNode(node, path: ConfigNode.join(path, key), context: context)

@@ -8,6 +8,17 @@ enum EnvInterpolation {
     }
 
     static func expand(_ text: String, environment: [String: String]) -> Result<String, Failure> {
+        expand(text) { environment[$0] }
+    }
+
+    /// The variables `text` refers to, in order.
+    static func references(in text: String) -> [String] {
+        var names: [String] = []
+        _ = expand(text) { names.append($0); return "-" }
+        return names
+    }
+
+    private static func expand(_ text: String, lookup: (String) -> String?) -> Result<String, Failure> {
         guard text.contains("${") else { return .success(text) }
         var out = ""
         var rest = Substring(text)
@@ -21,7 +32,7 @@ enum EnvInterpolation {
             guard let close = rest[start.upperBound...].firstIndex(of: "}") else { return .failure(.unterminated) }
             let name = String(rest[start.upperBound..<close])
             guard isVariableName(name) else { return .failure(.invalidName) }
-            guard let value = environment[name] else { return .failure(.unset(name)) }
+            guard let value = lookup(name) else { return .failure(.unset(name)) }
             guard !value.isEmpty else { return .failure(.empty(name)) }
             out += value
             rest = rest[rest.index(after: close)...]

@@ -1,5 +1,5 @@
 import FuzzSupport
-@testable import ProbeLogic
+import HTTPClient
 
 /// URL redaction on URLs built from fuzzed parts, with secrets as markers that occur nowhere else:
 /// no userinfo, no value of a secret-named query parameter (however its name is cased or
