@@ -1,5 +1,6 @@
 import FuzzSupport
 import HTTPClient
+import ProbeLogic
 
 /// URL redaction on URLs built from fuzzed parts, with secrets as markers that occur nowhere else:
 /// no userinfo, no value of a secret-named query parameter (however its name is cased or
