@@ -58,9 +58,9 @@ public enum Classifier {
         case 200..<300:
             switch x.reply {
             case .initializeResult?: return (Outcome(.healthy), .done)
-            case .error(let code, let message)?:
-                if modernEraCodes.contains(code) { return (Outcome(.degraded, .jsonRPCError, message), .tryModernDiscover) }
-                return (Outcome(.degraded, .jsonRPCError, "initialize rejected: \(code) \(message)"), .done)
+            case .error(let code)?:
+                let outcome = Outcome(.degraded, .jsonRPCError, "initialize rejected: \(JSONRPCErrorCode.describe(code))")
+                return (outcome, modernEraCodes.contains(code) ? .tryModernDiscover : .done)
             case .invalidResult(let why)?: return (Outcome(.unhealthy, .invalidResponse, why), .done)
             case .idMismatch?:
                 return (Outcome(.unhealthy, .jsonRPCIDMismatch, "JSON-RPC result for another id than initialize's"), .done)
@@ -78,9 +78,9 @@ public enum Classifier {
             }
             return (Outcome(.alive, nil, "forbidden without credentials (403)"), .done)
         case 400, 404, 405:
-            if case .error(let code, let message)? = x.reply {
-                if modernEraCodes.contains(code) { return (Outcome(.degraded, .jsonRPCError, message), .tryModernDiscover) }
-                return (Outcome(.degraded, .jsonRPCError, "HTTP \(x.status), JSON-RPC \(code): \(message)"), .done)
+            if case .error(let code)? = x.reply {
+                let outcome = Outcome(.degraded, .jsonRPCError, "HTTP \(x.status), initialize rejected: \(JSONRPCErrorCode.describe(code))")
+                return (outcome, modernEraCodes.contains(code) ? .tryModernDiscover : .done)
             }
             return (Outcome(.unhealthy, .http4xx, "HTTP \(x.status) to initialize"), .tryLegacySSE)
         case 406, 415:

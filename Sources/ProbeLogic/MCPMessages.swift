@@ -44,7 +44,8 @@ public enum JSONRPCReply: Sendable, Equatable {
     case initializeResult(MCPServerFacts)
     /// A `result` that is not a valid `InitializeResult` (the string says what is missing).
     case invalidResult(String)
-    case error(code: Int, message: String)
+    /// A JSON-RPC error; only its code is kept (see `JSONRPCErrorCode`).
+    case error(code: Int)
     /// A JSON-RPC result for another request id: the server broke the protocol.
     case idMismatch
     /// Not a JSON-RPC 2.0 response.
@@ -55,8 +56,7 @@ public enum JSONRPCReply: Sendable, Equatable {
         guard let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any],
               object["jsonrpc"] as? String == "2.0" else { return .notJSONRPC }
         if let error = object["error"] as? [String: Any] {
-            let code = (error["code"] as? NSNumber)?.intValue ?? 0
-            return .error(code: code, message: String((error["message"] as? String ?? "").prefix(200)))
+            return .error(code: (error["code"] as? NSNumber)?.intValue ?? 0)
         }
         guard object["result"] != nil else { return .notJSONRPC }
         guard isID(object["id"], expectedID) else { return .idMismatch }
@@ -89,5 +89,23 @@ public enum JSONRPCReply: Sendable, Equatable {
         if let text = value as? String { return text == String(id) }
         guard let number = value as? NSNumber, !HTTPAssertions.isBool(number) else { return false }
         return number.doubleValue == Double(id)
+    }
+}
+
+/// A JSON-RPC error as outcome messages show it: the code and what JSON-RPC says it means. The
+/// server's own `message` is left out: it may echo what the request carried (a tool's arguments,
+/// a header, a token), and it would land in spans, logs and /status.
+public enum JSONRPCErrorCode {
+    public static func describe(_ code: Int) -> String {
+        let meaning = switch code {
+        case -32700: "parse error"
+        case -32600: "invalid request"
+        case -32601: "method not found"
+        case -32602: "invalid params"
+        case -32603: "internal error"
+        case -32099 ... -32000: "server error"
+        default: "application error"
+        }
+        return "JSON-RPC \(code) (\(meaning))"
     }
 }

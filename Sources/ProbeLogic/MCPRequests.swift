@@ -11,7 +11,7 @@ struct MCPRequests {
     /// The answer to one JSON-RPC request.
     enum Answer {
         case result([String: Any])
-        case error(code: Int, message: String)
+        case error(code: Int)
         /// No usable answer; the string says why, `type` is the error.type it stands for.
         case failed(String, status: Int?, type: ProbeErrorType = .invalidResponse)
 
@@ -58,8 +58,7 @@ struct MCPRequests {
             return .failed("HTTP \(status ?? 0) without a JSON-RPC answer", status: status)
         }
         if let error = object["error"] as? [String: Any] {
-            return .error(code: (error["code"] as? NSNumber)?.intValue ?? 0,
-                          message: String((error["message"] as? String ?? "").prefix(200)))
+            return .error(code: (error["code"] as? NSNumber)?.intValue ?? 0)
         }
         guard object["result"] != nil else { return .failed("JSON-RPC answer without a result", status: status) }
         guard JSONRPCReply.isID(object["id"], id) else {

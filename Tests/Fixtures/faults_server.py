@@ -8,6 +8,7 @@ routes (GET or POST; a leading /mnt/ is ignored, to imitate a mounted app):
   /garbage               200 text/html, not JSON
   /invalid-jsonrpc       200 application/json {"foo":1}
   /jsonrpc-error         200 application/json JSON-RPC error for id 1
+  /jsonrpc-error-echo    200 application/json JSON-RPC error -32602 whose message echoes the request's headers
   /sse-no-endpoint       200 text/event-stream, only comments for 60 s
   /sse-endpoint-404      endpoint event naming a path that 404s
   /sse-wrong-type        200 text/html
@@ -87,6 +88,9 @@ class Handler(RoutedHandler):
             "invalid-jsonrpc": lambda: self.simple(200, b'{"foo":1}', "application/json"),
             "jsonrpc-error": lambda: self.simple(
                 200, b'{"jsonrpc":"2.0","id":1,"error":{"code":-32603,"message":"internal failure"}}', "application/json"),
+            "jsonrpc-error-echo": lambda: self.simple(200, json.dumps({"jsonrpc": "2.0", "id": 1, "error": {
+                "code": -32602, "message": "invalid request parameters: " + json.dumps(dict(self.headers.items()))}}).encode(),
+                "application/json"),
             "sse-no-endpoint": lambda: self.sse([], comments=True),
             "sse-endpoint-404": lambda: self.sse([b"event: endpoint\ndata: /missing/messages?session_id=x\n\n"]),
             "sse-wrong-type": lambda: self.simple(200, b"<html>not a stream</html>\n", "text/html"),

@@ -32,6 +32,22 @@ final class FaultsStreamableHTTPTests: XCTestCase {
         }
     }
 
+    /// A JSON-RPC error's own message is response content and may echo what the request carried:
+    /// the outcome and the span show the code and its meaning only.
+    func testAJSONRPCErrorMessageThatEchoesTheRequestIsNotShown() async throws {
+        let server = try Self.faults.get()
+        var target = Target(name: "faults", url: server.baseURL + "/jsonrpc-error-echo",
+                            kind: .mcp(MCPOptions(transport: .streamableHTTP)), timeout: .seconds(5))
+        target.headers = [HTTPHeader("X-Api-Key", "echoed-api-key-4711")]
+        let (report, spans, _) = await ProbeHarness().run(StreamableHTTPProbe(), target)
+        XCTAssertEqual(report.outcome.health, .degraded, report.outcome.message)
+        XCTAssertEqual(report.outcome.errorType, .jsonRPCError)
+        XCTAssertEqual(report.outcome.message, "initialize rejected: JSON-RPC -32602 (invalid params)")
+        for span in spans {
+            XCTAssertFalse("\(span)".contains("echoed-api-key-4711"), "span \(span.name) quotes the server's message")
+        }
+    }
+
     /// Answers that broke a limit or a protocol rule: unhealthy with a precise error.type, recorded
     /// when the answer arrives (an SSE answer for another id used to wait for the timeout).
     func testAnswersBreakingALimitOrAProtocolRuleAreUnhealthy() async throws {

@@ -44,7 +44,7 @@ final class JSONRPCReplyTests: XCTestCase {
             (#"{"jsonrpc":"2.0","id":1,"result":{"capabilities":{},"serverInfo":{"name":"x"}}}"#, .invalidResult("result.protocolVersion missing")),
             (#"{"jsonrpc":"2.0","id":1,"result":{"protocolVersion":"v","serverInfo":{"name":"x"}}}"#, .invalidResult("result.capabilities missing")),
             (#"{"jsonrpc":"2.0","id":1,"result":{"protocolVersion":"v","capabilities":{}}}"#, .invalidResult("result.serverInfo.name missing")),
-            (#"{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"Bad Request"}}"#, .error(code: -32600, message: "Bad Request")),
+            (#"{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"Bad Request"}}"#, .error(code: -32600)),
             (#"{"jsonrpc":"2.0","id":2,"result":{}}"#, .idMismatch),
             (#"{"jsonrpc":"2.0","id":"x","result":{"protocolVersion":"1"}}"#, .idMismatch),
             (#"{"id":1,"result":{}}"#, .notJSONRPC),

@@ -129,8 +129,8 @@ public struct StreamableHTTPProbe: Prober {
             report.server = facts
             report.outcome = Outcome(.healthy)
             context.origins.remember(.modern, for: rpc.target.url)
-        case .error(let code, let message):
-            report.outcome = Outcome(.degraded, .jsonRPCError, "server/discover rejected: \(code) \(message)")
+        case .error(let code):
+            report.outcome = Outcome(.degraded, .jsonRPCError, "server/discover rejected: \(JSONRPCErrorCode.describe(code))")
         case .failed(let why, _, let type):
             report.outcome = Outcome(.unhealthy, type, "server/discover: \(why)")
             context.origins.remember(.handshake, for: rpc.target.url)
@@ -169,8 +169,8 @@ struct DeepCheckRunner {
             switch answer {
             case .result(let result):
                 report.attributes.append(Attribute("mcp.tools.count", .int((result["tools"] as? [Any])?.count ?? 0)))
-            case .error(let code, let message):
-                report.outcome = Outcome(.degraded, .jsonRPCError, "tools/list rejected: \(code) \(message)")
+            case .error(let code):
+                report.outcome = Outcome(.degraded, .jsonRPCError, "tools/list rejected: \(JSONRPCErrorCode.describe(code))")
                 return
             case .failed(let why, _, let type):
                 report.outcome = Outcome(.degraded, type, "tools/list: \(why)")
@@ -189,8 +189,8 @@ struct DeepCheckRunner {
             } else if let expected = tool.expectContains, !text.contains(expected) {
                 report.outcome = Outcome(.unhealthy, .assertionFailed, "tool \(tool.name) result does not contain the expected text")
             }
-        case .error(let code, let message):
-            report.outcome = Outcome(.unhealthy, .jsonRPCError, "tools/call \(tool.name) rejected: \(code) \(message)")
+        case .error(let code):
+            report.outcome = Outcome(.unhealthy, .jsonRPCError, "tools/call \(tool.name) rejected: \(JSONRPCErrorCode.describe(code))")
         case .failed(let why, _, let type):
             report.outcome = Outcome(.unhealthy, type, "tools/call \(tool.name): \(why)")
         }
