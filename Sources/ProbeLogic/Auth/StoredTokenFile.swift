@@ -11,6 +11,8 @@ public enum StoredTokenFile {
     public enum Failure: Error, Equatable, CustomStringConvertible {
         case notFound(String)
         case unreadable(String, errno: Int32)
+        /// A FIFO, device, directory or socket: never read (a FIFO would block the probe thread).
+        case notRegular(String, kind: String)
         case malformed(String)
         case writeFailed(String, step: String, errno: Int32)
 
@@ -18,6 +20,7 @@ public enum StoredTokenFile {
             switch self {
             case .notFound(let path): "token file \(path) not found"
             case .unreadable(let path, let e): "token file \(path) unreadable: \(String(cString: strerror(e)))"
+            case .notRegular(let path, let kind): "token file \(path) is \(kind), not a regular file"
             case .malformed(let path): "token file \(path) is neither token JSON nor a bare token"
             case .writeFailed(let path, let step, let e): "token file \(path) not written (\(step): \(String(cString: strerror(e))))"
             }
@@ -28,9 +31,12 @@ public enum StoredTokenFile {
     static let maxBytes = 64 * 1024
 
     public static func read(_ path: String) -> Result<OAuthToken, Failure> {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
         guard fd >= 0 else { return .failure(errno == ENOENT ? .notFound(path) : .unreadable(path, errno: errno)) }
         defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { return .failure(.unreadable(path, errno: errno)) }
+        if let kind = nonRegularKind(info.st_mode) { return .failure(.notRegular(path, kind: kind)) }
         guard let data = readAll(fd, limit: maxBytes + 1) else { return .failure(.unreadable(path, errno: errno)) }
         guard data.count <= maxBytes, let token = parse(data) else { return .failure(.malformed(path)) }
         return .success(token)
@@ -101,6 +107,17 @@ private func writeAll(_ fd: Int32, _ data: Data) -> Bool {
             offset += n
         }
         return true
+    }
+}
+
+private func nonRegularKind(_ mode: mode_t) -> String? {
+    switch mode & S_IFMT {
+    case S_IFREG: nil
+    case S_IFDIR: "a directory"
+    case S_IFIFO: "a FIFO"
+    case S_IFSOCK: "a socket"
+    case S_IFCHR, S_IFBLK: "a device"
+    default: "a special file"
     }
 }
 
