@@ -1,8 +1,8 @@
 import Foundation
+import ProbeLogic
 
 /// Reads a text file the user names: the config, `*_file` secrets, TLS files, `check --token-file`.
-/// Only a regular file is read (a FIFO would block and a device such as /dev/zero never ends), of
-/// at most `limit` bytes, and it must be UTF-8.
+/// Only a regular file is read (`FileKind`), of at most `limit` bytes, and it must be UTF-8.
 enum TextFile {
     static let limit = 4 << 20
 
@@ -24,7 +24,7 @@ enum TextFile {
         defer { close(fd) }
         var info = stat()
         guard fstat(fd, &info) == 0 else { throw Failure(reason: reason(errno: errno)) }
-        if let kind = nonRegularKind(info.st_mode) { throw Failure(reason: "\(kind), not a regular file") }
+        if let kind = FileKind.nonRegular(info.st_mode) { throw Failure(reason: "\(kind), not a regular file") }
         guard info.st_size <= limit else { throw Failure(reason: "larger than \(limit >> 20) MiB") }
 
         var bytes: [UInt8] = []
@@ -52,17 +52,6 @@ enum TextFile {
             if scalar == "\n" { (line, column) = (line + 1, 1) } else { column += 1 }
         }
         throw Failure(reason: "not UTF-8 text", line: line, column: column)
-    }
-
-    private static func nonRegularKind(_ mode: mode_t) -> String? {
-        switch mode & S_IFMT {
-        case S_IFREG: nil
-        case S_IFDIR: "a directory"
-        case S_IFIFO: "a FIFO"
-        case S_IFSOCK: "a socket"
-        case S_IFCHR, S_IFBLK: "a device"
-        default: "a special file"
-        }
     }
 
     private static func reason(errno code: Int32) -> String {

@@ -36,7 +36,7 @@ public enum StoredTokenFile {
         defer { close(fd) }
         var info = stat()
         guard fstat(fd, &info) == 0 else { return .failure(.unreadable(path, errno: errno)) }
-        if let kind = nonRegularKind(info.st_mode) { return .failure(.notRegular(path, kind: kind)) }
+        if let kind = FileKind.nonRegular(info.st_mode) { return .failure(.notRegular(path, kind: kind)) }
         guard let data = readAll(fd, limit: maxBytes + 1) else { return .failure(.unreadable(path, errno: errno)) }
         guard data.count <= maxBytes, let token = parse(data) else { return .failure(.malformed(path)) }
         return .success(token)
@@ -107,17 +107,6 @@ private func writeAll(_ fd: Int32, _ data: Data) -> Bool {
             offset += n
         }
         return true
-    }
-}
-
-private func nonRegularKind(_ mode: mode_t) -> String? {
-    switch mode & S_IFMT {
-    case S_IFREG: nil
-    case S_IFDIR: "a directory"
-    case S_IFIFO: "a FIFO"
-    case S_IFSOCK: "a socket"
-    case S_IFCHR, S_IFBLK: "a device"
-    default: "a special file"
     }
 }
 
