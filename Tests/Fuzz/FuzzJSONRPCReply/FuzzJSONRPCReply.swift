@@ -2,7 +2,7 @@ import Foundation
 import FuzzSupport
 @testable import ProbeLogic
 
-/// JSON-RPC reply parsing on any bytes: it never traps, an error message stays bounded, and a reply
+/// JSON-RPC reply parsing on any bytes: it never traps, every error code has a description, and a reply
 /// is taken as the answer to our request only when its id is our id (the JSON number or its string),
 /// checked here with a strict decoder of its own.
 @_cdecl("LLVMFuzzerTestOneInput")
@@ -18,8 +18,8 @@ public func fuzzJSONRPCReply(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt
         require(StrictID.of(bytes) == .matches, "initializeResult for a reply whose id is not 1: \(shown(String(decoding: bytes, as: UTF8.self)))")
     case .invalidResult:
         require(StrictID.of(bytes) == .matches, "invalidResult for a reply whose id is not 1: \(shown(String(decoding: bytes, as: UTF8.self)))")
-    case .error(_, let message):
-        require(message.count <= 200, "error message of \(message.count) characters")
+    case .error(let code):
+        require(!JSONRPCErrorCode.describe(code).isEmpty, "no description for JSON-RPC error \(code)")
     case .idMismatch:
         require(StrictID.of(bytes) == .differs, "idMismatch for a reply whose id is ours: \(shown(String(decoding: bytes, as: UTF8.self)))")
     case .notJSONRPC:
