@@ -25,8 +25,10 @@ enum Main {
     static func main() async {
         // A closed stdout or stderr (a pipe whose reader went away) is a write error, not death.
         signal(SIGPIPE, SIG_IGN)
+        var parsed: (any ParsableCommand.Type)?
         do {
             var command = try ProbeAgentCommand.parseAsRoot()
+            parsed = type(of: command)
             if var asyncCommand = command as? AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {
@@ -36,7 +38,7 @@ enum Main {
             exit(code.rawValue)
         } catch {
             let exitCode = ProbeAgentCommand.exitCode(for: error)
-            let message = ProbeAgentCommand.fullMessage(for: error)
+            let message = usageMessage(for: error, in: parsed)
             if exitCode == .success {
                 print(message)
                 exit(ExitStatus.success)
@@ -44,5 +46,16 @@ enum Main {
             FileHandle.standardError.write(Data((message + "\n").utf8))
             exit(ExitStatus.usage)
         }
+    }
+}
+
+extension Main {
+    /// A usage error found while a subcommand runs (a bad `--timeout`, URL or header) points at that
+    /// subcommand's help; ArgumentParser would print the root command's usage line.
+    static func usageMessage(for error: any Error, in command: (any ParsableCommand.Type)?) -> String {
+        guard let name = command?.configuration.commandName, command != ProbeAgentCommand.self else {
+            return ProbeAgentCommand.fullMessage(for: error)
+        }
+        return "Error: \(ProbeAgentCommand.message(for: error))\nSee 'probe-agent \(name) --help' for more information."
     }
 }

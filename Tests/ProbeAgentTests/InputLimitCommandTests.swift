@@ -76,6 +76,8 @@ final class InputLimitCommandTests: XCTestCase {
             let result = try AgentBinary.run(arguments, timeout: 10)
             XCTAssertEqual(result.status, 2, "\(arguments): \(result.stdout) \(result.stderr)")
             XCTAssertEqual(result.stderr.split(separator: "\n").first.map(String.init), expected, "\(arguments)")
+            XCTAssertEqual(result.stderr.split(separator: "\n").dropFirst().first, "See 'probe-agent check --help' for more information.",
+                           "a check error points at check's help, not the root command's usage: \(result.stderr)")
         }
     }
 
