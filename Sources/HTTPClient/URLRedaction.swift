@@ -14,7 +14,7 @@ public enum URLRedactor {
     public static func redact(_ url: String) -> String {
         var rest = Substring(url)
         var out = ""
-        if let schemeEnd = rest.range(of: "://") {
+        if let schemeEnd = rest.range(of: "://"), isScheme(rest[..<schemeEnd.lowerBound]) {
             out += rest[..<schemeEnd.upperBound]
             rest = rest[schemeEnd.upperBound...]
         }
@@ -35,6 +35,13 @@ public enum URLRedactor {
             itemStart = query.index(after: i)
         }
         return out + redactedItem(query[itemStart...])
+    }
+
+    /// RFC 3986: a letter, then letters, digits, `+`, `-`, `.`. A `://` later on (in a query value
+    /// of a URL written without a scheme) does not end a scheme.
+    private static func isScheme(_ text: Substring) -> Bool {
+        guard let first = text.unicodeScalars.first, first.isASCII, first.properties.isAlphabetic else { return false }
+        return text.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "+-.".unicodeScalars.contains($0)) }
     }
 
     private static func redactedItem(_ item: Substring) -> Substring {
