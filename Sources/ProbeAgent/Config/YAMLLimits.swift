@@ -57,10 +57,12 @@ enum YAMLLimits {
                 if let anchor = text(scalar.anchor) { anchorSizes[anchor] = 1 }
                 return added(1)
             case YAML_ALIAS_EVENT:
+                if isAtKey { return complexKey() }
                 return added(text(event.data.alias.anchor).flatMap { anchorSizes[$0] } ?? 1)
             case YAML_SEQUENCE_START_EVENT, YAML_MAPPING_START_EVENT:
                 let isMapping = event.type == YAML_MAPPING_START_EVENT
                 let anchor = text(isMapping ? event.data.mapping_start.anchor : event.data.sequence_start.anchor)
+                if isAtKey { return complexKey() }
                 if open.count == YAMLLimits.maxDepth { return "nested more than \(YAMLLimits.maxDepth) levels deep" }
                 open.append(Open(isMapping: isMapping, anchor: anchor, nodesBefore: nodes))
                 nodes += 1
@@ -73,6 +75,18 @@ enum YAMLLimits {
             default:
                 return nil
             }
+        }
+
+        /// No config key is a list, a mapping or an alias; Yams would report a repeat of such keys
+        /// at whichever of them its dictionary yields first, so they are refused here, in order.
+        private mutating func complexKey() -> String {
+            open[open.count - 1].key = ""  // the path ends at the mapping, not at the key before
+            return "a mapping key must be a single value, not a list, mapping or alias"
+        }
+
+        private var isAtKey: Bool {
+            guard let top = open.last else { return false }
+            return top.isMapping && top.children % 2 == 0
         }
 
         /// Counts a scalar or alias of `size` nodes (before it counts as a child, so `path` points at it).
@@ -88,7 +102,7 @@ enum YAMLLimits {
         /// The field being read, as in every other config error (`targets[0].mcp.deep`).
         var path: String {
             open.reduce("") { path, level in
-                if level.isMapping { return ConfigNode.join(path, level.key) }
+                if level.isMapping { return level.key.isEmpty ? path : ConfigNode.join(path, level.key) }
                 return path + "[\(level.children)]"
             }
         }
