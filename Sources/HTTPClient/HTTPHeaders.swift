@@ -44,3 +44,12 @@ func asciiCaseInsensitiveEquals(_ a: String, _ b: String) -> Bool {
     }
 }
 
+
+extension HTTPHeader {
+    /// A field value as RFC 9110 allows it: no control character but tab. A CR or LF would split
+    /// the request; checked by scalar (or byte), since "\r\n" is one Character. The one rule for
+    /// requests, config headers and secrets, `check` flags and `OTEL_EXPORTER_OTLP_HEADERS`.
+    public static func isFieldValue(_ value: String) -> Bool {
+        value.utf8.allSatisfy { $0 == 0x09 || ($0 >= 0x20 && $0 != 0x7F) }
+    }
+}

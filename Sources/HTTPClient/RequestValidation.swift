@@ -59,6 +59,6 @@ extension HTTPRequest {
     private static func isValidHeader(_ header: HTTPHeader) -> Bool {
         !header.name.isEmpty
             && header.name.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: ":") }
-            && header.value.utf8.allSatisfy { $0 >= 0x20 || $0 == 0x09 }
+            && HTTPHeader.isFieldValue(header.value)
     }
 }

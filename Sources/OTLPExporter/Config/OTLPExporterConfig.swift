@@ -151,8 +151,7 @@ struct EnvReader {
                 warn("\(variable): the value of header '\(name)' is not valid percent-encoding; skipped")
                 continue
             }
-            // By scalar: "\r\n" is one Character, equal to neither "\r" nor "\n".
-            guard decoded.unicodeScalars.allSatisfy({ $0 == "\t" || ($0.value >= 0x20 && $0.value != 0x7F) }) else {
+            guard HTTPHeader.isFieldValue(decoded) else {
                 warn("\(variable): the value of header '\(name)' has a line break or other control character; skipped")
                 continue
             }

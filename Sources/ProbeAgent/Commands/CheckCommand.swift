@@ -112,7 +112,7 @@ struct CheckCommand: AsyncParsableCommand {
         var auth = AuthConfig.none
         if token != nil, tokenFile != nil { throw ValidationError("use --token or --token-file, not both") }
         if let token {
-            guard HeaderDecoder.isFieldValue(token) else { throw ValidationError("--token \(HeaderDecoder.valueProblem)") }
+            guard HTTPHeader.isFieldValue(token) else { throw ValidationError("--token \(HeaderDecoder.valueProblem)") }
             auth = .bearer(token: Secret(token))
         }
         if let tokenFile {
@@ -122,7 +122,7 @@ struct CheckCommand: AsyncParsableCommand {
             }
             let token = text.trimmingCharacters(in: .whitespacesAndNewlines)
             guard !token.isEmpty else { throw ValidationError("--token-file '\(tokenFile)' is empty") }
-            guard HeaderDecoder.isFieldValue(token) else { throw ValidationError("--token-file '\(tokenFile)' \(HeaderDecoder.valueProblem)") }
+            guard HTTPHeader.isFieldValue(token) else { throw ValidationError("--token-file '\(tokenFile)' \(HeaderDecoder.valueProblem)") }
             auth = .bearer(token: Secret(token))
         }
         if let clientCredentials = try makeClientCredentials() {

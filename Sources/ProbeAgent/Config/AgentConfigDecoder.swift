@@ -1,3 +1,4 @@
+import HTTPClient
 import OTLPExporter
 import ProbeLogic
 
@@ -126,13 +127,7 @@ enum HeaderDecoder {
     /// may be a secret and is never quoted.
     static func problem(name: String, value: String) -> String? {
         guard !name.isEmpty, name.allSatisfy(isTokenCharacter) else { return "\(name.debugDescription) is not an HTTP header name" }
-        return isFieldValue(value) ? nil : valueProblem
-    }
-
-    /// A field value as RFC 9110 allows it: no control character but tab. A CR or LF would
-    /// otherwise pass validation and then fail every request.
-    static func isFieldValue(_ text: String) -> Bool {
-        text.unicodeScalars.allSatisfy { $0 == "\t" || ($0.value >= 0x20 && $0.value != 0x7F) }
+        return HTTPHeader.isFieldValue(value) ? nil : valueProblem
     }
 
     static func isTokenCharacter(_ c: Character) -> Bool {

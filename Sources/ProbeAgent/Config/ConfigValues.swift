@@ -19,7 +19,7 @@ extension ConfigNode {
     func secret() -> Secret? {
         guard let text = text() else { return nil }
         guard !text.isEmpty else { return fail("is empty") }
-        return HeaderDecoder.isFieldValue(text) ? Secret(text) : fail(HeaderDecoder.valueProblem)
+        return HTTPHeader.isFieldValue(text) ? Secret(text) : fail(HeaderDecoder.valueProblem)
     }
 
     func nonEmptyText(_ expected: String) -> String? {
@@ -102,7 +102,7 @@ extension ConfigNode {
         }
         let trimmed = contents.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !trimmed.isEmpty else { return fail("\(path) is empty") }
-        return HeaderDecoder.isFieldValue(trimmed) ? Secret(trimmed) : fail("\(path): \(HeaderDecoder.valueProblem)")
+        return HTTPHeader.isFieldValue(trimmed) ? Secret(trimmed) : fail("\(path): \(HeaderDecoder.valueProblem)")
     }
 
     /// The `name: value` pairs of a free-form mapping, values as text.

@@ -75,7 +75,7 @@ enum TargetDecoder {
                 && key.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") } && !key.hasPrefix("__")
             if !valid {
                 entry.report("\"\(key)\" is not a label name (expected letters, digits and _, not starting with a digit or __)")
-            } else if !HeaderDecoder.isFieldValue(value) {
+            } else if !HTTPHeader.isFieldValue(value) {
                 entry.report(HeaderDecoder.valueProblem)  // a CR would end the line on /metrics
             } else {
                 labels[key] = value
