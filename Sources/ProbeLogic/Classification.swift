@@ -53,6 +53,20 @@ public enum Classifier {
         }
     }
 
+    /// The seed's rule for a 401/403, for every kind: without credentials it proves the server is
+    /// up (`alive`); to credentials we sent it is a rejection (`degraded`). nil for other statuses.
+    public static func authAnswer(status: Int, credentialsSent: Bool, wwwAuthenticate: String?) -> Outcome? {
+        switch (status, credentialsSent) {
+        case (401, true): return Outcome(.degraded, .authRejected, "credentials rejected (401)")
+        case (401, false): return Outcome(.alive, nil, "authentication required (401)")
+        case (403, true):
+            let scope = wwwAuthenticate.map(BearerChallenge.parse)?.error == "insufficient_scope"
+            return Outcome(.degraded, .authRejected, scope ? "token lacks a required scope (403)" : "forbidden (403)")
+        case (403, false): return Outcome(.alive, nil, "forbidden without credentials (403)")
+        default: return nil
+        }
+    }
+
     public static func initialize(_ x: InitializeExchange) -> (Outcome, NextStep) {
         switch x.status {
         case 200..<300:
@@ -68,15 +82,8 @@ public enum Classifier {
             }
         case 300..<400:
             return (Outcome(.unhealthy, .redirect, "HTTP \(x.status) redirect (trailing slash?)"), .done)
-        case 401:
-            if x.credentialsSent { return (Outcome(.degraded, .authRejected, "credentials rejected (401)"), .done) }
-            return (Outcome(.alive, nil, "authentication required (401)"), .done)
-        case 403:
-            if x.credentialsSent {
-                let scope = x.wwwAuthenticate.map(BearerChallenge.parse)?.error == "insufficient_scope"
-                return (Outcome(.degraded, .authRejected, scope ? "token lacks a required scope (403)" : "forbidden (403)"), .done)
-            }
-            return (Outcome(.alive, nil, "forbidden without credentials (403)"), .done)
+        case 401, 403:
+            return (authAnswer(status: x.status, credentialsSent: x.credentialsSent, wwwAuthenticate: x.wwwAuthenticate)!, .done)
         case 400, 404, 405:
             if case .error(let code)? = x.reply {
                 let outcome = Outcome(.degraded, .jsonRPCError, "HTTP \(x.status), initialize rejected: \(JSONRPCErrorCode.describe(code))")

@@ -8,7 +8,7 @@ public enum HTTPAssertions {
     public static func evaluate(check: HTTPCheck, status: Int, headers: HTTPHeaders, body: [UInt8],
                                 credentialsSent: Bool = false) -> Outcome {
         guard check.expectedStatus.contains(where: { $0.contains(status) }) else {
-            return unexpected(status: status, credentialsSent: credentialsSent)
+            return unexpected(status: status, credentialsSent: credentialsSent, wwwAuthenticate: headers["www-authenticate"])
         }
         let failures = failedAssertions(check, headers: headers, body: body)
         guard let first = failures.first else { return Outcome(.healthy) }
@@ -16,16 +16,15 @@ public enum HTTPAssertions {
         return Outcome(.unhealthy, .assertionFailed, first + more)
     }
 
-    /// A status outside the expected ranges. Like the MCP rule, 401/403 to a probe that sent no
-    /// credentials proves the service is up.
-    static func unexpected(status: Int, credentialsSent: Bool) -> Outcome {
+    /// A status outside the expected ranges. 401/403 follow the MCP rule (`Classifier.authAnswer`).
+    static func unexpected(status: Int, credentialsSent: Bool, wwwAuthenticate: String?) -> Outcome {
+        if let outcome = Classifier.authAnswer(status: status, credentialsSent: credentialsSent, wwwAuthenticate: wwwAuthenticate) {
+            return outcome
+        }
         switch status {
-        case 401, 403:
-            credentialsSent ? Outcome(.degraded, .authRejected, "credentials rejected (\(status))")
-                : Outcome(.alive, nil, "authentication required (\(status))")
-        case 300..<400: Outcome(.unhealthy, .redirect, "HTTP \(status) redirect not followed")
-        case 500..<600: Outcome(.unhealthy, .http5xx, "HTTP \(status)")
-        default: Outcome(.unhealthy, .http4xx, "HTTP \(status) not in the expected status codes")
+        case 300..<400: return Outcome(.unhealthy, .redirect, "HTTP \(status) redirect not followed")
+        case 500..<600: return Outcome(.unhealthy, .http5xx, "HTTP \(status)")
+        default: return Outcome(.unhealthy, .http4xx, "HTTP \(status) not in the expected status codes")
         }
     }
 
@@ -47,7 +46,7 @@ public enum HTTPAssertions {
             }
         }
         if !check.jsonFields.isEmpty {
-            if let document = try? JSONSerialization.jsonObject(with: Data(body), options: [.fragmentsAllowed]) {
+            if let document = JSONPath.document(body) {
                 for field in check.jsonFields {
                     if let failure = jsonFieldFailure(field, in: document) { failures.append(failure) }
                 }
@@ -74,54 +73,19 @@ public enum HTTPAssertions {
     }
 
     static func jsonFieldFailure(_ field: JSONFieldAssertion, in document: Any) -> String? {
-        guard let value = lookup(field.path, in: document) else { return "json field \(field.path) missing" }
+        guard let value = JSONPath.value(at: field.path, in: document) else { return "json field \(field.path) missing" }
         if jsonEquals(value, field.equals) { return nil }
         return "json field \(field.path): expected \(field.equals)"
-    }
-
-    /// Follows a dotted path (`checks.0.state`): object keys, and decimal indexes into arrays.
-    static func lookup(_ path: String, in document: Any) -> Any? {
-        var current: Any = document
-        for key in path.split(separator: ".", omittingEmptySubsequences: false) {
-            if let object = current as? [String: Any], let next = object[String(key)] {
-                current = next
-            } else if let array = current as? [Any], let index = Int(key), array.indices.contains(index) {
-                current = array[index]
-            } else {
-                return nil
-            }
-        }
-        return current
     }
 
     /// Strings compare as text; numbers, booleans and null by their JSON text (numbers also by value: 1.0 == "1").
     static func jsonEquals(_ value: Any, _ expected: String) -> Bool {
         if let string = value as? String { return string == expected }
-        if jsonText(value) == expected { return true }
-        if let number = value as? NSNumber, !isBool(number), let wanted = Double(expected) {
+        if JSONPath.text(of: value) == expected { return true }
+        if let number = value as? NSNumber, !JSONPath.isBool(number), let wanted = Double(expected) {
             return number.doubleValue == wanted
         }
         return false
-    }
-
-    static func jsonText(_ value: Any) -> String {
-        switch value {
-        case let string as String: return string
-        case is NSNull: return "null"
-        case let number as NSNumber where isBool(number): return number.boolValue ? "true" : "false"
-        case let number as NSNumber:
-            let double = number.doubleValue
-            if double == double.rounded(), abs(double) < 1e15 { return String(number.int64Value) }
-            return String(double)
-        default:
-            guard let data = try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys]) else { return "?" }
-            return String(decoding: data, as: UTF8.self)
-        }
-    }
-
-    /// JSON booleans come back as NSNumber; only their ObjC type tells them from 0 and 1.
-    static func isBool(_ number: NSNumber) -> Bool {
-        String(cString: number.objCType) == "c"
     }
 }
 

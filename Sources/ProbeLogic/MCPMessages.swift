@@ -51,16 +51,17 @@ public enum JSONRPCReply: Sendable, Equatable {
     /// Not a JSON-RPC 2.0 response.
     case notJSONRPC
 
-    /// Parses one JSON-RPC message expected to answer `id`.
+    /// Parses one JSON-RPC message expected to answer `initialize` (request `expectedID`).
     public static func parse(_ bytes: some Collection<UInt8>, expectedID: Int = MCPMessages.initializeID) -> JSONRPCReply {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any],
-              object["jsonrpc"] as? String == "2.0" else { return .notJSONRPC }
-        if let error = object["error"] as? [String: Any] {
-            return .error(code: (error["code"] as? NSNumber)?.intValue ?? 0)
+        switch JSONRPCResponse.parse(bytes, id: expectedID) {
+        case .result(let result): initialize(result)
+        case .error(let code): .error(code: code)
+        case .idMismatch: .idMismatch
+        case .malformed: .notJSONRPC
         }
-        guard object["result"] != nil else { return .notJSONRPC }
-        guard isID(object["id"], expectedID) else { return .idMismatch }
-        guard let result = object["result"] as? [String: Any] else { return .notJSONRPC }
+    }
+
+    static func initialize(_ result: [String: Any]) -> JSONRPCReply {
         guard let version = result["protocolVersion"] as? String, !version.isEmpty else {
             return .invalidResult("result.protocolVersion missing")
         }
@@ -87,8 +88,32 @@ public enum JSONRPCReply: Sendable, Equatable {
     /// take `true`, `1.5` or 2^64+1 for 1.
     static func isID(_ value: Any?, _ id: Int) -> Bool {
         if let text = value as? String { return text == String(id) }
-        guard let number = value as? NSNumber, !HTTPAssertions.isBool(number) else { return false }
+        guard let number = value as? NSNumber, !JSONPath.isBool(number) else { return false }
         return number.doubleValue == Double(id)
+    }
+}
+
+/// One JSON-RPC response message to request `id`: the one parser of answers (`initialize`,
+/// `server/discover`, `tools/*`).
+enum JSONRPCResponse {
+    case result([String: Any])
+    /// Only the code is kept (see `JSONRPCErrorCode`).
+    case error(code: Int)
+    /// A result for another request id: the server broke the protocol.
+    case idMismatch
+    /// Not a JSON-RPC 2.0 response with an object result; the text says what is wrong.
+    case malformed(String)
+
+    static func parse(_ bytes: some Collection<UInt8>, id: Int) -> JSONRPCResponse {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any],
+              object["jsonrpc"] as? String == "2.0" else { return .malformed("without a JSON-RPC answer") }
+        if let error = object["error"] as? [String: Any] {
+            return .error(code: (error["code"] as? NSNumber)?.intValue ?? 0)
+        }
+        guard object["result"] != nil else { return .malformed("JSON-RPC answer without a result") }
+        guard JSONRPCReply.isID(object["id"], id) else { return .idMismatch }
+        guard let result = object["result"] as? [String: Any] else { return .malformed("JSON-RPC result is not an object") }
+        return .result(result)
     }
 }
 

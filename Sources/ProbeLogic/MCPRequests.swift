@@ -4,9 +4,20 @@ import HTTPClient
 /// JSON-RPC exchanges after `initialize` (and the 2026 `server/discover`), built on TracedHTTP.
 struct MCPRequests {
     let target: Target
-    let credentials: ResolvedCredentials
+    /// The target's headers and our `Authorization`; none for an endpoint on another origin
+    /// (secrets go only to the origin they were configured for).
+    let headers: HTTPHeaders
+    let credentialsSent: Bool
     let http: TracedHTTP
     let deadline: ContinuousClock.Instant
+
+    init(target: Target, context: ProbeContext, toTargetOrigin: Bool = true) {
+        self.target = target
+        headers = toTargetOrigin ? context.headers(for: target) : HTTPHeaders()
+        credentialsSent = toTargetOrigin && context.credentials.areSent
+        http = context.http
+        deadline = context.deadline
+    }
 
     /// The answer to one JSON-RPC request.
     enum Answer {
@@ -24,7 +35,7 @@ struct MCPRequests {
     func post(_ body: [UInt8], url: String? = nil, session: String?, version: String?,
               extraHeaders: [(String, String)] = []) -> HTTPRequest {
         var request = HTTPRequest(method: "POST", url: url ?? target.url, body: body, timeout: deadline.remaining)
-        request.headers = MCPHeaders.post(target: target, credentials: credentials)
+        request.headers = MCPHeaders.post(headers)
         if let session { request.headers.add("Mcp-Session-Id", session) }
         if let version { request.headers.add("MCP-Protocol-Version", version) }
         for (name, value) in extraHeaders { request.headers.add(name, value) }
@@ -53,21 +64,12 @@ struct MCPRequests {
 
     /// The answer to request `id` in one JSON-RPC response message (`status`: of the HTTP exchange that carried it).
     static func answer(_ bytes: [UInt8], id: Int, status: Int?) -> Answer {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any],
-              object["jsonrpc"] as? String == "2.0" else {
-            return .failed("HTTP \(status ?? 0) without a JSON-RPC answer", status: status)
+        switch JSONRPCResponse.parse(bytes, id: id) {
+        case .result(let result): .result(result)
+        case .error(let code): .error(code: code)
+        case .idMismatch: .failed("JSON-RPC result for another id", status: status, type: .jsonRPCIDMismatch)
+        case .malformed(let why): .failed("HTTP \(status ?? 0) \(why)", status: status)
         }
-        if let error = object["error"] as? [String: Any] {
-            return .error(code: (error["code"] as? NSNumber)?.intValue ?? 0)
-        }
-        guard object["result"] != nil else { return .failed("JSON-RPC answer without a result", status: status) }
-        guard JSONRPCReply.isID(object["id"], id) else {
-            return .failed("JSON-RPC result for another id", status: status, type: .jsonRPCIDMismatch)
-        }
-        guard let result = object["result"] as? [String: Any] else {
-            return .failed("JSON-RPC result is not an object", status: status)
-        }
-        return .result(result)
     }
 }
 

@@ -20,6 +20,9 @@ public final class ProbeMetrics: Sendable {
     /// hashing attributes on every probe, and to remove them later).
     private let targets = Mutex<[String: TargetSeries]>([:])
     private let lastHealth = Mutex<[String: HealthStatus]>([:])
+    /// The targets that may record (nil: any), so a probe of a target that left while it ran
+    /// cannot bring its series back.
+    private let current = Mutex<Set<String>?>(nil)
     static let phases = ["resolve", "connect", "tls", "processing", "transfer"]
 
     /// The series one probe run writes every time, bound once per target and attribute set.
@@ -83,6 +86,7 @@ public final class ProbeMetrics: Sendable {
     }
 
     public func record(_ run: ProbeRun, step: TargetHealth.Step) {
+        guard current.withLock({ $0?.contains(run.target) ?? true }) else { return }
         let report = run.report
         let attributes = Self.attributes(target: run.target, report: report)
         let (series, previous) = targets.withLock { targets -> (TargetSeries, [Attribute]?) in
@@ -117,6 +121,15 @@ public final class ProbeMetrics: Sendable {
             transitions.add(1, attributes: attributes + [Attribute("from", .string(transition.from.rawValue)),
                                                           Attribute("to", .string(transition.to.rawValue))])
         }
+    }
+
+    /// From now on only `targets` record; the series of every other target go.
+    public func retain(_ targets: Set<String>) {
+        let gone = self.targets.withLock { series in
+            current.withLock { $0 = targets }
+            return series.keys.filter { !targets.contains($0) }
+        }
+        for name in gone { remove(target: name) }
     }
 
     /// Forget a target's series (it left the config or this shard).

@@ -1,65 +1,87 @@
-import Foundation
+import HTTPClient
 
-/// Reads the restart marks of one probe: the MCP server version, and configured header and JSON
-/// field values. Pure: the caller fetches separate documents (`url:` signals) beforehand.
+/// The restart marks of one probe: the MCP server version, and the configured header and JSON
+/// field values, read from the probe's answer or from a document of their own (`url:`).
+public struct RestartReading: Sendable, Equatable {
+    public var marks: [String: RestartMark] = [:]
+    /// Why a configured signal gave no mark this time (`json uptime: document answered HTTP 401`).
+    /// Never response content.
+    public var problems: [String] = []
+
+    public init(marks: [String: RestartMark] = [:], problems: [String] = []) {
+        self.marks = marks
+        self.problems = problems
+    }
+}
+
+/// A restart signal's own document, as fetched: its body, or why there is none.
+public enum RestartDocument: Sendable, Equatable {
+    case body([UInt8])
+    case unreadable(String)
+}
+
 public enum RestartMarks {
-    /// - Parameter documents: bodies fetched for signals with their own URL, keyed by that URL.
-    public static func extract(signals: [RestartSignal], report: ProbeReport,
-                               documents: [String: [UInt8]] = [:]) -> [String: RestartMark] {
-        var marks: [String: RestartMark] = [:]
-        if let version = report.server?.serverVersion { marks["mcp.server.version"] = RestartMark(version) }
+    /// Pure: `documents` holds what was fetched for signals with their own URL, keyed by that URL.
+    public static func read(signals: [RestartSignal], report: ProbeReport,
+                            documents: [String: RestartDocument] = [:]) -> RestartReading {
+        var reading = RestartReading()
+        if let version = report.server?.serverVersion { reading.marks["mcp.server.version"] = RestartMark(version) }
+        guard let answer = report.answer else { return reading }  // nothing answered: nothing to read
         for signal in signals {
             switch signal {
             case .headerChanges(let name):
-                if let value = report.responseHeaders?[name] { marks["header \(name)"] = RestartMark(value) }
+                if let value = answer.headers[name] { reading.marks["header \(name)"] = RestartMark(value) }
+                else { reading.problems.append("header \(name): not in the answer") }
             case .jsonFieldChanges(let url, let path), .jsonFieldDecreases(let url, let path):
-                let body: [UInt8]? = if let url { documents[url] } else { report.responseBody }
-                guard let body, let value = JSONPath.text(at: path, in: body) else { continue }
+                let key = "json \(path)"
+                let body: [UInt8]
+                switch url.map({ documents[$0] ?? .unreadable("not fetched") }) ?? .body(answer.body) {
+                case .body(let bytes): body = bytes
+                case .unreadable(let why):
+                    reading.problems.append("\(key): \(why)")
+                    continue
+                }
+                guard let value = JSONPath.text(at: path, in: body) else {
+                    let source = url == nil ? "the answer" : "the document"
+                    reading.problems.append("\(key): \(source) is not JSON or has no value at \(path)")
+                    continue
+                }
                 let rule: RestartMark.Rule = if case .jsonFieldDecreases = signal { .decreases } else { .changes }
-                marks["json \(path)"] = RestartMark(value, rule: rule)
+                reading.marks[key] = RestartMark(value, rule: rule)
             }
         }
-        return marks
+        return reading
     }
 
-    /// The URLs that must be fetched for `signals`.
+    /// The URLs that must be fetched for `signals`, each once.
     public static func documentURLs(_ signals: [RestartSignal]) -> [String] {
-        signals.compactMap {
+        var seen = Set<String>()
+        return signals.compactMap {
             switch $0 {
-            case .jsonFieldChanges(let url?, _), .jsonFieldDecreases(let url?, _): url
+            case .jsonFieldChanges(let url?, _), .jsonFieldDecreases(let url?, _): seen.insert(url).inserted ? url : nil
             default: nil
             }
         }
     }
-}
 
-/// Dotted paths into JSON documents: `status`, `mcp_runtime.pod_id`, `checks.0.state`.
-public enum JSONPath {
-    /// The value at `path` as text: strings as they are, numbers and booleans as JSON writes them.
-    /// nil when the document is not JSON, the path is missing, or the value is an object/array/null.
-    public static func text(at path: String, in body: [UInt8]) -> String? {
-        guard let root = try? JSONSerialization.jsonObject(with: Data(body), options: [.fragmentsAllowed]) else { return nil }
-        return text(at: path, in: root)
-    }
-
-    public static func text(at path: String, in root: Any) -> String? {
-        var node: Any = root
-        for component in path.split(separator: ".", omittingEmptySubsequences: false) {
-            if let object = node as? [String: Any], let next = object[String(component)] {
-                node = next
-            } else if let array = node as? [Any], let index = Int(component), array.indices.contains(index) {
-                node = array[index]
+    /// GETs each document (e.g. a gateway's `/version`) in its own CLIENT span, with the target's
+    /// headers, credentials and TLS, bounded by the target's timeout (at most 5 s) and 256 KiB.
+    static func fetch(_ urls: [String], for target: Target, context: ProbeContext) async -> [String: RestartDocument] {
+        var documents: [String: RestartDocument] = [:]
+        for url in urls {
+            var request = HTTPRequest(url: url, headers: context.headers(for: target), timeout: min(target.timeout, .seconds(5)))
+            request.headers.add("Accept", "application/json")
+            request.tls = target.tls
+            request.maxResponseBodyBytes = 256 * 1024
+            let exchange = await context.http.send(request)
+            documents[url] = if let error = exchange.error {
+                .unreadable("document \(URLRedactor.redact(url)) failed (\(error.kind.rawValue))")
+            } else if let status = exchange.status, (200..<300).contains(status) {
+                .body(exchange.body)
             } else {
-                return nil
+                .unreadable("document \(URLRedactor.redact(url)) answered HTTP \(exchange.status ?? 0)")
             }
         }
-        switch node {
-        case let string as String: return string
-        case let number as NSNumber:
-            // JSON booleans decode as NSNumber with objCType "c" (Linux and Darwin alike).
-            if String(cString: number.objCType) == "c" { return number.boolValue ? "true" : "false" }
-            return number.stringValue
-        default: return nil
-        }
+        return documents
     }
 }

@@ -1,6 +1,7 @@
 import HTTPClient
 
-/// What to probe and how. Built and validated once (from the config file or the command line).
+/// What to probe, how, and how to judge it over time. Built and validated once (from the config
+/// file or the command line).
 public struct Target: Sendable, Equatable {
     public var name: String
     public var url: String
@@ -10,6 +11,10 @@ public struct Target: Sendable, Equatable {
     public var headers: [HTTPHeader]
     public var auth: AuthConfig
     public var tls: TLSOptions
+    /// When the target's state changes.
+    public var policy: HealthPolicy
+    /// Signs that the target restarted, read on every probe.
+    public var restartSignals: [RestartSignal]
 
     public enum Kind: Sendable, Equatable {
         case mcp(MCPOptions)
@@ -17,7 +22,8 @@ public struct Target: Sendable, Equatable {
     }
 
     public init(name: String, url: String, kind: Kind = .mcp(MCPOptions()), timeout: Duration = .seconds(10),
-                headers: [HTTPHeader] = [], auth: AuthConfig = .none, tls: TLSOptions = TLSOptions()) {
+                headers: [HTTPHeader] = [], auth: AuthConfig = .none, tls: TLSOptions = TLSOptions(),
+                policy: HealthPolicy = HealthPolicy(), restartSignals: [RestartSignal] = []) {
         self.name = name
         self.url = url
         self.kind = kind
@@ -25,6 +31,8 @@ public struct Target: Sendable, Equatable {
         self.headers = headers
         self.auth = auth
         self.tls = tls
+        self.policy = policy
+        self.restartSignals = restartSignals
     }
 }
 

@@ -45,6 +45,13 @@ public struct TargetHealth: Sendable, Equatable {
         public var restart: String?
         /// On recovery: the first failing probe of the outage that ended.
         public var recoveryLink: SpanContext?
+
+        public init(health: TargetHealth, transition: Transition? = nil, restart: String? = nil, recoveryLink: SpanContext? = nil) {
+            self.health = health
+            self.transition = transition
+            self.restart = restart
+            self.recoveryLink = recoveryLink
+        }
     }
 
     public func next(_ observation: Observation, policy: HealthPolicy) -> Step {
@@ -64,10 +71,8 @@ public struct TargetHealth: Sendable, Equatable {
         }
         if let target, target != h.state {
             step.transition = Transition(from: h.state, to: target)
-            if target == .up, h.state == .down || h.state == .degraded {
-                step.recoveryLink = h.firstFailure
-                if h.state == .down { step.restart = "recovered after an outage" }
-            }
+            // A recovery is not a restart: only a changed mark says the process is a new one.
+            if target == .up, h.state == .down || h.state == .degraded { step.recoveryLink = h.firstFailure }
             h.state = target
         }
         if h.state == .up, h.consecutiveFailures == 0 { h.firstFailure = nil }

@@ -63,6 +63,9 @@ public final class TracedStream {
         chunks = response.body.makeAsyncIterator()
     }
 
+    /// The server's leaf certificate, when the request asked for it.
+    public var peerCertificate: PeerCertificate? { response.peerCertificate }
+
     /// Phase timings so far (connection setup and first byte are known once the head arrived).
     public var timings: PhaseTimings { response.timings() }
 

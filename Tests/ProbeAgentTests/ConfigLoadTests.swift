@@ -135,16 +135,16 @@ final class ConfigLoadTests: XCTestCase {
                 auth: .authorizationCode(StoredToken(tokenFile: "/etc/probe-agent/tokens/payments.json", tokenEnv: "PAYMENTS_TOKEN",
                                                      tokenURL: "https://auth.example.com/token", clientID: "prober",
                                                      clientSecret: Secret("client-s"), onTokenFailure: .liveness)),
-                tls: TLSOptions(caFile: "/etc/ca.pem", clientCertFile: "/etc/c.pem", clientKeyFile: "/etc/k.pem", verifyPeer: false)),
+                tls: TLSOptions(caFile: "/etc/ca.pem", clientCertFile: "/etc/c.pem", clientKeyFile: "/etc/k.pem", verifyPeer: false),
+                policy: HealthPolicy(failureThreshold: 5, successThreshold: 3),
+                restartSignals: [
+                    .headerChanges(name: "X-Instance-Id"),
+                    .jsonFieldDecreases(url: "https://gw.example.com/version", path: "uptime_seconds"),
+                    .jsonFieldChanges(url: nil, path: "mcp_runtime.pod_id"),
+                    .jsonFieldChanges(url: nil, path: "started_at"),
+                ]),
             interval: .seconds(15), failingInterval: .seconds(5),
-            policy: HealthPolicy(failureThreshold: 5, successThreshold: 3),
-            labels: ["team": "payments", "tier": "1", "note": "${LITERAL}"],
-            restartSignals: [
-                .headerChanges(name: "X-Instance-Id"),
-                .jsonFieldDecreases(url: "https://gw.example.com/version", path: "uptime_seconds"),
-                .jsonFieldChanges(url: nil, path: "mcp_runtime.pod_id"),
-                .jsonFieldChanges(url: nil, path: "started_at"),
-            ]))
+            labels: ["team": "payments", "tier": "1", "note": "${LITERAL}"]))
 
         XCTAssertEqual(config.targets[1], TargetSpec(
             target: Target(
@@ -155,9 +155,8 @@ final class ConfigLoadTests: XCTestCase {
                                                    JSONFieldAssertion(path: "checks.0.state", equals: "up")],
                                       headerMatches: [HeaderAssertion(name: "Content-Type", regex: "json")],
                                       followRedirects: false)),
-                timeout: .seconds(5)),
-            interval: .seconds(20), failingInterval: .seconds(10),
-            policy: HealthPolicy(failureThreshold: 2, successThreshold: 2), labels: [:], restartSignals: []))
+                timeout: .seconds(5), policy: HealthPolicy(failureThreshold: 2, successThreshold: 2)),
+            interval: .seconds(20), failingInterval: .seconds(10), labels: [:]))
 
         XCTAssertEqual(config.targets[2].target.auth, .basic(username: "admin", password: Secret("pw-s")))
         XCTAssertEqual(config.targets[3].target.auth, .bearer(token: Secret("bearer-t")))
@@ -165,9 +164,9 @@ final class ConfigLoadTests: XCTestCase {
             tokenURL: "https://auth.example.com/token", clientID: "c", clientSecret: Secret("cc-s"),
             scope: "mcp:read", resource: "https://mcp.example.com")))
         XCTAssertEqual(config.targets[5], TargetSpec(
-            target: Target(name: "plain", url: "http://127.0.0.1:8000/mcp", timeout: .seconds(5)),
-            interval: .seconds(20), failingInterval: .seconds(10),
-            policy: HealthPolicy(failureThreshold: 2, successThreshold: 2), labels: [:], restartSignals: []))
+            target: Target(name: "plain", url: "http://127.0.0.1:8000/mcp", timeout: .seconds(5),
+                           policy: HealthPolicy(failureThreshold: 2, successThreshold: 2)),
+            interval: .seconds(20), failingInterval: .seconds(10), labels: [:]))
         XCTAssertEqual(config.targets[6].target.kind, .mcp(MCPOptions(deep: DeepCheck(listTools: true, toolCall: nil))))
     }
 
@@ -182,8 +181,7 @@ final class ConfigLoadTests: XCTestCase {
             scheduler: SchedulerSettings(maxConcurrency: 64), exporter: nil,
             targets: [TargetSpec(target: Target(name: "a", url: "http://127.0.0.1:8000/mcp", kind: .mcp(MCPOptions(transport: .auto)),
                                                 timeout: .seconds(10), headers: [], auth: .none, tls: TLSOptions()),
-                                 interval: .seconds(30), failingInterval: nil,
-                                 policy: HealthPolicy(failureThreshold: 3, successThreshold: 1), labels: [:], restartSignals: [])],
+                                 interval: .seconds(30), failingInterval: nil, labels: [:])],
             discovery: nil))
     }
 

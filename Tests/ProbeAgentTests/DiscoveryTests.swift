@@ -50,9 +50,9 @@ final class DiscoveryMappingTests: XCTestCase {
             }
             let expected = TargetSpec(
                 target: Target(name: name, url: gateway.url, kind: .mcp(MCPOptions(transport: row.transport)),
-                               timeout: .seconds(7), auth: row.auth),
-                interval: .seconds(45), failingInterval: .seconds(15), policy: HealthPolicy(failureThreshold: 4, successThreshold: 2),
-                labels: ["source": "contextforge", "gateway_id": gateway.id], restartSignals: [])
+                               timeout: .seconds(7), auth: row.auth, policy: HealthPolicy(failureThreshold: 4, successThreshold: 2)),
+                interval: .seconds(45), failingInterval: .seconds(15),
+                labels: ["source": "contextforge", "gateway_id": gateway.id])
             XCTAssertEqual(spec, expected, row.json)
         }
     }
@@ -203,8 +203,7 @@ final class DiscoveryFetchTests: XCTestCase {
 
 final class DiscoveryLoopTests: XCTestCase {
     private static func spec(_ name: String) -> TargetSpec {
-        TargetSpec(target: Target(name: name, url: "http://127.0.0.1:9/mcp"), interval: .seconds(30), failingInterval: nil,
-                   policy: HealthPolicy(), labels: [:], restartSignals: [])
+        TargetSpec(target: Target(name: name, url: "http://127.0.0.1:9/mcp"), interval: .seconds(30), failingInterval: nil, labels: [:])
     }
 
     private final class Recorder: Sendable {

@@ -15,21 +15,13 @@ extension SharedServer where Value == FixtureServer {
 }
 
 extension ProbeHarness {
-    /// Runs one prober as `ProbeRunner.run` runs the configured one: in a root `probe` span,
-    /// with the verdict recorded on it.
+    /// Runs one prober through `ProbeRunner.run`, as the configured one would run.
     func run(_ prober: any Prober, _ target: Target) async -> (ProbeReport, [SpanData], elapsed: Duration) {
-        let tracer = runner.http.tracer
         let start = ContinuousClock.now
-        let (report, context) = await tracer.withSpan("probe", kind: .internal, root: true,
-                                                      attributes: ProbeRunner.startAttributes(target)) { span in
-            let report = await prober.probe(target, context: ProbeContext(http: runner.http, span: span, clientVersion: "test",
-                                                                          credentials: runner.credentials))
-            ProbeRunner.record(report, on: span)
-            return (report, span.context)
-        }
+        let run = await runner.run(target, prober: prober)
         let elapsed = ContinuousClock.now - start
         await processor.forceFlush(deadline: .now + .seconds(5))
-        return (report, sink.spans.filter { $0.context.traceID == context.traceID }, elapsed)
+        return (run.report, sink.spans.filter { $0.context.traceID == run.traceID }, elapsed)
     }
 }
 

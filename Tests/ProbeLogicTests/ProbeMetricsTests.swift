@@ -13,7 +13,7 @@ final class ProbeMetricsTests: XCTestCase {
         let timings = PhaseTimings(connect: .milliseconds(2), startTransfer: .milliseconds(5), total: .milliseconds(6))
         let report = ProbeReport(outcome: Outcome(health), probeType: type, transport: .streamableHTTP, httpStatus: status,
                                  timings: timings)
-        return ProbeRun(target: target, report: report, traceID: .random(), spanID: .random(), startUnixNano: 1,
+        return ProbeRun(target: target, report: report, step: TargetHealth.Step(health: TargetHealth()), traceID: .random(), spanID: .random(), startUnixNano: 1,
                         duration: .milliseconds(6))
     }
 

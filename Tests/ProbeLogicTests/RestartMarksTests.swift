@@ -17,21 +17,35 @@ final class RestartMarksTests: XCTestCase {
     func testMarksFromVersionHeaderAndJSONFields() {
         var report = ProbeReport(outcome: Outcome(.healthy), probeType: .anonymous)
         report.server = MCPServerFacts(protocolVersion: "2025-11-25", serverName: "s", serverVersion: "1.2.3", capabilities: [])
-        report.responseHeaders = HTTPHeaders([HTTPHeader("X-Instance-Id", "i-1")])
-        report.responseBody = Array(#"{"started":"t0"}"#.utf8)
+        report.answer = ProbeAnswer(url: "https://mcp/mcp", status: 200, headers: HTTPHeaders([HTTPHeader("X-Instance-Id", "i-1")]),
+                                    body: Array(#"{"started":"t0"}"#.utf8))
         let signals: [RestartSignal] = [
             .headerChanges(name: "x-instance-id"), .headerChanges(name: "X-Absent"),
             .jsonFieldChanges(url: nil, path: "started"),
             .jsonFieldDecreases(url: "https://gw/version", path: "uptime_seconds"),
+            .jsonFieldChanges(url: "https://gw/private", path: "pod"),
+            .jsonFieldChanges(url: nil, path: "missing"),
         ]
-        let marks = RestartMarks.extract(signals: signals, report: report,
-                                         documents: ["https://gw/version": Array(#"{"uptime_seconds":42}"#.utf8)])
-        XCTAssertEqual(marks, [
+        let reading = RestartMarks.read(signals: signals, report: report, documents: [
+            "https://gw/version": .body(Array(#"{"uptime_seconds":42}"#.utf8)),
+            "https://gw/private": .unreadable("document https://gw/private answered HTTP 401"),
+        ])
+        XCTAssertEqual(reading.marks, [
             "mcp.server.version": RestartMark("1.2.3"),
             "header x-instance-id": RestartMark("i-1"),
             "json started": RestartMark("t0"),
             "json uptime_seconds": RestartMark("42", rule: .decreases),
         ])
-        XCTAssertEqual(RestartMarks.documentURLs(signals), ["https://gw/version"])
+        XCTAssertEqual(reading.problems, [
+            "header X-Absent: not in the answer",
+            "json pod: document https://gw/private answered HTTP 401",
+            "json missing: the answer is not JSON or has no value at missing",
+        ])
+        XCTAssertEqual(RestartMarks.documentURLs(signals + signals), ["https://gw/version", "https://gw/private"])
+    }
+
+    func testNoAnswerNoMarksAndNoProblems() {
+        let report = ProbeReport(outcome: Outcome(.unreachable, .connectionRefused), probeType: .anonymous)
+        XCTAssertEqual(RestartMarks.read(signals: [.headerChanges(name: "X-Instance-Id")], report: report), RestartReading())
     }
 }

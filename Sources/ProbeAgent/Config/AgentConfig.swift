@@ -87,15 +87,13 @@ enum SamplingSettings: Equatable {
     case failureBiased(ratio: Double)
 }
 
-/// One configured target: what to probe (`Target`), how often, and when its state changes.
+/// One configured target: what to probe and how to judge it (`Target`), and how often.
 struct TargetSpec: Equatable {
     var target: Target
     var interval: Duration
     /// Faster interval while the target is failing (nil: `interval`).
     var failingInterval: Duration?
-    var policy: HealthPolicy
     var labels: [String: String]
-    var restartSignals: [RestartSignal]
 }
 
 /// Targets discovered from an IBM ContextForge gateway's `GET /gateways`.

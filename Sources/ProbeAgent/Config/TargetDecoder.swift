@@ -54,12 +54,10 @@ enum TargetDecoder {
             name: name ?? "", url: url ?? "", kind: kind, timeout: schedule.timeout,
             headers: HeaderDecoder.decode(fields["headers"]).map { HTTPHeader($0.name, $0.value.value) },
             auth: fields["auth"].map(AuthDecoder.decode) ?? .none,
-            tls: fields["tls"].map(AuthDecoder.decodeTLS) ?? TLSOptions())
-        let spec = TargetSpec(
-            target: target, interval: schedule.interval, failingInterval: schedule.failingInterval,
-            policy: HealthPolicy(failureThreshold: schedule.failureThreshold, successThreshold: schedule.successThreshold),
-            labels: fields["labels"].map(decodeLabels) ?? [:],
+            tls: fields["tls"].map(AuthDecoder.decodeTLS) ?? TLSOptions(), policy: schedule.policy,
             restartSignals: fields["restart_detection"].map(RestartSignalDecoder.decodeAll) ?? [])
+        let spec = TargetSpec(target: target, interval: schedule.interval, failingInterval: schedule.failingInterval,
+                              labels: fields["labels"].map(decodeLabels) ?? [:])
         return (spec, name == nil ? nil : nameNode)
     }
 

@@ -1,3 +1,5 @@
+import ProbeLogic
+
 /// Scheduling fields shared by `defaults:` and each target, which overrides them one by one.
 struct TargetDefaults: Equatable {
     var interval: Duration = .seconds(30)
@@ -45,6 +47,10 @@ struct TargetDefaults: Equatable {
             }
         }
     }
+}
+
+extension TargetDefaults {
+    var policy: HealthPolicy { HealthPolicy(failureThreshold: failureThreshold, successThreshold: successThreshold) }
 }
 
 extension Duration {

@@ -52,8 +52,8 @@ final class Agent: Sendable {
                                                             userAgent: "probe-agent/\(ProbeAgentCommand.version)"))
         let executor = ProbeExecutor(
             runner: ProbeRunner(client: HTTPClient.shared, tracer: telemetry.tracer, clientVersion: ProbeAgentCommand.version,
-                                credentials: credentials),
-            book: book, metrics: metrics, logger: logger)
+                                credentials: credentials, metrics: metrics),
+            book: book, logger: logger)
         let book = self.book
         scheduler = Scheduler(
             maxConcurrency: config.scheduler.maxConcurrency,
@@ -92,10 +92,8 @@ final class Agent: Sendable {
 
     private func applyTargets() async {
         let targets = currentTargets
-        for removed in book.replace(with: targets) {
-            await credentials.forget(removed)
-            metrics.remove(target: removed)
-        }
+        metrics.retain(Set(targets.map(\.target.name)))
+        for removed in book.replace(with: targets) { await credentials.forget(removed) }
         await scheduler.setTargets(targets)
     }
 

@@ -15,6 +15,16 @@ final class TargetBook: Sendable {
         var lastTransition: TransitionRecord?
         /// Whether the last probe could not obtain the OAuth token its auth asks for.
         var tokenUnavailable = false
+        /// Why restart signals gave no mark on the last probe.
+        var restartProblems: [String] = []
+    }
+
+    /// What a recorded probe changed that is worth one log line.
+    struct Changes {
+        /// The OAuth token became unavailable, or available again.
+        var token = false
+        /// The restart signals that could not be read are not the same as on the last probe.
+        var restartProblems = false
     }
 
     struct LastResult {
@@ -38,7 +48,8 @@ final class TargetBook: Sendable {
 
     var entries: [String: Entry] { state.withLock { $0 } }
 
-    func state(of name: String) -> TargetHealth.State { state.withLock { $0[name]?.health.state ?? .unknown } }
+    /// The target's state so far, for its next probe.
+    func health(of name: String) -> TargetHealth { state.withLock { $0[name]?.health ?? TargetHealth() } }
 
     /// Replaces the target set; unchanged targets keep their state, changed ones start over.
     /// Returns the names that left.
@@ -61,36 +72,33 @@ final class TargetBook: Sendable {
 
     func isFailing(_ name: String) -> Bool { state.withLock { ($0[name]?.health.consecutiveFailures ?? 0) > 0 } }
 
-    /// Applies one probe's observation; returns the step (transition, restart, recovery link).
-    func observe(_ name: String, _ observation: TargetHealth.Observation) -> TargetHealth.Step? {
-        state.withLock { entries in
-        guard var entry = entries[name] else { return nil }
-        let step = entry.health.next(observation, policy: entry.spec.policy)
-        entry.health = step.health
-        if let transition = step.transition {
-            entry.lastTransition = TransitionRecord(from: transition.from.rawValue, to: transition.to.rawValue,
-                                                    atUnixNano: wallClockUnixNano(), traceID: observation.probe.traceID.hex)
+    /// Stores a probe's result and the state it led to; nil when `spec` is no longer the target's
+    /// (it left, or a reload changed it, while the probe ran).
+    func record(_ run: ProbeRun, of spec: TargetSpec) -> Changes? {
+        let now = wallClockUnixNano()
+        return state.withLock { entries in
+            guard var entry = entries[spec.target.name], entry.spec == spec else { return nil }
+            var changes = Changes()
+            entry.health = run.step.health
+            if let transition = run.step.transition {
+                entry.lastTransition = TransitionRecord(from: transition.from.rawValue, to: transition.to.rawValue,
+                                                        atUnixNano: now, traceID: run.traceID.hex)
+            }
+            entry.last = LastResult(
+                status: run.report.outcome.health, message: run.report.outcome.message,
+                errorType: run.report.outcome.errorType?.rawValue, httpStatus: run.report.httpStatus,
+                traceID: run.traceID.hex, atUnixNano: run.startUnixNano, durationSeconds: run.duration.secondsValue)
+            if let token = run.report.token, entry.tokenUnavailable != (token.unavailableReason != nil) {
+                entry.tokenUnavailable.toggle()
+                changes.token = true
+            }
+            if entry.restartProblems != run.restart.problems {
+                entry.restartProblems = run.restart.problems
+                changes.restartProblems = true
+            }
+            entries[spec.target.name] = entry
+            return changes
         }
-        entries[name] = entry
-        return step
-        }
-    }
-
-    /// Records whether the target's OAuth token was unavailable; true when that changed since the last probe.
-    func tokenAvailabilityChanged(_ name: String, unavailable: Bool) -> Bool {
-        state.withLock { entries in
-            guard entries[name] != nil, entries[name]?.tokenUnavailable != unavailable else { return false }
-            entries[name]?.tokenUnavailable = unavailable
-            return true
-        }
-    }
-
-    func recordResult(_ name: String, _ run: ProbeRun) {
-        state.withLock { $0[name]?.last = LastResult(
-            status: run.report.outcome.health, message: run.report.outcome.message,
-            errorType: run.report.outcome.errorType?.rawValue, httpStatus: run.report.httpStatus,
-            traceID: run.traceID.hex, atUnixNano: run.startUnixNano,
-            durationSeconds: Double(run.duration.components.seconds) + Double(run.duration.components.attoseconds) / 1e18) }
     }
 
     /// Ready once every target has been probed at least once.

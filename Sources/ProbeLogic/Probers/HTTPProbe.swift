@@ -15,13 +15,9 @@ public struct HTTPProbe: Prober {
 
     public func probe(_ target: Target, context: ProbeContext) async -> ProbeReport {
         let check = if case .http(let check) = target.kind { check } else { HTTPCheck() }
-        let credentials = await context.credentials.credentials(for: target)
-        var report = ProbeReport(outcome: Outcome(.unhealthy), credentials: credentials)
-
-        var request = HTTPRequest(method: check.method, url: target.url, body: check.body.map { Array($0.utf8) },
-                                  timeout: target.timeout)
-        for header in target.headers { request.headers.add(header.name, header.value) }
-        if let authorization = credentials.authorization { request.headers.add("Authorization", authorization) }
+        var report = context.report(transport: nil)
+        var request = HTTPRequest(method: check.method, url: target.url, headers: context.headers(for: target),
+                                  body: check.body.map { Array($0.utf8) }, timeout: context.deadline.remaining)
         request.tls = target.tls
         request.freshConnection = true
         request.captureCertificate = target.url.lowercased().hasPrefix("https:")
@@ -30,17 +26,15 @@ public struct HTTPProbe: Prober {
 
         switch await context.http.fetch(request) {
         case .failure(let error):
-            report.httpStatus = error.partialStatus
-            report.timings = error.timings
-            report.outcome = Classifier.transportError(error.kind)
+            report.record(error)
         case .success(let response):
-            report.httpStatus = response.status
-            report.timings = response.timings
-            report.certificateNotAfter = response.peerCertificate?.notAfter?.timeIntervalSince1970
+            report.record(ProbeAnswer(url: response.effectiveURL ?? target.url, status: response.status, headers: response.headers,
+                                      body: response.body, certificate: response.peerCertificate), timings: response.timings)
             if response.redirectCount > 0 { report.attributes.append(Attribute("probe.http.redirects", .int(response.redirectCount))) }
             report.outcome = HTTPAssertions.evaluate(check: check, status: response.status, headers: response.headers,
-                                                     body: response.body, credentialsSent: credentials.areSent)
-            if response.status == 401, credentials.areSent { await context.credentials.rejected(target) }
+                                                     body: response.body, credentialsSent: context.credentials.areSent)
+            await context.noteAuthAnswer(status: response.status, headers: response.headers,
+                                         credentialsSent: context.credentials.areSent, target: target, into: &report)
         }
         return report
     }

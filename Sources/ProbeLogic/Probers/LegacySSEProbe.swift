@@ -15,41 +15,37 @@ public struct LegacySSEProbe: Prober {
     }
 
     public func probe(_ target: Target, context: ProbeContext) async -> ProbeReport {
-        let deadline = ContinuousClock.now + target.timeout
-        let credentials = await context.credentials.credentials(for: target)
-        var report = ProbeReport(outcome: Outcome(.unhealthy), credentials: credentials, transport: .sse)
+        var report = context.report(transport: .sse)
 
         // The GET's timeout is the probe's: it bounds every wait on the stream below.
-        var request = HTTPRequest(method: "GET", url: target.url, timeout: deadline.remaining)
-        request.headers = MCPHeaders.common(target: target, credentials: credentials)
+        var request = HTTPRequest(method: "GET", url: target.url, headers: context.headers(for: target),
+                                  timeout: context.deadline.remaining)
         request.headers.add("Accept", "text/event-stream")
         request.headers.add("Cache-Control", "no-cache")
         request.headers.add("Accept-Encoding", "identity")
         request.tls = target.tls
         request.freshConnection = true
+        request.captureCertificate = target.url.lowercased().hasPrefix("https:")
 
         let stream: TracedStream
         switch await context.http.openStream(request) {
         case .failure(let error):
-            report.httpStatus = error.partialStatus
-            report.timings = error.timings
-            report.outcome = Classifier.transportError(error.kind)
+            report.record(error)
             return report
         case .success(let opened):
             stream = opened
         }
         defer { stream.close() }
-        report.httpStatus = stream.status
-        report.timings = stream.timings
+        // The stream is the main answer; its body is the `initialize` answer, once read.
+        var answer = ProbeAnswer(url: target.url, status: stream.status, headers: stream.headers, certificate: stream.peerCertificate)
+        report.record(answer, timings: stream.timings)
 
         guard (200..<300).contains(stream.status) else {
-            let body = await stream.readBody(limit: 512)
-            report.outcome = rejectedGET(status: stream.status, headers: stream.headers, body: body, credentials: credentials)
-            if stream.status == 401, credentials.areSent { await context.credentials.rejected(target) }
-            let exchange = Exchange(status: stream.status, headers: stream.headers, body: body, matchedEvent: nil, error: nil,
-                                    timings: stream.timings, startUnixNano: 0)
-            await context.verifyChallenge(exchange, target: target, deadline: deadline,
-                                          credentialsSent: credentials.areSent, into: &report)
+            answer.body = await stream.readBody(limit: 512)
+            report.answer = answer
+            report.outcome = rejectedGET(answer, credentialsSent: context.credentials.areSent)
+            await context.noteAuthAnswer(status: stream.status, headers: stream.headers,
+                                         credentialsSent: context.credentials.areSent, target: target, into: &report)
             return report
         }
         guard stream.isSSE else {
@@ -73,53 +69,44 @@ public struct LegacySSEProbe: Prober {
             return report
         }
 
-        var postTarget = target, postCredentials = credentials
-        if !endpoint.sameOrigin {  // secrets go only to the origin they were configured for
-            postTarget.headers = []
-            postCredentials.authorization = nil
-        }
-        var post = HTTPRequest(method: "POST", url: endpoint.url, body: MCPMessages.initialize(clientVersion: context.clientVersion),
-                               timeout: deadline.remaining)
-        post.headers = MCPHeaders.post(target: postTarget, credentials: postCredentials)
-        post.tls = target.tls
-        post.freshConnection = true
-        let posted = await context.http.send(post)
+        let rpc = MCPRequests(target: target, context: context, toTargetOrigin: endpoint.sameOrigin)
+        let posted = await context.http.send(rpc.post(MCPMessages.initialize(clientVersion: context.clientVersion), url: endpoint.url,
+                                                      session: nil, version: nil))
         if let error = posted.error {
-            report.outcome = Classifier.transportError(error.kind)
-            report.outcome.message = "endpoint POST: " + report.outcome.message
+            report.record(error, during: "endpoint POST")
             return report
         }
         let postStatus = posted.status ?? 0
-        let replyData: [UInt8]
         switch postStatus {
         case 200..<300 where JSONRPCReply.isResponse(String(decoding: posted.body, as: UTF8.self)):
-            replyData = posted.body  // some servers answer inline instead of on the stream
+            answer.body = posted.body  // some servers answer inline instead of on the stream
         case 200..<300:
-            guard let answer = await next(from: stream, where: { $0.event == "message" && JSONRPCReply.isResponse($0.data) }) else {
+            guard let reply = await next(from: stream, where: { $0.event == "message" && JSONRPCReply.isResponse($0.data) }) else {
                 report.outcome = streamEnded(stream, waitingFor: "no initialize answer on the SSE stream", timeout: target.timeout)
                 return report
             }
-            replyData = Array(answer.data.utf8)
+            answer.body = Array(reply.data.utf8)
         case 404:
             report.outcome = Outcome(.unhealthy, .http4xx, "endpoint POST 404 (mount prefix dropped?)")
             return report
         default:
-            replyData = posted.body
+            answer.body = posted.body
         }
+        report.answer = answer
 
-        let reply = replyData.isEmpty ? nil : JSONRPCReply.parse(replyData)
+        let reply = answer.body.isEmpty ? nil : JSONRPCReply.parse(answer.body)
         let (outcome, _) = Classifier.initialize(InitializeExchange(
             status: postStatus, reply: reply, wwwAuthenticate: posted.headers["www-authenticate"],
-            bodyPreview: String(decoding: replyData.prefix(200), as: UTF8.self), credentialsSent: postCredentials.areSent))
+            bodyPreview: String(decoding: answer.body.prefix(200), as: UTF8.self), credentialsSent: rpc.credentialsSent))
         report.outcome = outcome
-        if postStatus == 401, postCredentials.areSent { await context.credentials.rejected(target) }
-        if endpoint.sameOrigin { await context.verifyChallenge(posted, target: target, deadline: deadline,
-                                                                           credentialsSent: credentials.areSent, into: &report) }
+        if endpoint.sameOrigin {
+            await context.noteAuthAnswer(status: postStatus, headers: posted.headers, credentialsSent: rpc.credentialsSent,
+                                         target: target, into: &report)
+        }
         guard case .initializeResult(let facts)? = reply, (200..<300).contains(postStatus) else { return report }
         report.server = facts
         if case .mcp(let options) = target.kind {
-            let session = Session(stream: stream, endpoint: endpoint.url,
-                                  rpc: MCPRequests(target: postTarget, credentials: postCredentials, http: context.http, deadline: deadline))
+            let session = Session(stream: stream, endpoint: endpoint.url, rpc: rpc)
             if options.sendInitialized, let status = await session.notify("notifications/initialized") {
                 report.attributes.append(Attribute("mcp.initialized.status_code", .int(status)))
             }
@@ -196,11 +183,11 @@ public struct LegacySSEProbe: Prober {
 
     /// A non-2xx answer to the GET, classified as an answer to `initialize` would be, except that
     /// 400/404/405 here mean there is no legacy SSE endpoint at this URL.
-    private func rejectedGET(status: Int, headers: HTTPHeaders, body: [UInt8], credentials: ResolvedCredentials) -> Outcome {
+    private func rejectedGET(_ answer: ProbeAnswer, credentialsSent: Bool) -> Outcome {
         let (outcome, next) = Classifier.initialize(InitializeExchange(
-            status: status, reply: nil, wwwAuthenticate: headers["www-authenticate"],
-            bodyPreview: String(decoding: body, as: UTF8.self), credentialsSent: credentials.areSent))
-        if next == .tryLegacySSE { return Outcome(.unhealthy, .http4xx, "HTTP \(status) to the SSE GET (no legacy SSE endpoint here?)") }
+            status: answer.status, reply: nil, wwwAuthenticate: answer.headers["www-authenticate"],
+            bodyPreview: String(decoding: answer.body, as: UTF8.self), credentialsSent: credentialsSent))
+        if next == .tryLegacySSE { return Outcome(.unhealthy, .http4xx, "HTTP \(answer.status) to the SSE GET (no legacy SSE endpoint here?)") }
         return outcome
     }
 }

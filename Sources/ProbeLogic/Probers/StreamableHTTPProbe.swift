@@ -11,10 +11,8 @@ public struct StreamableHTTPProbe: Prober {
     public init() {}
 
     public func probe(_ target: Target, context: ProbeContext) async -> ProbeReport {
-        let deadline = ContinuousClock.now + target.timeout
-        let credentials = await context.credentials.credentials(for: target)
-        var report = ProbeReport(outcome: Outcome(.unhealthy), credentials: credentials, transport: .streamableHTTP)
-        let rpc = MCPRequests(target: target, credentials: credentials, http: context.http, deadline: deadline)
+        var report = context.report(transport: .streamableHTTP)
+        let rpc = MCPRequests(target: target, context: context)
 
         let isAuto = if case .mcp(let options) = target.kind { options.transport == .auto } else { false }
         switch context.origins.era(of: target.url) {
@@ -39,27 +37,19 @@ public struct StreamableHTTPProbe: Prober {
             url = location
             exchange = await initialize(rpc, url: url, context: context)
         }
-        report.timings = exchange.timings
-        if let error = exchange.error {
-            report.httpStatus = error.partialStatus
-            report.outcome = Classifier.transportError(error.kind)
+        guard let answer = ProbeAnswer(exchange, url: url) else {
+            report.timings = exchange.timings
+            report.record(exchange.error ?? HTTPClientError(kind: .other, message: "no response"))
             return report
         }
-        let status = exchange.status ?? 0
-        report.httpStatus = status
-        report.responseHeaders = exchange.headers
-        report.certificateNotAfter = exchange.peerCertificate?.notAfter?.timeIntervalSince1970
-        let replyBytes: [UInt8] = exchange.matchedEvent.map { Array($0.data.utf8) } ?? exchange.body
-        report.responseBody = replyBytes
-        let reply = replyBytes.isEmpty ? nil : JSONRPCReply.parse(replyBytes)
+        report.record(answer, timings: exchange.timings)
+        let reply = answer.body.isEmpty ? nil : JSONRPCReply.parse(answer.body)
         let (outcome, next) = Classifier.initialize(InitializeExchange(
-            status: status, reply: reply, wwwAuthenticate: exchange.headers["www-authenticate"],
-            bodyPreview: String(decoding: replyBytes.prefix(200), as: UTF8.self),
-            credentialsSent: credentials.areSent))
+            status: answer.status, reply: reply, wwwAuthenticate: answer.headers["www-authenticate"],
+            bodyPreview: String(decoding: answer.body.prefix(200), as: UTF8.self), credentialsSent: rpc.credentialsSent))
         report.outcome = outcome
-        if status == 401, credentials.areSent { await context.credentials.rejected(target) }
-        await context.verifyChallenge(exchange, target: target, deadline: deadline,
-                                      credentialsSent: credentials.areSent, into: &report)
+        await context.noteAuthAnswer(status: answer.status, headers: answer.headers, credentialsSent: rpc.credentialsSent,
+                                     target: target, into: &report)
 
         switch next {
         case .tryModernDiscover:
@@ -67,9 +57,7 @@ public struct StreamableHTTPProbe: Prober {
             return report
         case .tryLegacySSE:
             guard isAuto else { return report }
-            var legacyTarget = target
-            legacyTarget.timeout = deadline.remaining
-            let legacy = await LegacySSEProbe().probe(legacyTarget, context: context)
+            let legacy = await LegacySSEProbe().probe(target, context: context)
             // A 2xx to the SSE GET means this is a legacy server: its verdict is the one to report.
             let spokeLegacy = legacy.httpStatus.map { (200..<300).contains($0) } ?? false
             if legacy.outcome.health.isSuccess { context.origins.remember(.legacy, for: target.url) }
@@ -77,11 +65,11 @@ public struct StreamableHTTPProbe: Prober {
         case .done:
             break
         }
-        guard case .initializeResult(let facts)? = reply, (200..<300).contains(status) else { return report }
+        guard case .initializeResult(let facts)? = reply, (200..<300).contains(answer.status) else { return report }
         report.server = facts
 
         // Trust a session id only from a 2xx InitializeResult (Python SDKs mint unusable ones on errors).
-        let session = exchange.headers["mcp-session-id"].flatMap { $0.isEmpty ? nil : $0 }
+        let session = answer.headers["mcp-session-id"].flatMap { $0.isEmpty ? nil : $0 }
         if case .mcp(let options) = target.kind {
             if options.sendInitialized, let status = await rpc.notify(method: "notifications/initialized",
                                                                        session: session, version: facts.protocolVersion) {
@@ -107,20 +95,30 @@ public struct StreamableHTTPProbe: Prober {
         return await context.http.send(request, reading: .sseUntil { JSONRPCReply.isResponse($0.data) })
     }
 
-    /// 2026-07-28: `server/discover`; on success the origin is remembered as modern.
+    /// 2026-07-28: `server/discover`, the main exchange of a modern server; on success the origin
+    /// is remembered as modern.
     private func discover(_ rpc: MCPRequests, context: ProbeContext, into report: inout ProbeReport) async {
-        let (answer, exchange) = await rpc.call(id: 1, method: "server/discover",
-                                                paramsJSON: ServerDiscover.params(clientVersion: context.clientVersion),
-                                                session: nil, version: ServerDiscover.version,
-                                                extraHeaders: [("Mcp-Method", "server/discover")])
-        report.httpStatus = exchange.status ?? report.httpStatus
-        report.timings = exchange.timings
         report.attributes.append(Attribute("mcp.era", .string(OriginFacts.Era.modern.rawValue)))
-        if let error = exchange.error {
-            report.outcome = Classifier.transportError(error.kind)
+        var request = rpc.post(MCPMessages.request(id: 1, method: "server/discover",
+                                                   paramsJSON: ServerDiscover.params(clientVersion: context.clientVersion)),
+                               session: nil, version: ServerDiscover.version, extraHeaders: [("Mcp-Method", "server/discover")])
+        request.freshConnection = true
+        request.captureCertificate = rpc.target.url.lowercased().hasPrefix("https:")
+        let exchange = await context.http.send(request, reading: .sseUntil { JSONRPCReply.isResponse($0.data) })
+        guard let answer = ProbeAnswer(exchange, url: rpc.target.url) else {
+            report.timings = exchange.timings
+            report.record(exchange.error ?? HTTPClientError(kind: .other, message: "no response"))
             return
         }
-        switch answer {
+        report.record(answer, timings: exchange.timings)
+        await context.noteAuthAnswer(status: answer.status, headers: answer.headers, credentialsSent: rpc.credentialsSent,
+                                     target: rpc.target, into: &report)
+        if let outcome = Classifier.authAnswer(status: answer.status, credentialsSent: rpc.credentialsSent,
+                                               wwwAuthenticate: answer.headers["www-authenticate"]) {
+            report.outcome = outcome
+            return
+        }
+        switch MCPRequests.answer(answer.body, id: 1, status: answer.status) {
         case .result(let result):
             guard let facts = ServerDiscover.facts(result) else {
                 report.outcome = Outcome(.unhealthy, .invalidResponse, "server/discover result lacks supportedVersions or capabilities")
@@ -140,7 +138,7 @@ public struct StreamableHTTPProbe: Prober {
     /// DELETE the session. 2xx, 404 (already gone) and 405 (termination not allowed) all end our part.
     private func closeSession(_ sessionID: String, version: String, url: String, rpc: MCPRequests) async -> Bool {
         var request = HTTPRequest(method: "DELETE", url: url, timeout: min(rpc.deadline.remaining, .seconds(5)))
-        request.headers = MCPHeaders.common(target: rpc.target, credentials: rpc.credentials)
+        request.headers = rpc.headers
         request.headers.add("Mcp-Session-Id", sessionID)
         request.headers.add("MCP-Protocol-Version", version)
         request.tls = rpc.target.tls
@@ -202,26 +200,15 @@ struct DeepCheckRunner {
     }
 }
 
-/// Headers every MCP request carries. Never `Origin` (servers 403 foreign origins).
+/// Headers every MCP POST carries, after the target's own and `Authorization`. Never `Origin`
+/// (servers 403 foreign origins).
 enum MCPHeaders {
-    static func common(target: Target, credentials: ResolvedCredentials) -> HTTPHeaders {
-        var headers = HTTPHeaders()
-        for header in target.headers { headers.add(header.name, header.value) }
-        if let authorization = credentials.authorization { headers.add("Authorization", authorization) }
-        return headers
-    }
-
-    static func post(target: Target, credentials: ResolvedCredentials) -> HTTPHeaders {
-        var headers = common(target: target, credentials: credentials)
+    static func post(_ base: HTTPHeaders) -> HTTPHeaders {
+        var headers = base
         headers.add("Content-Type", "application/json")
         headers.add("Accept", "application/json, text/event-stream")
         // gzip middleware buffers SSE; ask for the raw stream.
         headers.add("Accept-Encoding", "identity")
         return headers
     }
-}
-
-extension ContinuousClock.Instant {
-    /// Time left until this deadline, never negative.
-    var remaining: Duration { max(.zero, self - .now) }
 }
