@@ -85,6 +85,24 @@ final class HTTPProbeTests: XCTestCase {
         XCTAssertEqual(bearer.outcome.errorType, .authRejected)
     }
 
+    /// The 401/403 step is the MCP probers' one: `auth.status` says why, for plain HTTP too (the
+    /// Bearer challenge check is MCP authorization and stays with MCP targets).
+    func testAuthStatusOnA401Or403() async throws {
+        let table: [(String, AuthConfig, HealthStatus, String)] = [
+            ("/status/401", .none, .alive, "required"),
+            ("/status/401", .bearer(token: Secret("t")), .degraded, "rejected"),
+            ("/status/403", .none, .alive, "required"),
+            ("/status/403", .basic(username: "u", password: Secret("p")), .degraded, "forbidden"),
+        ]
+        for (path, auth, health, status) in table {
+            let (report, spans, _) = try await probe(path, auth: auth)
+            XCTAssertEqual(report.outcome.health, health, path)
+            let root = try XCTUnwrap(spans.first { $0.name == "probe" })
+            XCTAssertEqual(root.attributes["auth.status"], .string(status), "\(path) \(auth)")
+            XCTAssertNil(root.attributes["auth.challenge"], "no MCP challenge check for plain HTTP")
+        }
+    }
+
     func testBodyRegexAgainstGarbage() async throws {
         let (report, _, _) = try await probe("/garbage", HTTPCheck(bodyMatches: [#""status""#]))
         XCTAssertEqual(report.outcome.health, .unhealthy)

@@ -129,6 +129,22 @@ final class LegacySSEProbeTests: XCTestCase {
         XCTAssertTrue(report.outcome.message.contains("SSE GET"), report.outcome.message)
     }
 
+    /// Certificate expiry comes from the main answer of every kind: here the SSE GET's handshake.
+    func testLegacySSEOverTLSReportsCertificateExpiry() async throws {
+        let certificate = try SelfSignedCertificate.make(days: 9)
+        defer { certificate.remove() }
+        let server = try FixtureServer(script: "mcp_server.py",
+                                       args: ["legacy-sse", "{port}", "--tls", certificate.certFile, certificate.keyFile])
+        defer { server.stop() }
+        var target = Target(name: "legacy-tls", url: "https://127.0.0.1:\(server.port)/sse",
+                            kind: .mcp(MCPOptions(transport: .sse)), timeout: .seconds(10))
+        target.tls.caFile = certificate.certFile
+        let (run, _) = await ProbeHarness().run(target)
+        XCTAssertEqual(run.report.outcome.health, .healthy, run.report.outcome.message)
+        let notAfter = try XCTUnwrap(run.report.certificateNotAfter, "certificate expiry of a legacy SSE target")
+        XCTAssertEqual((notAfter - Date().timeIntervalSince1970) / 86400, 9, accuracy: 0.1)
+    }
+
     func testEndpointResolution() {
         let base = "http://127.0.0.1:8000/mount/sse"
         let table: [(String, String?, Bool, UInt)] = [
