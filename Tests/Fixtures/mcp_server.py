@@ -171,7 +171,6 @@ if "--tls" in sys.argv:
     at = sys.argv.index("--tls")
     tls = dict(ssl_certfile=sys.argv[at + 1], ssl_keyfile=sys.argv[at + 2])
 if "--h2" in sys.argv:  # with --tls: HTTP/2 offered by ALPN, through hypercorn
-    import asyncio
     from hypercorn.asyncio import serve
     from hypercorn.config import Config
 
