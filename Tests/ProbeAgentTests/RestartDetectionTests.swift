@@ -156,18 +156,21 @@ final class RestartDetectionTests: XCTestCase {
         stopAgent(agent)
     }
 
-    /// A restart document answering 401 (wrong token) or 500: no restart, and the reason is on
-    /// the document's span and in a log line.
-    func testDocumentAnswering401Or500IsARecordedReasonNotARestart() async throws {
+    /// A restart document answering 401 (wrong or no token), 500, or 200 with a body that is not
+    /// JSON: no restart, and the reason is on the document's span and in a log line.
+    func testUnusableDocumentIsARecordedReasonNotARestart() async throws {
         var peer = try FixtureServer(script: "http_server.py", args: ["{port}", "--instance", "i-1", "--token", Self.token])
         defer { peer.stop() }
-        let documents = ["doc_401": (peer.baseURL + "/_test/instance", 401), "doc_500": (peer.baseURL + "/status/500", 500)]
+        let protected = peer.baseURL + "/_test/instance"
+        // doc_not_json: a 200 whose body is text.
+        let documents = ["doc_wrong_token": (protected, 401), "doc_no_token": (protected, 401),
+                         "doc_500": (peer.baseURL + "/status/500", 500), "doc_not_json": (peer.baseURL + "/status/200", 200)]
         let targets = documents.keys.sorted().map { name in
             """
               - name: \(name)
                 kind: http
                 url: \(peer.baseURL)/instance
-                auth: {type: bearer, token: not-the-token}
+                auth: \(name == "doc_no_token" ? "{type: none}" : "{type: bearer, token: not-the-token}")
                 restart_detection:
                   - json_field: instance
                     url: \(documents[name]!.0)
@@ -190,14 +193,17 @@ final class RestartDetectionTests: XCTestCase {
             let restarts = spans.probes(of: name).flatMap { $0.events("target.restart") }
             XCTAssertEqual(restarts.count, 0, "\(name): an unreadable document is no restart, got \(restarts)")
             XCTAssertEqual(sample(metrics, "probe_target_restarts_total", labels: ["target": name]), 0, "\(name): restarts")
-            let documentSpans = all.filter { $0.attributes["url.full"] as? String == url && $0.attributes["http.response.status_code"] as? Int == status }
-            XCTAssertFalse(documentSpans.isEmpty, "\(name): a span of the document GET with status \(status)")
+            let documentSpans = all.filter {
+                $0.raw["kind"] as? Int == 3 && $0.attributes["url.full"] as? String == url
+                    && $0.attributes["http.response.status_code"] as? Int == status
+            }
+            XCTAssertFalse(documentSpans.isEmpty, "\(name): a CLIENT span of the document GET with status \(status)")
             let logged = await eventually(timeout: 5) {
                 agent.log.split(separator: "\n").contains { line in
-                    line.contains("target=\(name)") && line.lowercased().contains("restart") && line.contains("\(status)")
+                    line.contains("target=\(name)") && line.lowercased().contains("restart") && (status == 200 || line.contains("\(status)"))
                 }
             }
-            XCTAssertTrue(logged, "\(name): a log line names the restart document's HTTP \(status); log:\n\(agent.log.suffix(3000))")
+            XCTAssertTrue(logged, "\(name): a log line says why the restart document (HTTP \(status)) was not used; log:\n\(agent.log.suffix(3000))")
         }
         stopAgent(agent)
     }
