@@ -1,9 +1,12 @@
 """Serving loop shared by the stdlib test peers (http_server.py, faults_server.py):
-`PORT [--tls CERT KEY] [--blackhole] [--ipv6]`, on 127.0.0.1 (or ::1 with --ipv6) only."""
+`PORT [--tls CERT KEY] [--blackhole] [--ipv6]`, on 127.0.0.1 (or ::1 with --ipv6) only.
+Also the restart identity every peer kind can show (`Instance`)."""
 import signal
 import socket
 import ssl
 import sys
+import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
@@ -24,6 +27,52 @@ class RoutedHandler(BaseHTTPRequestHandler):
         self.route()
 
     do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = do_GET
+
+
+def flag(argv, name, default=None):
+    """The value after `name` in argv, or `default`."""
+    return argv[argv.index(name) + 1] if name in argv else default
+
+
+class Instance:
+    """What a restart changes, for restart-detection tests: `--instance ID` (default i-1) and
+    `--uptime N` (seconds at start, default 100, growing by one a second). A test restarts the
+    peer on the same port with another ID and a smaller uptime.
+
+    Its document, `GET /_test/instance` on every peer kind: {"instance": ID, "uptime": N} with
+    header X-Instance-Id; with `--token T` it answers 401 unless `Authorization: Bearer T`;
+    `--document-delay S` answers after S seconds. `GET /_test/instance-stats`:
+    {"authorized": N, "refused": N} document requests answered 200 and 401."""
+    header = "X-Instance-Id"
+
+    def __init__(self, argv):
+        self.given = "--instance" in argv or "--uptime" in argv
+        self.id = flag(argv, "--instance", "i-1")
+        self.start_uptime = int(flag(argv, "--uptime", "100"))
+        self.token = flag(argv, "--token")
+        self.document_delay = float(flag(argv, "--document-delay", "0"))
+        self.started = time.monotonic()
+        self.counts = {"authorized": 0, "refused": 0}
+        self.lock = threading.Lock()
+
+    def uptime(self):
+        return self.start_uptime + int(time.monotonic() - self.started)
+
+    def body(self):
+        return {"instance": self.id, "uptime": self.uptime()}
+
+    def document(self, authorization):
+        """(status, JSON object) for a document request with this Authorization header value."""
+        allowed = self.token is None or authorization == f"Bearer {self.token}"
+        with self.lock:
+            self.counts["authorized" if allowed else "refused"] += 1
+        if not allowed:
+            return 401, {"error": "unauthorized"}
+        return 200, self.body()
+
+    def stats(self):
+        with self.lock:
+            return dict(self.counts)
 
 
 class Server(ThreadingHTTPServer):

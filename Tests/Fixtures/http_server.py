@@ -1,10 +1,12 @@
 """HTTP/1.1 fixture for the HTTPClient tests. Stdlib only; binds 127.0.0.1.
 
-usage: http_server.py PORT [--tls CERT KEY]
+usage: http_server.py PORT [--tls CERT KEY] [--instance ID] [--uptime N] [--token T] [--document-delay S]
        http_server.py PORT --blackhole     (accepts connections and never answers)
 
 routes: /status/N /echo /bytes/N /chunked/N /gzip/N /sse/endpoint /sse/silent /slow-headers/SECONDS
         /redirect/N /location?to=URL /garbage /reset /stats (open SSE streams, slow requests waiting, requests served before)
+        /instance (the restart identity, fixture_serving.Instance: JSON and X-Instance-Id, no auth)
+        /_test/instance /_test/instance-stats (its document, see fixture_serving.Instance)
 """
 import gzip
 import itertools
@@ -17,7 +19,7 @@ import sys
 import threading
 import time
 
-from fixture_serving import RoutedHandler, serve
+from fixture_serving import Instance, RoutedHandler, serve
 from urllib.parse import parse_qs, urlsplit
 
 
@@ -25,6 +27,7 @@ open_streams = 0
 slow_waiting = 0
 open_streams_lock = threading.Lock()
 requests_served = itertools.count()
+instance = Instance(sys.argv)
 
 
 class Handler(RoutedHandler):
@@ -47,6 +50,8 @@ class Handler(RoutedHandler):
                                          "application/json"),
             "garbage": self.garbage,
             "reset": self.reset,
+            "instance": lambda: self.json(200, instance.body()),
+            "_test": lambda: self.instance_document(arg),
         }
         handler = routes.get(name)
         if handler is None:
@@ -73,6 +78,17 @@ class Handler(RoutedHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
+
+    def json(self, status, obj):
+        self.simple(status, json.dumps(obj).encode(), "application/json", extra=[(Instance.header, instance.id)])
+
+    def instance_document(self, name):
+        if name == "instance-stats":
+            return self.json(200, instance.stats())
+        if name != "instance":
+            return self.simple(404, b"not found\n")
+        time.sleep(instance.document_delay)
+        self.json(*instance.document(self.headers.get("Authorization")))
 
     def echo(self, body):
         reply = {

@@ -3,10 +3,15 @@
 # what the probe sent. Binds 127.0.0.1 only; writes no files.
 #
 # Usage: python mcp_server.py MODE PORT [--tls CERT KEY [--h2]]   (--h2: HTTP/2 by ALPN, through hypercorn)
+#                            [--instance ID] [--uptime N] [--token T]   (restart identity, below)
 #   MODE: json | sse | stateless | legacy-sse | resumable | auth
 # Test-only routes (outside the MCP app):
 #   GET /_test/requests  -> JSON list of {method, path, headers} the MCP app received
 #   GET /_test/sessions  -> {"open": N} sessions the server's session manager holds now
+#   GET /_test/instance, /_test/instance-stats -> the restart identity's document (fixture_serving.Instance)
+# With --instance or --uptime, every response carries X-Instance-Id and the initialize answer's
+# `instructions` is the uptime when --uptime is given, else the instance ID.
+import asyncio
 import itertools
 import json
 import signal
@@ -17,8 +22,11 @@ signal.pthread_sigmask(signal.SIG_SETMASK, [])
 
 import uvicorn
 
+from fixture_serving import Instance
+
 mode, port = sys.argv[1], int(sys.argv[2])
 RESOURCE = f"http://127.0.0.1:{port}/mcp"
+instance = Instance(sys.argv)
 
 try:  # mcp 2.x
     from mcp.server.mcpserver import MCPServer as Server
@@ -43,6 +51,9 @@ if mode == "auth":
     kwargs = dict(token_verifier=StaticVerifier(),
                   auth=AuthSettings(issuer_url="https://auth.example.com", resource_server_url=RESOURCE,
                                     required_scopes=["mcp:read"], validate_token_resource=True))
+
+if instance.given:
+    kwargs["instructions"] = str(instance.start_uptime) if "--uptime" in sys.argv else instance.id
 
 if MAJOR == 2:
     server = Server("probe-test", version="0.0.1", **kwargs)
@@ -95,14 +106,24 @@ def open_sessions():
 
 
 async def recorder(scope, receive, send):
+    if instance.given and scope["type"] == "http":
+        send = with_instance_header(send)
     if scope["type"] == "http" and scope["path"].startswith("/_test/"):
-        if scope["path"] == "/_test/requests":
+        status = 200
+        if scope["path"] == "/_test/instance":
+            await asyncio.sleep(instance.document_delay)
+            authorization = dict(scope["headers"]).get(b"authorization", b"").decode() or None
+            status, document = instance.document(authorization)
+            body = json.dumps(document).encode()
+        elif scope["path"] == "/_test/instance-stats":
+            body = json.dumps(instance.stats()).encode()
+        elif scope["path"] == "/_test/requests":
             body = json.dumps(recorded).encode()
         elif scope["path"] == "/_test/sessions":
             body = json.dumps({"open": open_sessions()}).encode()
         else:
             body = b"{}"
-        await send({"type": "http.response.start", "status": 200,
+        await send({"type": "http.response.start", "status": status,
                     "headers": [(b"content-type", b"application/json")]})
         await send({"type": "http.response.body", "body": body})
         return
@@ -137,12 +158,19 @@ async def recorder(scope, receive, send):
     await app(scope, receive, send)
 
 
+def with_instance_header(send):
+    async def sending(message):
+        if message["type"] == "http.response.start":
+            message = dict(message, headers=list(message.get("headers", [])) + [(Instance.header.encode(), instance.id.encode())])
+        await send(message)
+    return sending
+
+
 tls = {}
 if "--tls" in sys.argv:
     at = sys.argv.index("--tls")
     tls = dict(ssl_certfile=sys.argv[at + 1], ssl_keyfile=sys.argv[at + 2])
 if "--h2" in sys.argv:  # with --tls: HTTP/2 offered by ALPN, through hypercorn
-    import asyncio
     from hypercorn.asyncio import serve
     from hypercorn.config import Config
 

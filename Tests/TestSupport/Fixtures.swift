@@ -85,16 +85,25 @@ public final class FixtureServer: @unchecked Sendable {
     public let ipv6: Bool
     public var baseURL: String { ipv6 ? "http://[::1]:\(port)" : "http://127.0.0.1:\(port)" }
 
-    /// Starts `python <script> <args...>` with `{port}` in args replaced by a free port, and waits
-    /// until the port accepts connections (on ::1 when `args` has `--ipv6`).
-    public init(script: String, args: [String] = ["{port}"], mcpMajor: Int = 2,
+    private let script: String
+    private let mcpMajor: Int
+    private let environment: [String: String]
+    private let startupTimeout: TimeInterval
+
+    /// Starts `python <script> <args...>` with `{port}` in args replaced by `port` (default: a free
+    /// port), and waits until the port accepts connections (on ::1 when `args` has `--ipv6`).
+    public init(script: String, args: [String] = ["{port}"], port: Int? = nil, mcpMajor: Int = 2,
                 environment: [String: String] = [:], startupTimeout: TimeInterval = 20) throws {
         ipv6 = args.contains("--ipv6")
+        self.script = script
+        self.mcpMajor = mcpMajor
+        self.environment = environment
+        self.startupTimeout = startupTimeout
         let python = FixturePaths.python(mcpMajor: mcpMajor)
         guard FileManager.default.isExecutableFile(atPath: python) else {
             throw FixtureError("test-peer Python not found at \(python); run scripts/test (it creates the venv)")
         }
-        let port = try freeLoopbackPort()
+        let port = try port ?? freeLoopbackPort()
         self.port = port
         let process = Process()
         process.executableURL = URL(fileURLWithPath: python)
@@ -122,6 +131,14 @@ public final class FixtureServer: @unchecked Sendable {
             }
             usleep(50_000)
         }
+    }
+
+    /// The same script started again on the same port with `args` (a restarted server, e.g. with
+    /// another instance identity): this one is stopped first, the new one waited for.
+    public func restarted(args: [String]) throws -> FixtureServer {
+        stop()
+        return try FixtureServer(script: script, args: args, port: port, mcpMajor: mcpMajor,
+                                 environment: environment, startupTimeout: startupTimeout)
     }
 
     /// SIGKILL: a child started from a cooperative-pool thread inherits that thread's blocked
