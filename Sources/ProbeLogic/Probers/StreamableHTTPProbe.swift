@@ -130,7 +130,10 @@ public struct StreamableHTTPProbe: Prober {
         case .error(let code):
             report.outcome = Outcome(.degraded, .jsonRPCError, "server/discover rejected: \(JSONRPCErrorCode.describe(code))")
         case .failed(let why, _, let type):
-            report.outcome = Outcome(.unhealthy, type, "server/discover: \(why)")
+            // Without a JSON-RPC answer, a non-2xx status says what went wrong, as for `initialize`.
+            let outcome = (200..<300).contains(answer.status) ? Outcome(.unhealthy, type, why)
+                : Classifier.initialize(InitializeExchange(status: answer.status, credentialsSent: rpc.credentialsSent)).0
+            report.outcome = Outcome(outcome.health, outcome.errorType, "server/discover: \(outcome.message)")
             context.origins.remember(.handshake, for: rpc.target.url)
         }
     }
