@@ -3,7 +3,7 @@
 # spec's behaviour (mcp-probing.md §4): `initialize` -> 400 with -32022 UnsupportedProtocolVersion
 # naming the supported versions; `server/discover` with the right headers -> a DiscoverResult;
 # missing/mismatched MCP-Protocol-Version or Mcp-Method -> 400 -32020. Binds 127.0.0.1 only.
-# Usage: python mcp_modern_stub.py PORT [--instance ID] [--uptime N] [--token T] [--discover-status N]
+# Usage: python mcp_modern_stub.py PORT [--instance ID] [--uptime N] [--token T] [--discover-status N] [--tls CERT KEY]
 #   GET /_test/requests -> JSON-RPC methods received. --discover-status: server/discover answers
 #   that HTTP status with a plain-text body (a server failing, not a JSON-RPC error).
 #   Restart identity (fixture_serving.Instance): with --instance or --uptime, every response carries
@@ -11,6 +11,7 @@
 #   GET /_test/instance and /_test/instance-stats serve its document.
 import json
 import signal
+import ssl
 import sys
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -75,4 +76,10 @@ class Handler(BaseHTTPRequestHandler):
         self.reply(404, {"jsonrpc": "2.0", "id": rid, "error": {"code": -32601, "message": "Method not found"}})
 
 
-ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Handler).serve_forever()
+server = ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Handler)
+if "--tls" in sys.argv:
+    at = sys.argv.index("--tls")
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(sys.argv[at + 1], sys.argv[at + 2])
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+server.serve_forever()

@@ -140,4 +140,23 @@ final class MCPFeatureTests: XCTestCase {
         let days = (notAfter - Date().timeIntervalSince1970) / 86400
         XCTAssertEqual(days, 12, accuracy: 0.1, "certificate expiry from the TLS handshake")
     }
+
+    /// On a 2026-era server the main answer is `server/discover`'s: its handshake gives the
+    /// certificate expiry, on the first probe (initialize → -32022 → discover) and on later ones.
+    func testModernEraOverTLSReportsCertificateExpiry() async throws {
+        let certificate = try SelfSignedCertificate.make(days: 20)
+        defer { certificate.remove() }
+        let server = try FixtureServer(script: "mcp_modern_stub.py", args: ["{port}", "--tls", certificate.certFile, certificate.keyFile])
+        defer { server.stop() }
+        var target = Target(name: "modern-tls", url: "https://127.0.0.1:\(server.port)/mcp", kind: .mcp(MCPOptions(transport: .streamableHTTP)))
+        target.tls.caFile = certificate.certFile
+        let harness = ProbeHarness()
+        for probe in 1...2 {
+            let (run, _) = await harness.run(target)
+            XCTAssertEqual(run.report.outcome.health, .healthy, "probe \(probe): \(run.report.outcome.message)")
+            XCTAssertEqual(run.report.attributes["mcp.era"], "modern")
+            let notAfter = try XCTUnwrap(run.report.certificateNotAfter, "probe \(probe): certificate expiry of a 2026-era target")
+            XCTAssertEqual((notAfter - Date().timeIntervalSince1970) / 86400, 20, accuracy: 0.1)
+        }
+    }
 }
