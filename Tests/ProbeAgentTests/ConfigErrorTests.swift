@@ -104,10 +104,10 @@ final class ConfigErrorTests: XCTestCase {
                 timeout: 1s
                 interval: 500ms
             """, expected: [
-                "agent.yaml:4:12: defaults.timeout: 6s must not be longer than interval (5s)",
-                "agent.yaml:9:14: targets[0].timeout: 20s must not be longer than interval (10s)",
-                "agent.yaml:13:14: targets[1].timeout: 2s must not be longer than failing_interval (1s)",
-                "agent.yaml:17:14: targets[2].timeout: 1s must not be longer than interval (500ms)",
+                "agent.yaml:3:12: defaults.timeout: 6s must not be longer than interval (5s)",
+                "agent.yaml:8:14: targets[0].timeout: 20s must not be longer than interval (10s)",
+                "agent.yaml:12:14: targets[1].timeout: 2s must not be longer than failing_interval (1s)",
+                "agent.yaml:16:14: targets[2].timeout: 1s must not be longer than interval (500ms)",
             ]),
         Case(name: "timeout from defaults", yaml: """
             defaults: {timeout: 10s}

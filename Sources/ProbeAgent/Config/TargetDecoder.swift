@@ -51,7 +51,7 @@ enum TargetDecoder {
         }
 
         let target = Target(
-            name: name ?? "", url: url ?? "", kind: kind, timeout: schedule.timeout,
+            name: name ?? "", url: url ?? "", kind: kind, timeout: schedule.probeTimeout,
             headers: HeaderDecoder.decode(fields["headers"]).map { HTTPHeader($0.name, $0.value.value) },
             auth: fields["auth"].map(AuthDecoder.decode) ?? .none,
             tls: fields["tls"].map(AuthDecoder.decodeTLS) ?? TLSOptions())
