@@ -150,10 +150,10 @@ final class ConfigLoadTests: XCTestCase {
             target: Target(
                 name: "status-page", url: "http://status.example.com/healthz",
                 kind: .http(HTTPCheck(method: "POST", body: #"{"q": 1}"#, expectedStatus: [200...200, 200...299, 200...204],
-                                      bodyMatches: ["ok"], bodyNotMatches: ["error|fail"],
+                                      bodyMatches: [try RegularExpression("ok")], bodyNotMatches: [try RegularExpression("error|fail")],
                                       jsonFields: [JSONFieldAssertion(path: "status", equals: "ok"),
                                                    JSONFieldAssertion(path: "checks.0.state", equals: "up")],
-                                      headerMatches: [HeaderAssertion(name: "Content-Type", regex: "json")],
+                                      headerMatches: [HeaderAssertion(name: "Content-Type", regex: try RegularExpression("json"))],
                                       followRedirects: false)),
                 timeout: .seconds(5)),
             interval: .seconds(20), failingInterval: .seconds(10),
