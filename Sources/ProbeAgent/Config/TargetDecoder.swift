@@ -59,7 +59,7 @@ enum TargetDecoder {
             target: target, interval: schedule.interval, failingInterval: schedule.failingInterval,
             policy: HealthPolicy(failureThreshold: schedule.failureThreshold, successThreshold: schedule.successThreshold),
             labels: fields["labels"].map(decodeLabels) ?? [:],
-            restartSignals: fields["restart_detection"].map(RestartSignalDecoder.decodeAll) ?? [])
+            restartSignals: fields["restart_detection"].map { RestartSignalDecoder.decodeAll($0, target: target) } ?? [])
         return (spec, name == nil ? nil : nameNode)
     }
 
