@@ -31,19 +31,11 @@ public enum HTTPAssertions {
     static func failedAssertions(_ check: HTTPCheck, headers: HTTPHeaders, body: [UInt8]) -> [String] {
         var failures: [String] = []
         let text = String(decoding: body, as: UTF8.self)
-        for (i, pattern) in check.bodyMatches.enumerated() {
-            switch matches(pattern, text) {
-            case true?: break
-            case false?: failures.append("body does not match body_matches[\(i)]")
-            case nil: failures.append("body_matches[\(i)] is not a valid regular expression")
-            }
+        for (i, regex) in check.bodyMatches.enumerated() where !regex.matches(text) {
+            failures.append("body does not match body_matches[\(i)]")
         }
-        for (i, pattern) in check.bodyNotMatches.enumerated() {
-            switch matches(pattern, text) {
-            case false?: break
-            case true?: failures.append("body matches body_not_matches[\(i)]")
-            case nil: failures.append("body_not_matches[\(i)] is not a valid regular expression")
-            }
+        for (i, regex) in check.bodyNotMatches.enumerated() where regex.matches(text) {
+            failures.append("body matches body_not_matches[\(i)]")
         }
         if !check.jsonFields.isEmpty {
             if let document = JSONPath.document(body) {
@@ -58,18 +50,11 @@ public enum HTTPAssertions {
             let values = headers.values(assertion.name)
             if values.isEmpty {
                 failures.append("header \(assertion.name) missing")
-            } else if let regex = try? NSRegularExpression(pattern: assertion.regex) {
-                if !values.contains(where: { regex.hasMatch(in: $0) }) { failures.append("header \(assertion.name) does not match") }
-            } else {
-                failures.append("header \(assertion.name): not a valid regular expression")
+            } else if !values.contains(where: assertion.regex.matches) {
+                failures.append("header \(assertion.name) does not match")
             }
         }
         return failures
-    }
-
-    /// True/false, or nil for an invalid pattern.
-    static func matches(_ pattern: String, _ text: String) -> Bool? {
-        (try? NSRegularExpression(pattern: pattern))?.hasMatch(in: text)
     }
 
     static func jsonFieldFailure(_ field: JSONFieldAssertion, in document: Any) -> String? {
@@ -86,11 +71,5 @@ public enum HTTPAssertions {
             return number.doubleValue == wanted
         }
         return false
-    }
-}
-
-extension NSRegularExpression {
-    func hasMatch(in text: String) -> Bool {
-        firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil
     }
 }

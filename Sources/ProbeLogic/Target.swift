@@ -89,8 +89,8 @@ public struct HTTPCheck: Sendable, Equatable {
     /// Accepted status codes (default 2xx).
     public var expectedStatus: [ClosedRange<Int>]
     /// Regular expressions the body must match / must not match.
-    public var bodyMatches: [String]
-    public var bodyNotMatches: [String]
+    public var bodyMatches: [RegularExpression]
+    public var bodyNotMatches: [RegularExpression]
     /// JSON fields (dotted paths, e.g. `status` or `checks.0.state`) and their expected text values.
     public var jsonFields: [JSONFieldAssertion]
     /// Response headers that must match a regular expression.
@@ -98,7 +98,7 @@ public struct HTTPCheck: Sendable, Equatable {
     public var followRedirects: Bool
 
     public init(method: String = "GET", body: String? = nil, expectedStatus: [ClosedRange<Int>] = [200...299],
-                bodyMatches: [String] = [], bodyNotMatches: [String] = [], jsonFields: [JSONFieldAssertion] = [],
+                bodyMatches: [RegularExpression] = [], bodyNotMatches: [RegularExpression] = [], jsonFields: [JSONFieldAssertion] = [],
                 headerMatches: [HeaderAssertion] = [], followRedirects: Bool = true) {
         self.method = method
         self.body = body
@@ -123,9 +123,9 @@ public struct JSONFieldAssertion: Sendable, Equatable {
 
 public struct HeaderAssertion: Sendable, Equatable {
     public var name: String
-    public var regex: String
+    public var regex: RegularExpression
 
-    public init(name: String, regex: String) {
+    public init(name: String, regex: RegularExpression) {
         self.name = name
         self.regex = regex
     }

@@ -85,10 +85,10 @@ final class ConfigErrorTests: XCTestCase {
                 "agent.yaml:6:14: targets[0].timeout: \"5x\" is not a duration (expected e.g. 30s, 500ms, 1m)",
                 "agent.yaml:7:23: targets[0].failing_interval: \"30\" is not a duration (expected e.g. 30s, 500ms, 1m)",
             ]),
-        Case(name: "timeout not below interval", yaml: """
+        Case(name: "timeout longer than interval", yaml: """
             defaults:
               interval: 5s
-              timeout: 5s
+              timeout: 6s
             targets:
               - name: a
                 url: http://127.0.0.1/mcp
@@ -97,17 +97,17 @@ final class ConfigErrorTests: XCTestCase {
               - name: b
                 url: http://127.0.0.1/mcp
                 interval: 2s
-                timeout: 1s
+                timeout: 2s
                 failing_interval: 1s
               - name: c
                 url: http://127.0.0.1/mcp
                 timeout: 1s
                 interval: 500ms
             """, expected: [
-                "agent.yaml:3:12: defaults.timeout: 5s must be less than interval (5s)",
-                "agent.yaml:8:14: targets[0].timeout: 20s must be less than interval (10s)",
-                "agent.yaml:12:14: targets[1].timeout: 1s must be less than failing_interval (1s)",
-                "agent.yaml:16:14: targets[2].timeout: 1s must be less than interval (500ms)",
+                "agent.yaml:3:12: defaults.timeout: 6s must not be longer than interval (5s)",
+                "agent.yaml:8:14: targets[0].timeout: 20s must not be longer than interval (10s)",
+                "agent.yaml:12:14: targets[1].timeout: 2s must not be longer than failing_interval (1s)",
+                "agent.yaml:16:14: targets[2].timeout: 1s must not be longer than interval (500ms)",
             ]),
         Case(name: "timeout from defaults", yaml: """
             defaults: {timeout: 10s}
@@ -115,7 +115,7 @@ final class ConfigErrorTests: XCTestCase {
               - name: a
                 url: http://127.0.0.1/mcp
                 interval: 5s
-            """, expected: ["agent.yaml:5:15: targets[0].interval: 5s must be greater than timeout (10s, from defaults)"]),
+            """, expected: ["agent.yaml:5:15: targets[0].interval: 5s must not be shorter than timeout (10s, from defaults)"]),
         Case(name: "bad thresholds and concurrency", yaml: """
             scheduler: {max_concurrency: 0}
             defaults: {failure_threshold: three}

@@ -16,6 +16,7 @@ final class ConfigExampleTests: XCTestCase {
             "OTLP_TOKEN": "t", "SEARCH_API_KEY": "k", "SEARCH_CLIENT_SECRET": "s", "CONTEXTFORGE_TOKEN": "jwt",
         ])
         XCTAssertEqual(config.targets.count, 5)
+        XCTAssertEqual(config.warnings, [])
         XCTAssertNotNil(config.discovery)
         XCTAssertEqual(ValidateCommand.summary(config, file: "agent.yaml", shard: Shard(index: 0, count: 3)),
                        "agent.yaml: OK — 5 targets (3 MCP, 2 HTTP); shard 0/3 owns 3 (split 3, 0, 2); "
@@ -38,6 +39,7 @@ final class ConfigExampleTests: XCTestCase {
         ])
         XCTAssertEqual(config.admin.listen.description, "127.0.0.1:9464")
         XCTAssertEqual(config.targets.map(\.target.name), ["demo-json", "demo-sse", "demo-oauth", "demo-down"])
+        XCTAssertEqual(config.warnings, [])
         XCTAssertEqual(config.targets.map(\.interval), Array(repeating: .seconds(2), count: 4))
         XCTAssertEqual(config.targets.map(\.target.timeout), Array(repeating: .seconds(1), count: 4))
         XCTAssertEqual(config.targets[2].target.auth, .authorizationCode(StoredToken(tokenEnv: "DEMO_NO_TOKEN")))

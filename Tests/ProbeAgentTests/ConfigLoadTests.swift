@@ -150,10 +150,10 @@ final class ConfigLoadTests: XCTestCase {
             target: Target(
                 name: "status-page", url: "http://status.example.com/healthz",
                 kind: .http(HTTPCheck(method: "POST", body: #"{"q": 1}"#, expectedStatus: [200...200, 200...299, 200...204],
-                                      bodyMatches: ["ok"], bodyNotMatches: ["error|fail"],
+                                      bodyMatches: [try RegularExpression("ok")], bodyNotMatches: [try RegularExpression("error|fail")],
                                       jsonFields: [JSONFieldAssertion(path: "status", equals: "ok"),
                                                    JSONFieldAssertion(path: "checks.0.state", equals: "up")],
-                                      headerMatches: [HeaderAssertion(name: "Content-Type", regex: "json")],
+                                      headerMatches: [HeaderAssertion(name: "Content-Type", regex: try RegularExpression("json"))],
                                       followRedirects: false)),
                 timeout: .seconds(5), policy: HealthPolicy(failureThreshold: 2, successThreshold: 2)),
             interval: .seconds(20), failingInterval: .seconds(10), labels: [:]))
@@ -183,6 +183,34 @@ final class ConfigLoadTests: XCTestCase {
                                                 timeout: .seconds(10), headers: [], auth: .none, tls: TLSOptions()),
                                  interval: .seconds(30), failingInterval: nil, labels: [:])],
             discovery: nil))
+    }
+
+    /// Prometheus' rule for scrape_timeout: with no timeout set anywhere, a target's timeout is the
+    /// default (10s) or its interval (and failing_interval), whichever is smaller.
+    func testTimeoutFitsTheIntervalWhenNoneIsSet() throws {
+        let config = try ConfigFixture.parse("""
+            targets:
+              - {name: one-second, url: "http://127.0.0.1/mcp", interval: 1s}
+              - {name: failing-fast, url: "http://127.0.0.1/mcp", interval: 30s, failing_interval: 3s}
+              - {name: equal, url: "http://127.0.0.1/mcp", interval: 2s, timeout: 2s}
+              - {name: long, url: "http://127.0.0.1/mcp", interval: 1m}
+            """)
+        XCTAssertEqual(config.targets.map(\.target.timeout), [.seconds(1), .seconds(3), .seconds(2), .seconds(10)])
+
+        let fromDefaults = try ConfigFixture.parse("""
+            defaults: {interval: 2s}
+            targets:
+              - {name: a, url: "http://127.0.0.1/mcp"}
+              - {name: b, url: "http://127.0.0.1/mcp", interval: 500ms}
+            """)
+        XCTAssertEqual(fromDefaults.targets.map(\.target.timeout), [.seconds(2), .milliseconds(500)])
+
+        let equalInDefaults = try ConfigFixture.parse("""
+            defaults: {interval: 5s, timeout: 5s, failing_interval: 5s}
+            targets:
+              - {name: a, url: "http://127.0.0.1/mcp"}
+            """)
+        XCTAssertEqual(equalInDefaults.targets.map(\.target.timeout), [.seconds(5)])
     }
 
     func testSecretsDoNotPrint() throws {

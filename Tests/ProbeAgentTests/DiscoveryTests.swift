@@ -57,6 +57,19 @@ final class DiscoveryMappingTests: XCTestCase {
         }
     }
 
+    /// Discovered targets take `defaults:` as configured targets do: with no timeout set, the
+    /// timeout is the interval when that is shorter than 10s.
+    func testDiscoveredTargetsFitTheTimeoutToTheInterval() throws {
+        let config = try ConfigFixture.parse("""
+            defaults: {interval: 1s}
+            discovery: {contextforge: {url: "https://gw.example.com", token: t}}
+            """)
+        let gateway = try XCTUnwrap(try decode(#"[{"id":"a1","name":"A","slug":"a","url":"https://a.example.com/mcp","enabled":true}]"#).first)
+        let spec = try XCTUnwrap(ContextForgeMapping.targetSpec(gateway, defaults: config.defaults))
+        XCTAssertEqual(spec.target.timeout, .seconds(1))
+        XCTAssertEqual(spec.interval, .seconds(1))
+    }
+
     func testDisabledGatewaysAreSkippedUnlessInactiveAreIncluded() throws {
         let gateways = try decode("""
             [{"id":"1","name":"on","url":"http://a/mcp","enabled":true},

@@ -211,6 +211,27 @@ final class RunDaemonTests: XCTestCase {
         for agent in agents { XCTAssertTrue(agent.waitForExit(timeout: 20)) }
     }
 
+    /// No timeout anywhere: the default 10s shrinks to the 1s interval instead of failing validation.
+    func testOneSecondIntervalAloneRuns() async throws {
+        let json = try FixtureServer(script: "mcp_server.py", args: ["json", "{port}"])
+        let agent = try RunningAgent(config: """
+            admin: {listen: "{admin}"}
+            targets:
+              - name: fast
+                url: \(json.baseURL)/mcp
+                interval: 1s
+            """)
+        try await agent.waitFor("three probes of the 1s target") {
+            let requests = (try? await fetchJSON(json.baseURL + "/_test/requests")) as? [[String: Any]] ?? []
+            return requests.count { $0["method"] as? String == "POST" } >= 3
+        }
+        let state = try await agent.status()["fast"]?["state"] as? String
+        XCTAssertEqual(state, "up")
+        agent.signal(SIGTERM)
+        XCTAssertTrue(agent.waitForExit(timeout: 20), agent.log)
+        XCTAssertEqual(agent.process.terminationStatus, 0, agent.log)
+    }
+
     func testBadConfigExitsTwoWithFileAndLine() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("bad-\(UUID().uuidString).yaml")
         try "targets:\n  - name: a\n    url: http://127.0.0.1:1/mcp\n    intervall: 5s\n".write(to: dir, atomically: true, encoding: .utf8)

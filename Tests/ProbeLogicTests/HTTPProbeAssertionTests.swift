@@ -42,12 +42,12 @@ final class HTTPProbeAssertionTests: XCTestCase {
         }
     }
 
-    func testStatusFailureSkipsBodyAssertions() {
-        let outcome = evaluate(HTTPCheck(bodyMatches: ["never"]), status: 500)
+    func testStatusFailureSkipsBodyAssertions() throws {
+        let outcome = evaluate(HTTPCheck(bodyMatches: [try RegularExpression("never")]), status: 500)
         XCTAssertEqual(outcome.errorType, .http5xx)
     }
 
-    func testBodyRegexes() {
+    func testBodyRegexes() throws {
         typealias Row = (must: [String], mustNot: [String], HealthStatus, message: String?, line: UInt)
         let table: [Row] = [
             ([#""status":"ok""#], [], .healthy, nil, #line),
@@ -57,11 +57,10 @@ final class HTTPProbeAssertionTests: XCTestCase {
             (["ok", "missing-thing"], [], .unhealthy, "body does not match body_matches[1]", #line),
             ([], ["degraded"], .unhealthy, "body matches body_not_matches[0]", #line),
             (["nope"], ["degraded"], .unhealthy, "body does not match body_matches[0] (+1 more)", #line),
-            (["("], [], .unhealthy, "body_matches[0] is not a valid regular expression", #line),
-            ([], ["["], .unhealthy, "body_not_matches[0] is not a valid regular expression", #line),
         ]
         for row in table {
-            let outcome = evaluate(HTTPCheck(bodyMatches: row.must, bodyNotMatches: row.mustNot))
+            let outcome = evaluate(HTTPCheck(bodyMatches: try row.must.map(RegularExpression.init),
+                                             bodyNotMatches: try row.mustNot.map(RegularExpression.init)))
             XCTAssertEqual(outcome.health, row.2, outcome.message, line: row.line)
             if let message = row.message {
                 XCTAssertEqual(outcome.errorType, .assertionFailed, line: row.line)
@@ -70,8 +69,21 @@ final class HTTPProbeAssertionTests: XCTestCase {
         }
     }
 
-    func testBodyRegexOnNonUTF8Body() {
-        let outcome = evaluate(HTTPCheck(bodyMatches: ["tail"]), body: [0xFF, 0xFE, 0x00] + Array("tail".utf8))
+    /// A pattern is compiled when the config is loaded, so one that does not compile never reaches a probe.
+    func testRegularExpressionCompilesOnceAndComparesByPattern() throws {
+        for invalid in ["(", "[", "a{2,1}"] {
+            XCTAssertThrowsError(try RegularExpression(invalid), invalid)
+        }
+        let regex = try RegularExpression("^probe-")
+        XCTAssertEqual(regex, try RegularExpression("^probe-"))
+        XCTAssertNotEqual(regex, try RegularExpression("^probe"))
+        XCTAssertEqual(regex.pattern, "^probe-")
+        XCTAssertTrue(regex.matches("probe-faults"))
+        XCTAssertFalse(regex.matches("a probe-faults"))
+    }
+
+    func testBodyRegexOnNonUTF8Body() throws {
+        let outcome = evaluate(HTTPCheck(bodyMatches: [try RegularExpression("tail")]), body: [0xFF, 0xFE, 0x00] + Array("tail".utf8))
         XCTAssertEqual(outcome.health, .healthy)
     }
 
@@ -132,19 +144,19 @@ final class HTTPProbeAssertionTests: XCTestCase {
         XCTAssertEqual(topLevelArray.health, .healthy, topLevelArray.message)
     }
 
-    func testHeaderRegexesNeverEchoValues() {
+    func testHeaderRegexesNeverEchoValues() throws {
         let headers = [HTTPHeader("X-Service", "probe-faults"), HTTPHeader("Set-Cookie", "a=1"),
                        HTTPHeader("set-cookie", "session=s3cr3t-value")]
-        typealias Row = (HeaderAssertion, message: String?, line: UInt)
+        typealias Row = (name: String, regex: String, message: String?, line: UInt)
         let table: [Row] = [
-            (HeaderAssertion(name: "x-service", regex: "^probe-"), nil, #line),
-            (HeaderAssertion(name: "X-SERVICE", regex: "faults$"), nil, #line),
-            (HeaderAssertion(name: "Set-Cookie", regex: "^session="), nil, #line),  // any of several values
-            (HeaderAssertion(name: "Set-Cookie", regex: "^token="), "header Set-Cookie does not match", #line),
-            (HeaderAssertion(name: "X-Missing", regex: "."), "header X-Missing missing", #line),
-            (HeaderAssertion(name: "X-Service", regex: "("), "header X-Service: not a valid regular expression", #line),
+            ("x-service", "^probe-", nil, #line),
+            ("X-SERVICE", "faults$", nil, #line),
+            ("Set-Cookie", "^session=", nil, #line),  // any of several values
+            ("Set-Cookie", "^token=", "header Set-Cookie does not match", #line),
+            ("X-Missing", ".", "header X-Missing missing", #line),
         ]
-        for (assertion, message, line) in table {
+        for (name, regex, message, line) in table {
+            let assertion = HeaderAssertion(name: name, regex: try RegularExpression(regex))
             let outcome = evaluate(HTTPCheck(headerMatches: [assertion]), headers: headers)
             if let message {
                 XCTAssertEqual(outcome.health, .unhealthy, line: line)
@@ -157,10 +169,10 @@ final class HTTPProbeAssertionTests: XCTestCase {
         }
     }
 
-    func testAllAssertionKindsTogether() {
-        let check = HTTPCheck(bodyMatches: ["ok"], bodyNotMatches: ["fatal"],
+    func testAllAssertionKindsTogether() throws {
+        let check = HTTPCheck(bodyMatches: [try RegularExpression("ok")], bodyNotMatches: [try RegularExpression("fatal")],
                               jsonFields: [JSONFieldAssertion(path: "checks.0.state", equals: "up")],
-                              headerMatches: [HeaderAssertion(name: "content-type", regex: "json")])
+                              headerMatches: [HeaderAssertion(name: "content-type", regex: try RegularExpression("json"))])
         XCTAssertEqual(evaluate(check, headers: [HTTPHeader("Content-Type", "application/json")]).health, .healthy)
         let failed = evaluate(check, headers: [HTTPHeader("Content-Type", "text/plain")])
         XCTAssertEqual(failed.errorType, .assertionFailed)

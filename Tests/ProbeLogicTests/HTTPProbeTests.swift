@@ -104,13 +104,13 @@ final class HTTPProbeTests: XCTestCase {
     }
 
     func testBodyRegexAgainstGarbage() async throws {
-        let (report, _, _) = try await probe("/garbage", HTTPCheck(bodyMatches: [#""status""#]))
+        let (report, _, _) = try await probe("/garbage", HTTPCheck(bodyMatches: [try RegularExpression(#""status""#)]))
         XCTAssertEqual(report.outcome.health, .unhealthy)
         XCTAssertEqual(report.outcome.errorType, .assertionFailed)
         XCTAssertEqual(report.outcome.message, "body does not match body_matches[0]")
-        let (negative, _, _) = try await probe("/garbage", HTTPCheck(bodyNotMatches: ["not json"]))
+        let (negative, _, _) = try await probe("/garbage", HTTPCheck(bodyNotMatches: [try RegularExpression("not json")]))
         XCTAssertEqual(negative.outcome.errorType, .assertionFailed)
-        let (passing, _, _) = try await probe("/garbage", HTTPCheck(bodyMatches: ["<html>"], bodyNotMatches: ["error"]))
+        let (passing, _, _) = try await probe("/garbage", HTTPCheck(bodyMatches: [try RegularExpression("<html>")], bodyNotMatches: [try RegularExpression("error")]))
         XCTAssertEqual(passing.outcome.health, .healthy, passing.outcome.message)
     }
 
@@ -127,9 +127,9 @@ final class HTTPProbeTests: XCTestCase {
     }
 
     func testHeaderAssertionsNeverEchoValues() async throws {
-        let (healthy, _, _) = try await probe("/headers", HTTPCheck(headerMatches: [HeaderAssertion(name: "X-Service", regex: "^probe-")]))
+        let (healthy, _, _) = try await probe("/headers", HTTPCheck(headerMatches: [HeaderAssertion(name: "X-Service", regex: try RegularExpression("^probe-"))]))
         XCTAssertEqual(healthy.outcome.health, .healthy, healthy.outcome.message)
-        let (failed, spans, _) = try await probe("/headers", HTTPCheck(headerMatches: [HeaderAssertion(name: "Set-Cookie", regex: "^token=")]))
+        let (failed, spans, _) = try await probe("/headers", HTTPCheck(headerMatches: [HeaderAssertion(name: "Set-Cookie", regex: try RegularExpression("^token="))]))
         XCTAssertEqual(failed.outcome.errorType, .assertionFailed)
         XCTAssertEqual(failed.outcome.message, "header Set-Cookie does not match")
         for span in spans {
@@ -215,7 +215,7 @@ final class HTTPProbeTests: XCTestCase {
                                              headers: [HTTPHeader("X-Api-Key", "k")])
         XCTAssertEqual(report.probeType, .authenticated)
         XCTAssertEqual(report.outcome.health, .healthy, report.outcome.message)
-        let (plain, _, _) = try await probe("/echo", HTTPCheck(bodyNotMatches: ["(?i)origin", "(?i)authorization"]))
+        let (plain, _, _) = try await probe("/echo", HTTPCheck(bodyNotMatches: [try RegularExpression("(?i)origin"), try RegularExpression("(?i)authorization")]))
         XCTAssertEqual(plain.outcome.health, .healthy, plain.outcome.message)
     }
 }

@@ -7,7 +7,7 @@ import ProbeLogic
 struct ValidateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "validate",
-        abstract: "Check a config file: print every error with file, line and field (exit 2), or a summary (exit 0)."
+        abstract: "Check a config file: print every error with file, line and field (exit 2), or any warnings and a summary (exit 0)."
     )
 
     @Option(help: "The agent's YAML config file.")
@@ -20,6 +20,7 @@ struct ValidateCommand: ParsableCommand {
         let environment = ProcessInfo.processInfo.environment
         let loaded = try ConfigLoader.loadForCommand(path: config, environment: environment)
         let shard = try Shard.effective(flag: shard, environment: environment, configured: loaded.shard)
+        for warning in loaded.warnings { FileHandle.standardError.write(Data("warning: \(warning)\n".utf8)) }
         print(ValidateCommand.summary(loaded, file: config, shard: shard))
     }
 

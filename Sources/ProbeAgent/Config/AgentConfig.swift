@@ -18,6 +18,9 @@ struct AgentConfig: Equatable {
     var exporter: ExporterSettings?
     var targets: [TargetSpec]
     var discovery: ContextForgeDiscovery?
+    /// What loads but deserves a look (a restart signal that can never fire): `validate` prints
+    /// these, `run` logs them.
+    var warnings: [ConfigError] = []
 }
 
 struct AdminSettings: Equatable {

@@ -94,13 +94,28 @@ enum AuthDecoder {
     }
 }
 
-/// `restart_detection:` entries.
+/// `restart_detection:` entries, with a warning for a signal that can never fire or that another
+/// one shadows.
 enum RestartSignalDecoder {
-    static func decodeAll(_ node: ConfigNode) -> [RestartSignal] {
-        (node.list() ?? []).compactMap(decode)
+    static func decodeAll(_ node: ConfigNode, target: Target) -> [RestartSignal] {
+        var firstReader: [[String]: (index: Int, line: Int?)] = [:]
+        var signals: [RestartSignal] = []
+        for (index, element) in (node.list() ?? []).enumerated() {
+            guard let (signal, read) = decode(element, target: target) else { continue }
+            let (source, what) = reads(signal)
+            if let first = firstReader[source] {
+                let line = first.line.map { " (line \($0))" } ?? ""
+                read.warn("reads the same \(what) as restart_detection[\(first.index)]\(line), which it shadows; keep one")
+            } else {
+                firstReader[source] = (index, read.mark?.line)
+            }
+            signals.append(signal)
+        }
+        return signals
     }
 
-    static func decode(_ node: ConfigNode) -> RestartSignal? {
+    /// The signal, and the node naming what it reads (its header or JSON field).
+    static func decode(_ node: ConfigNode, target: Target) -> (RestartSignal, read: ConfigNode)? {
         guard let fields = ConfigMapping(node, keys: ["header", "json_field", "url", "mode"]) else { return nil }
         let mode = fields["mode"]?.choice(["changes", "decreases"])
         switch (fields["header"], fields["json_field"]) {
@@ -110,15 +125,29 @@ enum RestartSignalDecoder {
             guard !name.isEmpty, name.allSatisfy(HeaderDecoder.isTokenCharacter) else {
                 return header.fail("\"\(name)\" is not an HTTP header name")
             }
-            return .headerChanges(name: name)
+            return (.headerChanges(name: name), header)
         case (nil, let field?):
             let url = fields["url"]?.httpURL()
             guard let path = field.nonEmptyText("a dotted JSON path, e.g. uptime_seconds or runtime.pod_id") else { return nil }
-            return mode == "decreases" ? .jsonFieldDecreases(url: url, path: path) : .jsonFieldChanges(url: url, path: path)
+            if !fields.has("url"), case .http(let check) = target.kind, check.method == "HEAD" {
+                field.warn("never fires: a HEAD request gets no body (give url: to read another document, or use a header)")
+            }
+            if let url, url == target.url {
+                fields.field("url").warn("is the target's own url: leave it out, so the probe's own answer is read without a second request")
+            }
+            return (mode == "decreases" ? .jsonFieldDecreases(url: url, path: path) : .jsonFieldChanges(url: url, path: path), field)
         case (_?, _?):
             return fields.field("json_field").fail("give header or json_field, not both")
         case (nil, nil):
             return node.fail("expected header: NAME or json_field: PATH")
+        }
+    }
+
+    /// What a signal reads (header names compare case-insensitively), and how to name that.
+    static func reads(_ signal: RestartSignal) -> (source: [String], what: String) {
+        switch signal {
+        case .headerChanges(let name): (["header", name.lowercased()], "header")
+        case .jsonFieldChanges(let url, let path), .jsonFieldDecreases(let url, let path): (["json_field", path, url ?? ""], "JSON field")
         }
     }
 }

@@ -38,11 +38,14 @@ enum ConfigLoader {
         } catch {
             throw ConfigErrors([syntaxError(error, file: file)])
         }
-        let config = AgentConfigDecoder.decode(ConfigNode(root, path: "", context: context))
-        guard let config, context.errors.isEmpty else {
-            throw ConfigErrors(context.errors.sorted { ($0.line ?? 0, $0.column ?? 0) < ($1.line ?? 0, $1.column ?? 0) })
-        }
+        let decoded = AgentConfigDecoder.decode(ConfigNode(root, path: "", context: context))
+        guard var config = decoded, context.errors.isEmpty else { throw ConfigErrors(inFileOrder(context.errors)) }
+        config.warnings = inFileOrder(context.warnings)
         return config
+    }
+
+    static func inFileOrder(_ problems: [ConfigError]) -> [ConfigError] {
+        problems.sorted { ($0.line ?? 0, $0.column ?? 0) < ($1.line ?? 0, $1.column ?? 0) }
     }
 
     /// Yams' position and problem, without its snippet of the file (which could hold a secret).

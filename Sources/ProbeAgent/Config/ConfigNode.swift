@@ -1,6 +1,6 @@
 import Yams
 
-/// What one load shares: where values come from and the errors found so far.
+/// What one load shares: where values come from and the errors and warnings found so far.
 final class ConfigContext {
     let file: String
     let environment: [String: String]
@@ -8,6 +8,8 @@ final class ConfigContext {
     /// Relative file paths in the config are taken relative to this directory (nil: as written).
     let baseDirectory: String?
     private(set) var errors: [ConfigError] = []
+    /// Problems that do not stop the load (a restart signal that can never fire).
+    private(set) var warnings: [ConfigError] = []
 
     init(file: String, environment: [String: String], baseDirectory: String?, readFile: @escaping (String) throws -> String) {
         self.file = file
@@ -18,6 +20,10 @@ final class ConfigContext {
 
     func report(_ message: String, path: String, at mark: Mark?) {
         errors.append(ConfigError(file: file, line: mark?.line, column: mark?.column, path: path, message: message))
+    }
+
+    func warn(_ message: String, path: String, at mark: Mark?) {
+        warnings.append(ConfigError(file: file, line: mark?.line, column: mark?.column, path: path, message: message))
     }
 }
 
@@ -42,6 +48,9 @@ struct ConfigNode {
     }
 
     func report(_ message: String) { context.report(withoutEnvironmentValues(message), path: path, at: mark) }
+
+    /// A problem with this node that does not stop the load.
+    func warn(_ message: String) { context.warn(withoutEnvironmentValues(message), path: path, at: mark) }
 
     /// A value from the environment may be a secret: a message shows it as the `${NAME}` it came
     /// from, whatever the message made of the value (quoted, redacted, part of a URL).

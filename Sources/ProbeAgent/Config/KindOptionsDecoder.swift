@@ -73,15 +73,10 @@ enum KindOptionsDecoder {
         return node.fail("\"\(text)\" is not a status (expected e.g. 200, 2xx or 200-204, codes 100-599)")
     }
 
-    /// A regular expression that compiles.
-    static func regex(_ node: ConfigNode) -> String? {
+    /// A regular expression, compiled here once for every probe.
+    static func regex(_ node: ConfigNode) -> RegularExpression? {
         guard let text = node.text() else { return nil }
-        do {
-            _ = try NSRegularExpression(pattern: text)
-            return text
-        } catch {
-            return node.fail("\"\(text)\" is not a valid regular expression")
-        }
+        return (try? RegularExpression(text)) ?? node.fail("\"\(text)\" is not a valid regular expression")
     }
 }
 

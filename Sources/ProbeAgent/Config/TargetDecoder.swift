@@ -50,12 +50,13 @@ enum TargetDecoder {
             break  // the kind itself was reported
         }
 
-        let target = Target(
-            name: name ?? "", url: url ?? "", kind: kind, timeout: schedule.timeout,
+        var target = Target(
+            name: name ?? "", url: url ?? "", kind: kind, timeout: schedule.probeTimeout,
             headers: HeaderDecoder.decode(fields["headers"]).map { HTTPHeader($0.name, $0.value.value) },
             auth: fields["auth"].map(AuthDecoder.decode) ?? .none,
-            tls: fields["tls"].map(AuthDecoder.decodeTLS) ?? TLSOptions(), policy: schedule.policy,
-            restartSignals: fields["restart_detection"].map(RestartSignalDecoder.decodeAll) ?? [])
+            tls: fields["tls"].map(AuthDecoder.decodeTLS) ?? TLSOptions(), policy: schedule.policy)
+        // Signals are checked against the target they watch (validate's warnings).
+        target.restartSignals = fields["restart_detection"].map { RestartSignalDecoder.decodeAll($0, target: target) } ?? []
         let spec = TargetSpec(target: target, interval: schedule.interval, failingInterval: schedule.failingInterval,
                               labels: fields["labels"].map(decodeLabels) ?? [:])
         return (spec, name == nil ? nil : nameNode)

@@ -3,10 +3,19 @@ import ProbeLogic
 /// Scheduling fields shared by `defaults:` and each target, which overrides them one by one.
 struct TargetDefaults: Equatable {
     var interval: Duration = .seconds(30)
-    var timeout: Duration = .seconds(10)
+    /// As set in the file (the target or `defaults:`); nil when set nowhere.
+    var timeout: Duration?
     var failureThreshold = 3
     var successThreshold = 1
     var failingInterval: Duration?
+
+    static let defaultTimeout: Duration = .seconds(10)
+
+    /// The bound on one probe. With no timeout set, Prometheus' rule for `scrape_timeout`: the
+    /// default, or the interval (and failing interval) when shorter, so `interval: 1s` alone works.
+    var probeTimeout: Duration {
+        timeout ?? min(Self.defaultTimeout, interval, failingInterval ?? interval)
+    }
 
     static let keys = ["interval", "timeout", "failure_threshold", "success_threshold", "failing_interval"]
     static let thresholds = 1...10_000
@@ -16,8 +25,8 @@ struct TargetDefaults: Equatable {
         return TargetDefaults().overlaid(with: fields, inherited: false)
     }
 
-    /// These values with the ones present in `fields` replacing them; checks that the timeout
-    /// fits in the interval, reporting at whichever of the two `fields` sets.
+    /// These values with the ones present in `fields` replacing them; checks that a timeout that is
+    /// set fits in the interval, reporting at whichever of the two `fields` sets.
     func overlaid(with fields: ConfigMapping, inherited: Bool) -> TargetDefaults {
         var result = self
         var durationsValid = true
@@ -37,13 +46,14 @@ struct TargetDefaults: Equatable {
     }
 
     private func checkTimeout(_ fields: ConfigMapping, inherited: Bool) {
+        guard let timeout else { return }
         func origin(_ key: String) -> String { inherited && !fields.has(key) ? ", from defaults" : "" }
         let limits = [("interval", interval)] + (failingInterval.map { [("failing_interval", $0)] } ?? [])
-        for (key, limit) in limits where timeout >= limit {
+        for (key, limit) in limits where timeout > limit {
             if fields.has("timeout") {
-                fields.field("timeout").report("\(timeout.configText) must be less than \(key) (\(limit.configText)\(origin(key)))")
+                fields.field("timeout").report("\(timeout.configText) must not be longer than \(key) (\(limit.configText)\(origin(key)))")
             } else if fields.has(key) {
-                fields.field(key).report("\(limit.configText) must be greater than timeout (\(timeout.configText)\(origin("timeout")))")
+                fields.field(key).report("\(limit.configText) must not be shorter than timeout (\(timeout.configText)\(origin("timeout")))")
             }
         }
     }

@@ -109,6 +109,7 @@ final class Agent: Sendable {
         try await admin.start()
         await applyTargets()
         let config = state.withLock { $0.config }
+        logWarnings(of: config)
         logger.notice("probe-agent started", metadata: [
             "targets": "\(currentTargets.count)", "admin": "\(config.admin.listen)", "config": "\(configPath)"])
 
@@ -162,6 +163,7 @@ final class Agent: Sendable {
         do {
             let config = try ConfigLoader.load(path: configPath, environment: environment)
             let shard = try Shard.effective(flag: shardFlag, environment: environment, configured: config.shard)
+            logWarnings(of: config)
             state.withLock {
                 $0.config = config
                 $0.staticTargets = Self.owned(config.targets, shard: shard)
@@ -173,6 +175,10 @@ final class Agent: Sendable {
             reloadSuccess.set(0)
             logger.error("config reload failed; keeping the running config", metadata: ["error": "\(error)"])
         }
+    }
+
+    private func logWarnings(of config: AgentConfig) {
+        for warning in config.warnings { logger.warning("config warning: \(warning)") }
     }
 
     /// Polls the gateway; each good list replaces the discovered targets (static ones win on a name clash).

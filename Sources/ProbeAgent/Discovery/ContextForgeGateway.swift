@@ -80,7 +80,7 @@ enum ContextForgeMapping {
         guard URLAuthority(gateway.url) != nil, !gateway.url.contains(where: \.isWhitespace) else { return nil }
         let target = Target(name: targetName(gateway), url: gateway.url,
                             kind: .mcp(MCPOptions(transport: transport(gateway.transport))),
-                            timeout: defaults.timeout, auth: auth(gateway), policy: defaults.policy)
+                            timeout: defaults.probeTimeout, auth: auth(gateway), policy: defaults.policy)
         return TargetSpec(target: target, interval: defaults.interval, failingInterval: defaults.failingInterval,
                           labels: ["source": "contextforge", "gateway_id": gateway.id])
     }
