@@ -54,6 +54,7 @@ public struct ProbeRunner: Sendable {
 
     static func startAttributes(_ target: Target) -> [Attribute] {
         [Attribute("probe.target", .string(target.name))] + URLSpanAttributes.of(target.url)
+            + target.labels.map { Attribute("probe.label." + $0.key, .string($0.value)) }
     }
 
     static func record(_ report: ProbeReport, on span: Span) {

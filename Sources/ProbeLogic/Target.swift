@@ -10,6 +10,9 @@ public struct Target: Sendable, Equatable {
     public var headers: [HTTPHeader]
     public var auth: AuthConfig
     public var tls: TLSOptions
+    /// `name: value` pairs on every metric series of the target and, as `probe.label.<name>`, on
+    /// its root span. Names are valid Prometheus label names that no series of the agent uses.
+    public var labels: [String: String]
 
     public enum Kind: Sendable, Equatable {
         case mcp(MCPOptions)
@@ -17,7 +20,8 @@ public struct Target: Sendable, Equatable {
     }
 
     public init(name: String, url: String, kind: Kind = .mcp(MCPOptions()), timeout: Duration = .seconds(10),
-                headers: [HTTPHeader] = [], auth: AuthConfig = .none, tls: TLSOptions = TLSOptions()) {
+                headers: [HTTPHeader] = [], auth: AuthConfig = .none, tls: TLSOptions = TLSOptions(),
+                labels: [String: String] = [:]) {
         self.name = name
         self.url = url
         self.kind = kind
@@ -25,6 +29,7 @@ public struct Target: Sendable, Equatable {
         self.headers = headers
         self.auth = auth
         self.tls = tls
+        self.labels = labels
     }
 }
 

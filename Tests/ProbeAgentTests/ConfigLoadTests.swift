@@ -135,10 +135,10 @@ final class ConfigLoadTests: XCTestCase {
                 auth: .authorizationCode(StoredToken(tokenFile: "/etc/probe-agent/tokens/payments.json", tokenEnv: "PAYMENTS_TOKEN",
                                                      tokenURL: "https://auth.example.com/token", clientID: "prober",
                                                      clientSecret: Secret("client-s"), onTokenFailure: .liveness)),
-                tls: TLSOptions(caFile: "/etc/ca.pem", clientCertFile: "/etc/c.pem", clientKeyFile: "/etc/k.pem", verifyPeer: false)),
+                tls: TLSOptions(caFile: "/etc/ca.pem", clientCertFile: "/etc/c.pem", clientKeyFile: "/etc/k.pem", verifyPeer: false),
+                labels: ["team": "payments", "tier": "1", "note": "${LITERAL}"]),
             interval: .seconds(15), failingInterval: .seconds(5),
             policy: HealthPolicy(failureThreshold: 5, successThreshold: 3),
-            labels: ["team": "payments", "tier": "1", "note": "${LITERAL}"],
             restartSignals: [
                 .headerChanges(name: "X-Instance-Id"),
                 .jsonFieldDecreases(url: "https://gw.example.com/version", path: "uptime_seconds"),
@@ -157,7 +157,7 @@ final class ConfigLoadTests: XCTestCase {
                                       followRedirects: false)),
                 timeout: .seconds(5)),
             interval: .seconds(20), failingInterval: .seconds(10),
-            policy: HealthPolicy(failureThreshold: 2, successThreshold: 2), labels: [:], restartSignals: []))
+            policy: HealthPolicy(failureThreshold: 2, successThreshold: 2), restartSignals: []))
 
         XCTAssertEqual(config.targets[2].target.auth, .basic(username: "admin", password: Secret("pw-s")))
         XCTAssertEqual(config.targets[3].target.auth, .bearer(token: Secret("bearer-t")))
@@ -167,7 +167,7 @@ final class ConfigLoadTests: XCTestCase {
         XCTAssertEqual(config.targets[5], TargetSpec(
             target: Target(name: "plain", url: "http://127.0.0.1:8000/mcp", timeout: .seconds(5)),
             interval: .seconds(20), failingInterval: .seconds(10),
-            policy: HealthPolicy(failureThreshold: 2, successThreshold: 2), labels: [:], restartSignals: []))
+            policy: HealthPolicy(failureThreshold: 2, successThreshold: 2), restartSignals: []))
         XCTAssertEqual(config.targets[6].target.kind, .mcp(MCPOptions(deep: DeepCheck(listTools: true, toolCall: nil))))
     }
 
@@ -183,7 +183,7 @@ final class ConfigLoadTests: XCTestCase {
             targets: [TargetSpec(target: Target(name: "a", url: "http://127.0.0.1:8000/mcp", kind: .mcp(MCPOptions(transport: .auto)),
                                                 timeout: .seconds(10), headers: [], auth: .none, tls: TLSOptions()),
                                  interval: .seconds(30), failingInterval: nil,
-                                 policy: HealthPolicy(failureThreshold: 3, successThreshold: 1), labels: [:], restartSignals: [])],
+                                 policy: HealthPolicy(failureThreshold: 3, successThreshold: 1), restartSignals: [])],
             discovery: nil))
     }
 
@@ -213,7 +213,7 @@ final class ConfigLoadTests: XCTestCase {
         XCTAssertEqual(config.targets.map(\.target.name), ["a", "b"])
         XCTAssertEqual(config.targets.map(\.target.url), ["http://127.0.0.1/mcp", "http://127.0.0.1/mcp"])
         XCTAssertEqual(config.targets.map(\.interval), [.seconds(15), .seconds(17)])
-        XCTAssertEqual(config.targets.map(\.labels), [["team": "a"], ["team": "a"]])
+        XCTAssertEqual(config.targets.map(\.target.labels), [["team": "a"], ["team": "a"]])
     }
 
     func testLoadReadsFilesRelativeToTheConfig() throws {

@@ -116,7 +116,7 @@ final class SchedulerTests: XCTestCase {
 
     func spec(_ name: String, every interval: Duration) -> TargetSpec {
         TargetSpec(target: Target(name: name, url: "http://127.0.0.1:9/"), interval: interval, failingInterval: nil,
-                   policy: HealthPolicy(), labels: [:], restartSignals: [])
+                   policy: HealthPolicy(), restartSignals: [])
     }
 
     /// Runs `specs` for `seconds` with probes of `probeTime`; returns what the probes saw.

@@ -94,7 +94,6 @@ struct TargetSpec: Equatable {
     /// Faster interval while the target is failing (nil: `interval`).
     var failingInterval: Duration?
     var policy: HealthPolicy
-    var labels: [String: String]
     var restartSignals: [RestartSignal]
 }
 

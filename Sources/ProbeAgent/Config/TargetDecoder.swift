@@ -54,11 +54,11 @@ enum TargetDecoder {
             name: name ?? "", url: url ?? "", kind: kind, timeout: schedule.timeout,
             headers: HeaderDecoder.decode(fields["headers"]).map { HTTPHeader($0.name, $0.value.value) },
             auth: fields["auth"].map(AuthDecoder.decode) ?? .none,
-            tls: fields["tls"].map(AuthDecoder.decodeTLS) ?? TLSOptions())
+            tls: fields["tls"].map(AuthDecoder.decodeTLS) ?? TLSOptions(),
+            labels: fields["labels"].map(decodeLabels) ?? [:])
         let spec = TargetSpec(
             target: target, interval: schedule.interval, failingInterval: schedule.failingInterval,
             policy: HealthPolicy(failureThreshold: schedule.failureThreshold, successThreshold: schedule.successThreshold),
-            labels: fields["labels"].map(decodeLabels) ?? [:],
             restartSignals: fields["restart_detection"].map(RestartSignalDecoder.decodeAll) ?? [])
         return (spec, name == nil ? nil : nameNode)
     }
@@ -67,7 +67,8 @@ enum TargetDecoder {
         c.isASCII && (c.isLetter || c.isNumber || c == "." || c == "_" || c == "-")
     }
 
-    /// Label names follow Prometheus' rules, since labels end up on `/metrics` too.
+    /// Label names follow Prometheus' rules and leave the agent's own labels alone, since labels
+    /// end up on `/metrics` too.
     static func decodeLabels(_ node: ConfigNode) -> [String: String] {
         var labels: [String: String] = [:]
         for (key, value, entry) in node.textEntries() {
@@ -75,6 +76,9 @@ enum TargetDecoder {
                 && key.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") } && !key.hasPrefix("__")
             if !valid {
                 entry.report("\"\(key)\" is not a label name (expected letters, digits and _, not starting with a digit or __)")
+            } else if PrometheusNames.reservedTargetLabels.contains(PrometheusNames.labelName(key)) {
+                entry.report("\"\(key)\" is reserved: the agent, Prometheus or the collector already put this label on the "
+                             + "target's series (reserved: \(PrometheusNames.reservedTargetLabels.joined(separator: ", ")))")
             } else if !HTTPHeader.isFieldValue(value) {
                 entry.report(HeaderDecoder.valueProblem)  // a CR would end the line on /metrics
             } else {

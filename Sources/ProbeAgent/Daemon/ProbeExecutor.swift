@@ -39,7 +39,7 @@ struct ProbeExecutor: Sendable {
         logger.trace("target state", metadata: [
             "target": "\(name)", "trace_id": "\(run.traceID.hex)", "state": "\(step.health.state.rawValue)",
             "consecutive_failures": "\(step.health.consecutiveFailures)"])
-        metrics.record(run, step: step)
+        metrics.record(run, step: step, labels: spec.target.labels)
         log(run, step: step)
         logTokenChange(run, spec: spec)
     }

@@ -80,10 +80,11 @@ enum ContextForgeMapping {
         guard URLAuthority(gateway.url) != nil, !gateway.url.contains(where: \.isWhitespace) else { return nil }
         let target = Target(name: targetName(gateway), url: gateway.url,
                             kind: .mcp(MCPOptions(transport: transport(gateway.transport))),
-                            timeout: defaults.timeout, auth: auth(gateway))
+                            timeout: defaults.timeout, auth: auth(gateway),
+                            labels: ["source": "contextforge", "gateway_id": gateway.id])
         return TargetSpec(target: target, interval: defaults.interval, failingInterval: defaults.failingInterval,
                           policy: HealthPolicy(failureThreshold: defaults.failureThreshold, successThreshold: defaults.successThreshold),
-                          labels: ["source": "contextforge", "gateway_id": gateway.id], restartSignals: [])
+                          restartSignals: [])
     }
 
     static func targetName(_ gateway: ContextForgeGateway) -> String {
