@@ -307,6 +307,12 @@ final class ConfigErrorTests: XCTestCase {
                 "agent.yaml:6:36: targets[0].restart_detection[1].mode: \"grows\" is not one of: changes, decreases",
                 "agent.yaml:7:9: targets[0].restart_detection[2]: expected header: NAME or json_field: PATH",
             ]),
+        Case(name: "more labels than a root span has room for", yaml: """
+            targets:
+              - name: a
+                url: http://127.0.0.1/mcp
+                labels: {\((0...32).map { "l\($0): v" }.joined(separator: ", "))}
+            """, expected: ["agent.yaml:4:13: targets[0].labels: too many labels (33; at most 32 per target)"]),
         Case(name: "label names the agent's series already carry", yaml: """
             targets:
               - name: a

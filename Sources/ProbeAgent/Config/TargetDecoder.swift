@@ -67,11 +67,20 @@ enum TargetDecoder {
         c.isASCII && (c.isLetter || c.isNumber || c == "." || c == "_" || c == "-")
     }
 
+    static let maxLabels = 32
+
     /// Label names follow Prometheus' rules and leave the agent's own labels alone, since labels
     /// end up on `/metrics` too.
     static func decodeLabels(_ node: ConfigNode) -> [String: String] {
+        let entries = node.textEntries()
+        // Labels are set first on the root span (`probe.label.*`); bounded, they cannot crowd the
+        // probe's own attributes out of the span's attribute limit (128 by default).
+        guard entries.count <= maxLabels else {
+            node.report("too many labels (\(entries.count); at most \(maxLabels) per target)")
+            return [:]
+        }
         var labels: [String: String] = [:]
-        for (key, value, entry) in node.textEntries() {
+        for (key, value, entry) in entries {
             let valid = key.first.map { $0.isASCII && ($0.isLetter || $0 == "_") } == true
                 && key.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") } && !key.hasPrefix("__")
             if !valid {
