@@ -16,8 +16,8 @@ public final class ProbeMetrics: Sendable {
     let tokenUnavailable: Gauge
     let transitions: Counter
     let restarts: Counter
-    /// Each target's series, bound to the attribute set they were last recorded with (to skip
-    /// hashing attributes on every probe, and to remove them later).
+    /// Each target's series, bound to the probe type, transport and labels they were last recorded
+    /// with (to skip building and hashing attributes on every probe, and to remove them later).
     private let targets = Mutex<[String: TargetSeries]>([:])
     private let lastHealth = Mutex<[String: HealthStatus]>([:])
     /// The targets that may record (nil: any), so a probe of a target that left while it ran
@@ -25,8 +25,11 @@ public final class ProbeMetrics: Sendable {
     private let current = Mutex<Set<String>?>(nil)
     static let phases = ["resolve", "connect", "tls", "processing", "transfer"]
 
-    /// The series one probe run writes every time, bound once per target and attribute set.
+    /// The series one probe run may write, bound once per target, probe type, transport and labels.
     private struct TargetSeries: Sendable {
+        let probeType: ProbeType
+        let transport: MCPTransport?
+        let labels: [String: String]
         let attributes: [Attribute]
         let success: Gauge.Series
         let duration: Histogram.Series
@@ -34,10 +37,17 @@ public final class ProbeMetrics: Sendable {
         let statusCode: Gauge.Series
         let phases: [Histogram.Series]  // in the order of `ProbeMetrics.phases`
         let lastPhases: [Gauge.Series]
+        let certNotAfter: Gauge.Series
+        let tokenUnavailable: Gauge.Series
         let consecutiveFailures: Gauge.Series
+        let healthStatus: [Gauge.Series]  // in the order of `HealthStatus.allCases`
         let restarts: Counter.Series
 
-        init(_ m: ProbeMetrics, attributes: [Attribute]) {
+        init(_ m: ProbeMetrics, target: String, report: ProbeReport, labels: [String: String]) {
+            probeType = report.probeType
+            transport = report.transport
+            self.labels = labels
+            let attributes = ProbeMetrics.attributes(target: target, report: report, labels: labels)
             self.attributes = attributes
             success = m.success.series(attributes)
             duration = m.duration.series(attributes)
@@ -46,8 +56,17 @@ public final class ProbeMetrics: Sendable {
             let phaseSets = ProbeMetrics.phases.map { attributes + [Attribute("phase", .string($0))] }
             phases = phaseSets.map { m.phaseDuration.series($0) }
             lastPhases = phaseSets.map { m.lastPhaseDuration.series($0) }
+            certNotAfter = m.certNotAfter.series(attributes)
+            tokenUnavailable = m.tokenUnavailable.series(attributes)
             consecutiveFailures = m.consecutiveFailures.series(attributes)
+            healthStatus = HealthStatus.allCases.map { m.healthStatus.series(attributes + [Attribute("status", .string($0.rawValue))]) }
             restarts = m.restarts.series(attributes)
+        }
+
+        /// Labels are compared by identity first: a target's labels are one dictionary, shared
+        /// by every probe of it, so this costs no hashing.
+        func matches(_ report: ProbeReport, labels: [String: String]) -> Bool {
+            probeType == report.probeType && transport == report.transport && self.labels == labels
         }
 
         func record(phase name: String, _ seconds: Double) {
@@ -77,24 +96,27 @@ public final class ProbeMetrics: Sendable {
         restarts = registry.counter("probe.target.restarts", unit: "1", description: "Restarts detected")
     }
 
-    /// The attributes every probe metric of a target carries.
-    public static func attributes(target: String, report: ProbeReport) -> [Attribute] {
+    /// The attributes every probe metric of a target carries: its name, transport, probe type and
+    /// labels (names as written, e.g. `team`). Sorted by key, so the series bound to them share
+    /// one copy instead of each sorting its own.
+    public static func attributes(target: String, report: ProbeReport, labels: [String: String]) -> [Attribute] {
         var attributes = [Attribute("probe.target", .string(target))]
         if let transport = report.transport { attributes.append(Attribute("mcp.transport", .string(transport.rawValue))) }
         attributes.append(Attribute("health.probe_type", .string(report.probeType.rawValue)))
-        return attributes
+        for (name, value) in labels { attributes.append(Attribute(name, .string(value))) }
+        return attributes.sorted { $0.key < $1.key }
     }
 
-    public func record(_ run: ProbeRun, step: TargetHealth.Step) {
+    public func record(_ run: ProbeRun, labels: [String: String]) {
         guard current.withLock({ $0?.contains(run.target) ?? true }) else { return }
         let report = run.report
-        let attributes = Self.attributes(target: run.target, report: report)
+        let step = run.step
         let (series, previous) = targets.withLock { targets -> (TargetSeries, [Attribute]?) in
-            if let known = targets[run.target], known.attributes == attributes { return (known, nil) }
-            let fresh = TargetSeries(self, attributes: attributes)
+            if let known = targets[run.target], known.matches(report, labels: labels) { return (known, nil) }
+            let fresh = TargetSeries(self, target: run.target, report: report, labels: labels)
             return (fresh, targets.updateValue(fresh, forKey: run.target)?.attributes)
         }
-        if let previous {  // the probe type or transport changed: the old series go
+        if let previous {  // the probe type, transport or labels changed: the old series go
             remove(attributes: previous)
             lastHealth.withLock { _ = $0.removeValue(forKey: run.target) }
         }
@@ -105,21 +127,19 @@ public final class ProbeMetrics: Sendable {
         if let timings = report.timings, timings.total > .zero {
             for (phase, value) in timings.phases { series.record(phase: phase, value.seconds) }
         }
-        if let notAfter = report.certificateNotAfter { certNotAfter.set(notAfter, attributes: attributes) }
-        if let token = report.token { tokenUnavailable.set(token.unavailableReason == nil ? 0 : 1, attributes: attributes) }
+        if let notAfter = report.certificateNotAfter { series.certNotAfter.set(notAfter) }
+        if let token = report.token { series.tokenUnavailable.set(token.unavailableReason == nil ? 0 : 1) }
         series.consecutiveFailures.set(step.health.consecutiveFailures)
         // One series per status, 1 for the current one; written only when the status changes.
         let health = report.outcome.health
         if lastHealth.withLock({ $0.updateValue(health, forKey: run.target) }) != health {
-            for status in HealthStatus.allCases {
-                healthStatus.set(status == health ? 1 : 0, attributes: attributes + [Attribute("status", .string(status.rawValue))])
-            }
+            for (status, statusSeries) in zip(HealthStatus.allCases, series.healthStatus) { statusSeries.set(status == health ? 1 : 0) }
         }
         // Counters start at 0 so that increase() sees the first restart.
         series.restarts.add(step.restart == nil ? 0 : 1)
         if let transition = step.transition {
-            transitions.add(1, attributes: attributes + [Attribute("from", .string(transition.from.rawValue)),
-                                                          Attribute("to", .string(transition.to.rawValue))])
+            transitions.add(1, attributes: series.attributes + [Attribute("from", .string(transition.from.rawValue)),
+                                                                 Attribute("to", .string(transition.to.rawValue))])
         }
     }
 

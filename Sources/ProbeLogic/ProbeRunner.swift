@@ -59,7 +59,7 @@ public struct ProbeRunner: Sendable {
             run.step = health.next(TargetHealth.Observation(health: run.report.outcome.health, probe: span.context,
                                                             marks: run.restart.marks), policy: target.policy)
             ProbeSpan.record(run, previous: health.state, on: span)
-            metrics?.record(run, step: run.step)
+            metrics?.record(run, labels: target.labels)
             return run
         }
     }
@@ -97,6 +97,7 @@ public struct ProbeRun: Sendable {
 enum ProbeSpan {
     static func startAttributes(_ target: Target) -> [Attribute] {
         [Attribute("probe.target", .string(target.name))] + URLSpanAttributes.of(target.url)
+            + target.labels.map { Attribute("probe.label." + $0.key, .string($0.value)) }
     }
 
     static func record(_ run: ProbeRun, previous: TargetHealth.State, on span: Span) {

@@ -15,6 +15,9 @@ public struct Target: Sendable, Equatable {
     public var policy: HealthPolicy
     /// Signs that the target restarted, read on every probe.
     public var restartSignals: [RestartSignal]
+    /// `name: value` pairs on every metric series of the target and, as `probe.label.<name>`, on
+    /// its root span. Names are valid Prometheus label names that no series of the agent uses.
+    public var labels: [String: String]
 
     public enum Kind: Sendable, Equatable {
         case mcp(MCPOptions)
@@ -23,7 +26,7 @@ public struct Target: Sendable, Equatable {
 
     public init(name: String, url: String, kind: Kind = .mcp(MCPOptions()), timeout: Duration = .seconds(10),
                 headers: [HTTPHeader] = [], auth: AuthConfig = .none, tls: TLSOptions = TLSOptions(),
-                policy: HealthPolicy = HealthPolicy(), restartSignals: [RestartSignal] = []) {
+                policy: HealthPolicy = HealthPolicy(), restartSignals: [RestartSignal] = [], labels: [String: String] = [:]) {
         self.name = name
         self.url = url
         self.kind = kind
@@ -33,6 +36,7 @@ public struct Target: Sendable, Equatable {
         self.tls = tls
         self.policy = policy
         self.restartSignals = restartSignals
+        self.labels = labels
     }
 }
 

@@ -3,6 +3,8 @@ import XCTest
 
 /// Bad configs and the exact errors they give: file, line, column, field path, what is expected.
 final class ConfigErrorTests: XCTestCase {
+    static let reservedList = "target, mcp_transport, probe_type, phase, status, from, to, le, quantile, job, instance"
+
     struct Case {
         var name: String
         var yaml: String
@@ -304,6 +306,23 @@ final class ConfigErrorTests: XCTestCase {
                 "agent.yaml:5:39: targets[0].restart_detection[0].mode: applies only to json_field signals",
                 "agent.yaml:6:36: targets[0].restart_detection[1].mode: \"grows\" is not one of: changes, decreases",
                 "agent.yaml:7:9: targets[0].restart_detection[2]: expected header: NAME or json_field: PATH",
+            ]),
+        Case(name: "more labels than a root span has room for", yaml: """
+            targets:
+              - name: a
+                url: http://127.0.0.1/mcp
+                labels: {\((0...32).map { "l\($0): v" }.joined(separator: ", "))}
+            """, expected: ["agent.yaml:4:13: targets[0].labels: too many labels (33; at most 32 per target)"]),
+        Case(name: "label names the agent's series already carry", yaml: """
+            targets:
+              - name: a
+                url: http://127.0.0.1/mcp
+                labels: {team: a, target: x, job: y, le: z, status: s, source: contextforge}
+            """, expected: [
+                "agent.yaml:4:31: targets[0].labels.target: \"target\" is reserved: the agent, Prometheus or the collector already put this label on the target's series (reserved: \(reservedList))",
+                "agent.yaml:4:39: targets[0].labels.job: \"job\" is reserved: the agent, Prometheus or the collector already put this label on the target's series (reserved: \(reservedList))",
+                "agent.yaml:4:46: targets[0].labels.le: \"le\" is reserved: the agent, Prometheus or the collector already put this label on the target's series (reserved: \(reservedList))",
+                "agent.yaml:4:57: targets[0].labels.status: \"status\" is reserved: the agent, Prometheus or the collector already put this label on the target's series (reserved: \(reservedList))",
             ]),
     ]
 

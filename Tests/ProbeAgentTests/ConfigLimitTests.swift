@@ -105,7 +105,7 @@ final class ConfigLimitTests: XCTestCase {
               - {<<: *common, name: b, url: "http://127.0.0.1/b", labels: *labels}
             """)
         XCTAssertEqual(config.targets.map(\.interval), [.seconds(5), .seconds(5)])
-        XCTAssertEqual(config.targets.map(\.labels), [["team": "a"], ["team": "a"]])
+        XCTAssertEqual(config.targets.map(\.target.labels), [["team": "a"], ["team": "a"]])
     }
 
     func testNestingIsBounded() {

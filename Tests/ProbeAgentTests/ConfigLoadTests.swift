@@ -142,9 +142,9 @@ final class ConfigLoadTests: XCTestCase {
                     .jsonFieldDecreases(url: "https://gw.example.com/version", path: "uptime_seconds"),
                     .jsonFieldChanges(url: nil, path: "mcp_runtime.pod_id"),
                     .jsonFieldChanges(url: nil, path: "started_at"),
-                ]),
-            interval: .seconds(15), failingInterval: .seconds(5),
-            labels: ["team": "payments", "tier": "1", "note": "${LITERAL}"]))
+                ],
+                labels: ["team": "payments", "tier": "1", "note": "${LITERAL}"]),
+            interval: .seconds(15), failingInterval: .seconds(5)))
 
         XCTAssertEqual(config.targets[1], TargetSpec(
             target: Target(
@@ -156,7 +156,7 @@ final class ConfigLoadTests: XCTestCase {
                                       headerMatches: [HeaderAssertion(name: "Content-Type", regex: try RegularExpression("json"))],
                                       followRedirects: false)),
                 timeout: .seconds(5), policy: HealthPolicy(failureThreshold: 2, successThreshold: 2)),
-            interval: .seconds(20), failingInterval: .seconds(10), labels: [:]))
+            interval: .seconds(20), failingInterval: .seconds(10)))
 
         XCTAssertEqual(config.targets[2].target.auth, .basic(username: "admin", password: Secret("pw-s")))
         XCTAssertEqual(config.targets[3].target.auth, .bearer(token: Secret("bearer-t")))
@@ -166,7 +166,7 @@ final class ConfigLoadTests: XCTestCase {
         XCTAssertEqual(config.targets[5], TargetSpec(
             target: Target(name: "plain", url: "http://127.0.0.1:8000/mcp", timeout: .seconds(5),
                            policy: HealthPolicy(failureThreshold: 2, successThreshold: 2)),
-            interval: .seconds(20), failingInterval: .seconds(10), labels: [:]))
+            interval: .seconds(20), failingInterval: .seconds(10)))
         XCTAssertEqual(config.targets[6].target.kind, .mcp(MCPOptions(deep: DeepCheck(listTools: true, toolCall: nil))))
     }
 
@@ -181,7 +181,7 @@ final class ConfigLoadTests: XCTestCase {
             scheduler: SchedulerSettings(maxConcurrency: 64), exporter: nil,
             targets: [TargetSpec(target: Target(name: "a", url: "http://127.0.0.1:8000/mcp", kind: .mcp(MCPOptions(transport: .auto)),
                                                 timeout: .seconds(10), headers: [], auth: .none, tls: TLSOptions()),
-                                 interval: .seconds(30), failingInterval: nil, labels: [:])],
+                                 interval: .seconds(30), failingInterval: nil)],
             discovery: nil))
     }
 
@@ -239,7 +239,7 @@ final class ConfigLoadTests: XCTestCase {
         XCTAssertEqual(config.targets.map(\.target.name), ["a", "b"])
         XCTAssertEqual(config.targets.map(\.target.url), ["http://127.0.0.1/mcp", "http://127.0.0.1/mcp"])
         XCTAssertEqual(config.targets.map(\.interval), [.seconds(15), .seconds(17)])
-        XCTAssertEqual(config.targets.map(\.labels), [["team": "a"], ["team": "a"]])
+        XCTAssertEqual(config.targets.map(\.target.labels), [["team": "a"], ["team": "a"]])
     }
 
     func testLoadReadsFilesRelativeToTheConfig() throws {

@@ -50,9 +50,9 @@ final class DiscoveryMappingTests: XCTestCase {
             }
             let expected = TargetSpec(
                 target: Target(name: name, url: gateway.url, kind: .mcp(MCPOptions(transport: row.transport)),
-                               timeout: .seconds(7), auth: row.auth, policy: HealthPolicy(failureThreshold: 4, successThreshold: 2)),
-                interval: .seconds(45), failingInterval: .seconds(15),
-                labels: ["source": "contextforge", "gateway_id": gateway.id])
+                               timeout: .seconds(7), auth: row.auth, policy: HealthPolicy(failureThreshold: 4, successThreshold: 2),
+                               labels: ["source": "contextforge", "gateway_id": gateway.id]),
+                interval: .seconds(45), failingInterval: .seconds(15))
             XCTAssertEqual(spec, expected, row.json)
         }
     }
@@ -139,7 +139,7 @@ final class DiscoveryFetchTests: XCTestCase {
         XCTAssertEqual(specs.map(\.target.name), expectedActive)
         let crm = try XCTUnwrap(specs.first { $0.target.name == "contextforge-crm-oauth" })
         XCTAssertEqual(crm.target.auth, .authorizationCode(StoredToken()))
-        XCTAssertEqual(crm.labels, ["source": "contextforge", "gateway_id": "c3"])
+        XCTAssertEqual(crm.target.labels, ["source": "contextforge", "gateway_id": "c3"])
         let search = try XCTUnwrap(specs.first { $0.target.name == "contextforge-legacy-search" })
         XCTAssertEqual(search.target.kind, .mcp(MCPOptions(transport: .sse)))
         XCTAssertEqual(search.target.auth, .none)
@@ -216,7 +216,7 @@ final class DiscoveryFetchTests: XCTestCase {
 
 final class DiscoveryLoopTests: XCTestCase {
     private static func spec(_ name: String) -> TargetSpec {
-        TargetSpec(target: Target(name: name, url: "http://127.0.0.1:9/mcp"), interval: .seconds(30), failingInterval: nil, labels: [:])
+        TargetSpec(target: Target(name: name, url: "http://127.0.0.1:9/mcp"), interval: .seconds(30), failingInterval: nil)
     }
 
     private final class Recorder: Sendable {

@@ -1,7 +1,9 @@
 import Foundation
+import HTTPClient
 import Tracing
 import XCTest
 @testable import ProbeAgent
+@testable import ProbeLogic
 
 final class PrometheusTextTests: XCTestCase {
     func testMetricNames() {
@@ -205,32 +207,40 @@ final class PrometheusTextTests: XCTestCase {
         XCTAssertEqual(PrometheusText.render(metrics), PrometheusText.render(metrics.reversed()))
     }
 
-    /// The full metric set through the real parser and linter. CI installs prometheus
-    /// (scripts/test-deploy), so a missing promtool is a failure, not a skip.
+    /// The full metric set through the real parser and linter.
     func testPromtoolAcceptsTheFullMetricSet() throws {
-        let promtool = "/usr/bin/promtool"
-        guard FileManager.default.isExecutableFile(atPath: promtool) else {
-            return XCTFail("\(promtool) not found: install it (apt-get install -y prometheus) to validate /metrics")
-        }
         let text = PrometheusText.render(Self.populatedRegistry().collect(temporality: .cumulative))
         for family in ["probe_success", "probe_duration_seconds", "probe_http_duration_seconds", "probe_ssl_earliest_cert_expiry",
                        "probe_state_transitions_total", "probe_target_restarts_total", "probe_health_status",
                        "otlp_exporter_dropped_total", "probe_agent_spans_dropped_total"] {
             XCTAssertTrue(text.contains("# TYPE \(family) "), family)
         }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: promtool)
-        process.arguments = ["check", "metrics"]
-        let input = Pipe(), output = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        input.fileHandleForWriting.write(Data(text.utf8))
-        try input.fileHandleForWriting.close()
-        let report = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        XCTAssertEqual(process.terminationStatus, 0, "promtool check metrics:\n\(report)\n--- input ---\n\(text)")
+        try assertPromtoolAccepts(text)
+    }
+
+    /// `labels:` refuses `PrometheusNames.reservedTargetLabels`; that list must hold every label a
+    /// probe series carries besides the target's own labels, or a target label could collide.
+    func testReservedLabelNamesCoverEveryLabelOfTheProbeSeries() {
+        let registry = MetricsRegistry()
+        var report = ProbeReport(outcome: Outcome(.healthy), probeType: .authenticated, transport: .streamableHTTP, httpStatus: 200,
+                                 timings: PhaseTimings(connect: .milliseconds(2), startTransfer: .milliseconds(5), total: .milliseconds(6)))
+        report.answer = ProbeAnswer(url: "https://a/", status: 200, headers: HTTPHeaders(),
+                                    certificate: PeerCertificate(notAfter: Date(timeIntervalSince1970: 1_900_000_000)))
+        report.token = TokenState.obtained
+        let step = TargetHealth.Step(health: TargetHealth(), transition: TargetHealth.Transition(from: .unknown, to: .up),
+                                     restart: "server version changed", recoveryLink: nil)
+        let run = ProbeRun(target: "a", report: report, step: step, traceID: .random(), spanID: .random(), startUnixNano: 1,
+                           duration: .milliseconds(6))
+        ProbeMetrics(registry: registry).record(run, labels: [:])
+        var names = Set<String>()
+        for metric in registry.collect() {
+            switch metric.points {
+            case .gauge(let points), .sum(let points, _, _): for p in points { names.formUnion(p.attributes.map(\.key)) }
+            case .histogram(let points, _): for p in points { names.formUnion(p.attributes.map(\.key)) }
+            }
+        }
+        XCTAssertEqual(Set(names.map(PrometheusNames.labelName)).subtracting(PrometheusNames.reservedTargetLabels), [])
+        XCTAssertTrue(names.count >= 7, "\(names)")
     }
 
     // MARK: -
@@ -288,4 +298,26 @@ final class PrometheusTextTests: XCTestCase {
         }
         return registry
     }
+}
+
+/// `promtool check metrics` (the real parser and linter) accepts `text`. CI installs prometheus
+/// (scripts/test-deploy), so a missing promtool is a failure, not a skip.
+func assertPromtoolAccepts(_ text: String, file: StaticString = #filePath, line: UInt = #line) throws {
+    let promtool = "/usr/bin/promtool"
+    guard FileManager.default.isExecutableFile(atPath: promtool) else {
+        return XCTFail("\(promtool) not found: install it (apt-get install -y prometheus) to validate /metrics", file: file, line: line)
+    }
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: promtool)
+    process.arguments = ["check", "metrics"]
+    let input = Pipe(), output = Pipe()
+    process.standardInput = input
+    process.standardOutput = output
+    process.standardError = output
+    try process.run()
+    input.fileHandleForWriting.write(Data(text.utf8))
+    try input.fileHandleForWriting.close()
+    let report = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    XCTAssertEqual(process.terminationStatus, 0, "promtool check metrics:\n\(report)\n--- input ---\n\(text)", file: file, line: line)
 }

@@ -115,7 +115,7 @@ final class SchedulerTests: XCTestCase {
     }
 
     func spec(_ name: String, every interval: Duration) -> TargetSpec {
-        TargetSpec(target: Target(name: name, url: "http://127.0.0.1:9/"), interval: interval, failingInterval: nil, labels: [:])
+        TargetSpec(target: Target(name: name, url: "http://127.0.0.1:9/"), interval: interval, failingInterval: nil)
     }
 
     /// Runs `specs` for `seconds` with probes of `probeTime`; returns what the probes saw.

@@ -34,6 +34,12 @@ enum PrometheusNames {
         "health.probe_type": "probe_type",
     ]
 
+    /// Label names a target's `labels:` must not use, as they would collide on the target's series:
+    /// the agent's own (the three above, then `phase`, `status`, `from`, `to` of single metrics),
+    /// the exposition format's (`le`, `quantile`) and those Prometheus and the collector attach.
+    static let reservedTargetLabels = ["target", "mcp_transport", "probe_type", "phase", "status", "from", "to",
+                                       "le", "quantile", "job", "instance"]
+
     /// The family name: from the table, else sanitised with `_seconds` for unit `s` and `_total` for counters.
     static func metricName(_ name: String, unit: String, isCounter: Bool) -> String {
         if let mapped = metrics[name] { return mapped }

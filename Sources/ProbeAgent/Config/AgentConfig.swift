@@ -96,7 +96,6 @@ struct TargetSpec: Equatable {
     var interval: Duration
     /// Faster interval while the target is failing (nil: `interval`).
     var failingInterval: Duration?
-    var labels: [String: String]
 }
 
 /// Targets discovered from an IBM ContextForge gateway's `GET /gateways`.

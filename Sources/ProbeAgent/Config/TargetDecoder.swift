@@ -54,11 +54,11 @@ enum TargetDecoder {
             name: name ?? "", url: url ?? "", kind: kind, timeout: schedule.probeTimeout,
             headers: HeaderDecoder.decode(fields["headers"]).map { HTTPHeader($0.name, $0.value.value) },
             auth: fields["auth"].map(AuthDecoder.decode) ?? .none,
-            tls: fields["tls"].map(AuthDecoder.decodeTLS) ?? TLSOptions(), policy: schedule.policy)
+            tls: fields["tls"].map(AuthDecoder.decodeTLS) ?? TLSOptions(), policy: schedule.policy,
+            labels: fields["labels"].map(decodeLabels) ?? [:])
         // Signals are checked against the target they watch (validate's warnings).
         target.restartSignals = fields["restart_detection"].map { RestartSignalDecoder.decodeAll($0, target: target) } ?? []
-        let spec = TargetSpec(target: target, interval: schedule.interval, failingInterval: schedule.failingInterval,
-                              labels: fields["labels"].map(decodeLabels) ?? [:])
+        let spec = TargetSpec(target: target, interval: schedule.interval, failingInterval: schedule.failingInterval)
         return (spec, name == nil ? nil : nameNode)
     }
 
@@ -66,14 +66,27 @@ enum TargetDecoder {
         c.isASCII && (c.isLetter || c.isNumber || c == "." || c == "_" || c == "-")
     }
 
-    /// Label names follow Prometheus' rules, since labels end up on `/metrics` too.
+    static let maxLabels = 32
+
+    /// Label names follow Prometheus' rules and leave the agent's own labels alone, since labels
+    /// end up on `/metrics` too.
     static func decodeLabels(_ node: ConfigNode) -> [String: String] {
+        let entries = node.textEntries()
+        // Labels are set first on the root span (`probe.label.*`); bounded, they cannot crowd the
+        // probe's own attributes out of the span's attribute limit (128 by default).
+        guard entries.count <= maxLabels else {
+            node.report("too many labels (\(entries.count); at most \(maxLabels) per target)")
+            return [:]
+        }
         var labels: [String: String] = [:]
-        for (key, value, entry) in node.textEntries() {
+        for (key, value, entry) in entries {
             let valid = key.first.map { $0.isASCII && ($0.isLetter || $0 == "_") } == true
                 && key.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") } && !key.hasPrefix("__")
             if !valid {
                 entry.report("\"\(key)\" is not a label name (expected letters, digits and _, not starting with a digit or __)")
+            } else if PrometheusNames.reservedTargetLabels.contains(PrometheusNames.labelName(key)) {
+                entry.report("\"\(key)\" is reserved: the agent, Prometheus or the collector already put this label on the "
+                             + "target's series (reserved: \(PrometheusNames.reservedTargetLabels.joined(separator: ", ")))")
             } else if !HTTPHeader.isFieldValue(value) {
                 entry.report(HeaderDecoder.valueProblem)  // a CR would end the line on /metrics
             } else {

@@ -124,7 +124,7 @@ final class TargetBook: Sendable {
                 "interval_seconds": e.spec.interval.secondsValue,
             ]
             if case .mcp(let options) = e.spec.target.kind { object["mcp_transport"] = options.transport.rawValue } else { object["kind"] = "http" }
-            if !e.spec.labels.isEmpty { object["labels"] = e.spec.labels }
+            if !e.spec.target.labels.isEmpty { object["labels"] = e.spec.target.labels }
             if let last = e.last {
                 var result: [String: Any] = [
                     "health_status": last.status.rawValue, "trace_id": last.traceID,

@@ -80,9 +80,9 @@ enum ContextForgeMapping {
         guard URLAuthority(gateway.url) != nil, !gateway.url.contains(where: \.isWhitespace) else { return nil }
         let target = Target(name: targetName(gateway), url: gateway.url,
                             kind: .mcp(MCPOptions(transport: transport(gateway.transport))),
-                            timeout: defaults.probeTimeout, auth: auth(gateway), policy: defaults.policy)
-        return TargetSpec(target: target, interval: defaults.interval, failingInterval: defaults.failingInterval,
-                          labels: ["source": "contextforge", "gateway_id": gateway.id])
+                            timeout: defaults.probeTimeout, auth: auth(gateway), policy: defaults.policy,
+                            labels: ["source": "contextforge", "gateway_id": gateway.id])
+        return TargetSpec(target: target, interval: defaults.interval, failingInterval: defaults.failingInterval)
     }
 
     static func targetName(_ gateway: ContextForgeGateway) -> String {
