@@ -67,6 +67,21 @@ public enum Classifier {
         }
     }
 
+    /// An `http` target's status: healthy within `expected`, else what the status says (401/403 by
+    /// `authAnswer`). What the answer must hold is `AnswerChecks`'.
+    public static func httpStatus(_ status: Int, expected: [ClosedRange<Int>], credentialsSent: Bool,
+                                  wwwAuthenticate: String?) -> Outcome {
+        if expected.contains(where: { $0.contains(status) }) { return Outcome(.healthy) }
+        if let outcome = authAnswer(status: status, credentialsSent: credentialsSent, wwwAuthenticate: wwwAuthenticate) {
+            return outcome
+        }
+        switch status {
+        case 300..<400: return Outcome(.unhealthy, .redirect, "HTTP \(status) redirect not followed")
+        case 500..<600: return Outcome(.unhealthy, .http5xx, "HTTP \(status)")
+        default: return Outcome(.unhealthy, .http4xx, "HTTP \(status) not in the expected status codes")
+        }
+    }
+
     public static func initialize(_ x: InitializeExchange) -> (Outcome, NextStep) {
         switch x.status {
         case 200..<300:

@@ -78,6 +78,12 @@ public struct ProbeReport: Sendable {
         self.timings = timings
     }
 
+    /// A healthy verdict becomes `assertion_failed` when the main answer fails one of `checks`.
+    mutating func applyAnswerChecks(_ checks: AnswerChecks) {
+        guard let answer else { return }
+        outcome = checks.apply(to: outcome, headers: answer.headers, body: answer.body)
+    }
+
     /// The main exchange failed in transport: the one mapping of a transport error to a verdict.
     /// `step` names the exchange when it is not the first (`endpoint POST`).
     mutating func record(_ error: HTTPClientError, during step: String? = nil) {

@@ -1,8 +1,8 @@
 import HTTPClient
 import Tracing
 
-/// One probe's whole life, as a straight line (gatus's `executeEndpoint`): probe → restart marks
-/// → state step → root span → metrics, inside the probe's root span, returning one `ProbeRun`.
+/// One probe's whole life, as a straight line (gatus's `executeEndpoint`): probe → answer checks
+/// → restart marks → state step → root span → metrics, inside the probe's root span, returning one `ProbeRun`.
 /// The caller keeps each target's `TargetHealth` between runs and passes it in.
 public struct ProbeRunner: Sendable {
     public let http: TracedHTTP
@@ -42,7 +42,8 @@ public struct ProbeRunner: Sendable {
             let context = ProbeContext(http: http, clientVersion: clientVersion, credentials: credentials,
                                        credentialSource: self.credentials, challenges: challenges, origins: origins,
                                        deadline: .now + target.timeout)
-            let report = await (prober ?? Self.prober(for: target.kind)).probe(target, context: context)
+            var report = await (prober ?? Self.prober(for: target.kind)).probe(target, context: context)
+            report.applyAnswerChecks(target.kind.expect)
             var run = ProbeRun(target: target.name, report: report, step: TargetHealth.Step(health: health),
                                traceID: span.context.traceID, spanID: span.context.spanID,
                                startUnixNano: startUnixNano, duration: ContinuousClock.now - start)

@@ -22,6 +22,14 @@ public struct Target: Sendable, Equatable {
     public enum Kind: Sendable, Equatable {
         case mcp(MCPOptions)
         case http(HTTPCheck)
+
+        /// What the main answer must satisfy, whatever the kind.
+        public var expect: AnswerChecks {
+            switch self {
+            case .mcp(let options): options.expect
+            case .http(let check): check.expect
+            }
+        }
     }
 
     public init(name: String, url: String, kind: Kind = .mcp(MCPOptions()), timeout: Duration = .seconds(10),
@@ -53,11 +61,15 @@ public struct MCPOptions: Sendable, Equatable {
     public var sendInitialized: Bool
     /// Deep mode: `tools/list` (tool count on the span) and optionally one tool call.
     public var deep: DeepCheck?
+    /// What the main answer (the JSON-RPC message of `initialize` or `server/discover`) must satisfy.
+    public var expect: AnswerChecks
 
-    public init(transport: MCPTransport = .auto, sendInitialized: Bool = false, deep: DeepCheck? = nil) {
+    public init(transport: MCPTransport = .auto, sendInitialized: Bool = false, deep: DeepCheck? = nil,
+                expect: AnswerChecks = AnswerChecks()) {
         self.transport = transport
         self.sendInitialized = sendInitialized
         self.deep = deep
+        self.expect = expect
     }
 }
 
@@ -86,19 +98,13 @@ public struct ToolCall: Sendable, Equatable {
     }
 }
 
-/// Plain HTTP check: the request and what the response must satisfy.
+/// Plain HTTP check: the request, the accepted statuses, and what the answer must satisfy.
 public struct HTTPCheck: Sendable, Equatable {
     public var method: String
     public var body: String?
     /// Accepted status codes (default 2xx).
     public var expectedStatus: [ClosedRange<Int>]
-    /// Regular expressions the body must match / must not match.
-    public var bodyMatches: [RegularExpression]
-    public var bodyNotMatches: [RegularExpression]
-    /// JSON fields (dotted paths, e.g. `status` or `checks.0.state`) and their expected text values.
-    public var jsonFields: [JSONFieldAssertion]
-    /// Response headers that must match a regular expression.
-    public var headerMatches: [HeaderAssertion]
+    public var expect: AnswerChecks
     public var followRedirects: Bool
 
     public init(method: String = "GET", body: String? = nil, expectedStatus: [ClosedRange<Int>] = [200...299],
@@ -107,31 +113,9 @@ public struct HTTPCheck: Sendable, Equatable {
         self.method = method
         self.body = body
         self.expectedStatus = expectedStatus
-        self.bodyMatches = bodyMatches
-        self.bodyNotMatches = bodyNotMatches
-        self.jsonFields = jsonFields
-        self.headerMatches = headerMatches
+        expect = AnswerChecks(bodyMatches: bodyMatches, bodyNotMatches: bodyNotMatches, jsonFields: jsonFields,
+                              headerMatches: headerMatches)
         self.followRedirects = followRedirects
-    }
-}
-
-public struct JSONFieldAssertion: Sendable, Equatable {
-    public var path: String
-    public var equals: String
-
-    public init(path: String, equals: String) {
-        self.path = path
-        self.equals = equals
-    }
-}
-
-public struct HeaderAssertion: Sendable, Equatable {
-    public var name: String
-    public var regex: RegularExpression
-
-    public init(name: String, regex: RegularExpression) {
-        self.name = name
-        self.regex = regex
     }
 }
 

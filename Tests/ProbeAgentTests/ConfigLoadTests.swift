@@ -185,6 +185,24 @@ final class ConfigLoadTests: XCTestCase {
             discovery: nil))
     }
 
+    /// The answer checks of `http:` are keys of `mcp:` too, judging the MCP target's main answer.
+    func testMCPTargetsTakeAnswerChecks() throws {
+        let config = try ConfigFixture.parse("""
+            targets:
+              - name: a
+                url: http://127.0.0.1:8000/mcp
+                mcp:
+                  json_fields: {result.serverInfo.name: payments}
+                  header_matches: {X-Gateway-Version: '^2[.]'}
+                  body_matches: '"tools"'
+                  body_not_matches: [experimental]
+            """)
+        XCTAssertEqual(config.targets.first?.target.kind, .mcp(MCPOptions(expect: AnswerChecks(
+            bodyMatches: [try RegularExpression(#""tools""#)], bodyNotMatches: [try RegularExpression("experimental")],
+            jsonFields: [JSONFieldAssertion(path: "result.serverInfo.name", equals: "payments")],
+            headerMatches: [HeaderAssertion(name: "X-Gateway-Version", regex: try RegularExpression("^2[.]"))]))))
+    }
+
     /// Prometheus' rule for scrape_timeout: with no timeout set anywhere, a target's timeout is the
     /// default (10s) or its interval (and failing_interval), whichever is smaller.
     func testTimeoutFitsTheIntervalWhenNoneIsSet() throws {

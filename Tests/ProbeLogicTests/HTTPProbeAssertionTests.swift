@@ -2,7 +2,8 @@ import HTTPClient
 import XCTest
 @testable import ProbeLogic
 
-/// Table tests of `HTTPAssertions.evaluate`: no network.
+/// Table tests of an `http` target's verdict, as the prober and runner reach it
+/// (`Classifier.httpStatus`, then `AnswerChecks.apply`): no network.
 final class HTTPProbeAssertionTests: XCTestCase {
     let document = Array(#"""
     {"status":"ok","version":"1.2.3","ready":true,"off":false,"count":3,"zero":0,"one":1,"ratio":0.5,"big":1e3,
@@ -11,8 +12,10 @@ final class HTTPProbeAssertionTests: XCTestCase {
 
     func evaluate(_ check: HTTPCheck, status: Int = 200, headers: [HTTPHeader] = [], body: [UInt8]? = nil,
                   credentialsSent: Bool = false) -> Outcome {
-        HTTPAssertions.evaluate(check: check, status: status, headers: HTTPHeaders(headers), body: body ?? document,
-                                credentialsSent: credentialsSent)
+        let headers = HTTPHeaders(headers)
+        let verdict = Classifier.httpStatus(status, expected: check.expectedStatus, credentialsSent: credentialsSent,
+                                            wwwAuthenticate: headers["www-authenticate"])
+        return check.expect.apply(to: verdict, headers: headers, body: body ?? document)
     }
 
     func testStatusRanges() {

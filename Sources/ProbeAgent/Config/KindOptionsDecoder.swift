@@ -6,7 +6,8 @@ import Yams
 enum KindOptionsDecoder {
     static func decodeMCP(_ node: ConfigNode) -> MCPOptions {
         var options = MCPOptions()
-        guard let fields = ConfigMapping(node, keys: ["send_initialized", "deep"]) else { return options }
+        guard let fields = ConfigMapping(node, keys: ["send_initialized", "deep"] + answerCheckKeys) else { return options }
+        options.expect = decodeAnswerChecks(fields)
         if let value = fields["send_initialized"]?.bool() { options.sendInitialized = value }
         if let deep = fields["deep"] {
             if case .scalar = deep.node { options.deep = deep.bool() == true ? DeepCheck() : nil }  // `deep: true`
@@ -34,8 +35,8 @@ enum KindOptionsDecoder {
 
     static func decodeHTTP(_ node: ConfigNode) -> HTTPCheck {
         var check = HTTPCheck()
-        guard let fields = ConfigMapping(node, keys: ["method", "body", "expected_status", "body_matches", "body_not_matches",
-                                                      "json_fields", "header_matches", "follow_redirects"]) else { return check }
+        guard let fields = ConfigMapping(node, keys: ["method", "body", "expected_status", "follow_redirects"] + answerCheckKeys)
+        else { return check }
         if let method = fields["method"], let text = method.text() {
             if !text.isEmpty, text.allSatisfy({ $0.isASCII && $0.isUppercase }) { check.method = text }
             else { method.report("\"\(text)\" is not an HTTP method (expected e.g. GET, HEAD, POST)") }
@@ -45,17 +46,25 @@ enum KindOptionsDecoder {
             if statuses.isEmpty { node.report("is empty (expected e.g. [200] or [2xx, 304])") }
             else { check.expectedStatus = statuses.compactMap(statusRange) }
         }
-        check.bodyMatches = (fields["body_matches"]?.list(singleAllowed: true) ?? []).compactMap(regex)
-        check.bodyNotMatches = (fields["body_not_matches"]?.list(singleAllowed: true) ?? []).compactMap(regex)
-        check.jsonFields = (fields["json_fields"]?.textEntries() ?? []).map { JSONFieldAssertion(path: $0.key, equals: $0.value) }
-        check.headerMatches = (fields["header_matches"]?.entries() ?? []).compactMap { name, value in
-            guard !name.isEmpty, name.allSatisfy(HeaderDecoder.isTokenCharacter) else {
-                return value.fail("\"\(name)\" is not an HTTP header name")
-            }
-            return regex(value).map { HeaderAssertion(name: name, regex: $0) }
-        }
+        check.expect = decodeAnswerChecks(fields)
         if let value = fields["follow_redirects"]?.bool() { check.followRedirects = value }
         return check
+    }
+
+    static let answerCheckKeys = ["body_matches", "body_not_matches", "json_fields", "header_matches"]
+
+    /// What the main answer must satisfy; the same keys in `http:` and `mcp:`.
+    static func decodeAnswerChecks(_ fields: ConfigMapping) -> AnswerChecks {
+        AnswerChecks(
+            bodyMatches: (fields["body_matches"]?.list(singleAllowed: true) ?? []).compactMap(regex),
+            bodyNotMatches: (fields["body_not_matches"]?.list(singleAllowed: true) ?? []).compactMap(regex),
+            jsonFields: (fields["json_fields"]?.textEntries() ?? []).map { JSONFieldAssertion(path: $0.key, equals: $0.value) },
+            headerMatches: (fields["header_matches"]?.entries() ?? []).compactMap { name, value in
+                guard !name.isEmpty, name.allSatisfy(HeaderDecoder.isTokenCharacter) else {
+                    return value.fail("\"\(name)\" is not an HTTP header name")
+                }
+                return regex(value).map { HeaderAssertion(name: name, regex: $0) }
+            })
     }
 
     /// `200`, `2xx` or `200-204`.

@@ -2,8 +2,8 @@ import Foundation
 import HTTPClient
 import Tracing
 
-/// Plain HTTP (blackbox_exporter's http prober): one request as configured, then the status,
-/// body and header expectations of the target's `HTTPCheck`.
+/// Plain HTTP (blackbox_exporter's http prober): one request as configured, judged by its status
+/// (the runner then applies the answer checks, as for every kind).
 public struct HTTPProbe: Prober {
     public static let defaultMaxBodyBytes = 1 << 20
     /// A larger body fails the probe as `response_too_large`.
@@ -31,8 +31,9 @@ public struct HTTPProbe: Prober {
             report.record(ProbeAnswer(url: response.effectiveURL ?? target.url, status: response.status, headers: response.headers,
                                       body: response.body, certificate: response.peerCertificate), timings: response.timings)
             if response.redirectCount > 0 { report.attributes.append(Attribute("probe.http.redirects", .int(response.redirectCount))) }
-            report.outcome = HTTPAssertions.evaluate(check: check, status: response.status, headers: response.headers,
-                                                     body: response.body, credentialsSent: context.credentials.areSent)
+            report.outcome = Classifier.httpStatus(response.status, expected: check.expectedStatus,
+                                                   credentialsSent: context.credentials.areSent,
+                                                   wwwAuthenticate: response.headers["www-authenticate"])
             await context.noteAuthAnswer(status: response.status, headers: response.headers,
                                          credentialsSent: context.credentials.areSent, target: target, into: &report)
         }
