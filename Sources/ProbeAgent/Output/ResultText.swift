@@ -35,7 +35,7 @@ enum ResultText {
             "health_status": r.outcome.health.rawValue,
             "success": r.outcome.health.isSuccess,
             "probe_type": r.probeType.rawValue,
-            "duration_seconds": Double(run.duration.components.seconds) + Double(run.duration.components.attoseconds) / 1e18,
+            "duration_seconds": run.duration.seconds,
             "trace_id": run.traceID.hex,
             "span_id": run.spanID.hex,
         ]
