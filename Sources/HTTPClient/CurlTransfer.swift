@@ -196,8 +196,8 @@ final class CurlTransfer: @unchecked Sendable {
     private func redirectLeadsToInvalidHost(_ location: String) -> Bool {
         var current: UnsafeMutablePointer<CChar>?
         guard let easy, pa_easy_getinfo_str(easy, CURLINFO_EFFECTIVE_URL, &current) == CURLE_OK, let current else { return false }
-        guard let target = URLCheck.parse(location, relativeTo: String(cString: current)) else { return false }
-        return URLCheck.isReservedInvalid(host: target.host)
+        guard let target = HTTPURL.libcurlParts(location, relativeTo: String(cString: current)) else { return false }
+        return HTTPURL.isReservedInvalid(host: target.host)
     }
 
     private func completeHead() {

@@ -46,7 +46,7 @@ public struct SecretScrubber: Sendable {
         var secrets = config.headers.map(\.value)
         // Also the token alone, for "Bearer <token>" style values.
         secrets += config.headers.flatMap { $0.value.split(separator: " ").dropFirst().map(String.init) }
-        if let userinfo = EndpointURL.userinfo(config.endpoint) {
+        if let userinfo = HTTPURL(config.endpoint)?.userinfo.map(String.init) {
             secrets.append(userinfo)
             secrets += userinfo.split(separator: ":").map(String.init)
         }
