@@ -69,7 +69,7 @@ import Tracing
 
     /// A `#` in a password: the endpoint was split at the `#`, `v1/traces` went in before it, and
     /// every line that showed the endpoint showed the password (`http://user:s3cret/v1/traces`),
-    /// where every other URL is shown as `URLRedactor` reads it: `REDACTED:REDACTED@collector`.
+    /// where every other URL is shown as `HTTPURL.redact` reads it: `REDACTED:REDACTED@collector`.
     @Test(arguments: ["http://user:s3cret#1@collector:4318", "http://s3cret#1@collector:4318/otlp"])
     func endpointIsShownAsEveryURLIs(url: String) {
         do {
