@@ -59,7 +59,7 @@ if Context.environment["PROBE_AGENT_FUZZ"] == "1" {
     let fuzzTargets: [(name: String, dependencies: [Target.Dependency])] = [
         ("FuzzSSEParser", ["ProbeLogic"]),
         ("FuzzJSONRPCReply", ["ProbeLogic"]),
-        ("FuzzURLRedaction", ["HTTPClient", "ProbeLogic"]),
+        ("FuzzURLRedaction", ["HTTPClient"]),
         ("FuzzProtobuf", ["OTLPExporter", "Tracing"]),
         ("FuzzConfigLoader", ["ProbeAgentFuzzable"]),
         ("FuzzPrometheusText", ["ProbeAgentFuzzable", "Tracing"]),

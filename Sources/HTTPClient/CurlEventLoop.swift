@@ -179,8 +179,7 @@ final class CurlEventLoop: TaskExecutor, @unchecked Sendable {
         guard let deadline else { return 1000 }
         let remaining = deadline - .now
         guard remaining > .zero else { return 0 }
-        let (seconds, attoseconds) = remaining.components
-        return Int32(min(1000, seconds * 1000 + attoseconds / 1_000_000_000_000_000 + 1))
+        return Int32(min(1000, remaining.nanoseconds / 1_000_000 + 1))
     }
 
     private func collectFinished() {

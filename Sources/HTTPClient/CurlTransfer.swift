@@ -136,9 +136,8 @@ final class CurlTransfer: @unchecked Sendable {
     }
 
     private static func milliseconds(_ duration: Duration) -> Int {
-        let (seconds, attoseconds) = duration.components
-        let wholeMilliseconds = Int(min(seconds, 1 << 40)) * 1000  // libcurl treats 0 as "no timeout": round up
-        return max(1, wholeMilliseconds + Int((attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000))
+        let nanoseconds = duration.nanoseconds  // libcurl treats 0 as "no timeout": round up
+        return max(1, Int(nanoseconds / 1_000_000 + (nanoseconds % 1_000_000 > 0 ? 1 : 0)))
     }
 
     // MARK: Callbacks
@@ -197,8 +196,8 @@ final class CurlTransfer: @unchecked Sendable {
     private func redirectLeadsToInvalidHost(_ location: String) -> Bool {
         var current: UnsafeMutablePointer<CChar>?
         guard let easy, pa_easy_getinfo_str(easy, CURLINFO_EFFECTIVE_URL, &current) == CURLE_OK, let current else { return false }
-        guard let target = URLCheck.parse(location, relativeTo: String(cString: current)) else { return false }
-        return URLCheck.isReservedInvalid(host: target.host)
+        guard let target = HTTPURL.libcurlParts(location, relativeTo: String(cString: current)) else { return false }
+        return HTTPURL.isReservedInvalid(host: target.host)
     }
 
     private func completeHead() {

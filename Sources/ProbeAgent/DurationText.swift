@@ -29,14 +29,13 @@ enum DurationText {
               let value = Double(number), value.isFinite else { return .failure(.malformed) }
         let seconds = value * unit
         guard seconds > 0 else { return .failure(.notPositive) }
-        guard seconds <= longest.secondsValue else { return .failure(.tooLong(longest)) }
+        guard seconds <= longest.seconds else { return .failure(.tooLong(longest)) }
         let nanoseconds = Int64((seconds * 1e9).rounded())
         return nanoseconds > 0 ? .success(.nanoseconds(nanoseconds)) : .failure(.notPositive)
     }
 
     static func format(_ duration: Duration) -> String {
-        let (s, atto) = duration.components
-        let ms = Double(s) * 1000 + Double(atto) / 1e15
+        let ms = duration.milliseconds
         return ms < 1000 ? String(format: "%.1f ms", ms) : String(format: "%.2f s", ms / 1000)
     }
 }

@@ -50,7 +50,7 @@ private func peakRSSMiB() -> Double {
 }
 
 private func micros(_ d: Duration, per count: Int) -> String {
-    let us = (Double(d.components.seconds) * 1e6 + Double(d.components.attoseconds) / 1e12) / Double(count)
+    let us = d.seconds * 1e6 / Double(count)
     return String(format: "%.2f", us)
 }
 

@@ -116,7 +116,7 @@ func runTracingBenchmarks() async throws {
     await batch.forceFlush(deadline: .now + .seconds(60))
     let wall = ContinuousClock.now - wallStart
     let stats = batch.stats
-    let seconds = Double(wall.components.seconds) + Double(wall.components.attoseconds) / 1e18
+    let seconds = wall.seconds
     print("  exported \(stats.spansExported), dropped (queue full) \(stats.spansDropped), "
           + "wall \(fmt(seconds * 1000)) ms → \(Int(Double(stats.spansExported) / seconds)) spans/s exported")
     await batch.shutdown(deadline: .now + .seconds(10))
@@ -129,7 +129,7 @@ func runTracingBenchmarks() async throws {
     }
     await big.forceFlush(deadline: .now + .seconds(60))
     let bigWall = ContinuousClock.now - bigStart
-    let bigSeconds = Double(bigWall.components.seconds) + Double(bigWall.components.attoseconds) / 1e18
+    let bigSeconds = bigWall.seconds
     print("  exported \(big.stats.spansExported), dropped \(big.stats.spansDropped), "
           + "\(Int(Double(big.stats.spansExported) / bigSeconds)) spans/s end to end")
     await big.shutdown(deadline: .now + .seconds(10))

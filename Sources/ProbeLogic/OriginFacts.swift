@@ -1,3 +1,4 @@
+import HTTPClient
 import Synchronization
 
 /// What the agent has learned per origin (`scheme://host:port`), so later probes speak to a
@@ -17,12 +18,12 @@ public final class OriginFacts: Sendable {
     public init() {}
 
     public func era(of url: String) -> Era {
-        guard let origin = URLAuthority(url)?.origin else { return .handshake }
+        guard let origin = HTTPURL(url)?.origin else { return .handshake }
         return eras.withLock { $0[origin] } ?? .handshake
     }
 
     public func remember(_ era: Era, for url: String) {
-        guard let origin = URLAuthority(url)?.origin else { return }
+        guard let origin = HTTPURL(url)?.origin else { return }
         eras.withLock { $0[origin] = era }
     }
 }

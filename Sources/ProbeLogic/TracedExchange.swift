@@ -117,13 +117,3 @@ struct ClientSpan {
         span.end()
     }
 }
-
-extension Duration {
-    var nanoseconds: Int64 {
-        let (s, atto) = components
-        return s * 1_000_000_000 + atto / 1_000_000_000
-    }
-
-    var milliseconds: Double { Double(nanoseconds) / 1_000_000 }
-    var seconds: Double { Double(nanoseconds) / 1_000_000_000 }
-}

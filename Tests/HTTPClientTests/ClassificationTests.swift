@@ -152,7 +152,7 @@ final class ValueTypeTests: XCTestCase {
     }
 
     func testReservedInvalidHostNames() {
-        for host in ["invalid", "x.invalid", "a.b.INVALID", "x.invalid."] { XCTAssertTrue(URLCheck.isReservedInvalid(host: host), host) }
-        for host in ["invalid.example", "127.0.0.1", "xinvalid", "localhost"] { XCTAssertFalse(URLCheck.isReservedInvalid(host: host), host) }
+        for host in ["invalid", "x.invalid", "a.b.INVALID", "x.invalid."] { XCTAssertTrue(HTTPURL.isReservedInvalid(host: host), host) }
+        for host in ["invalid.example", "127.0.0.1", "xinvalid", "localhost"] { XCTAssertFalse(HTTPURL.isReservedInvalid(host: host), host) }
     }
 }

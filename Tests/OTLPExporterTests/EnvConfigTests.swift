@@ -52,7 +52,7 @@ import Tracing
         #expect(result.warnings.contains { $0.contains("OTEL_EXPORTER_OTLP_ENDPOINT") && $0.contains("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") })
     }
 
-    @Test(arguments: ["ftp://collector:21", "collector:4318", "http://", "http://:4318/x"])
+    @Test(arguments: ["ftp://collector:21", "collector:4318", "http://", "http://:4318/x", "http://user@/x", "http://collector:43a8"])
     func badEndpointIsAnError(url: String) {
         #expect(throws: OTLPConfigError.self) { try Self.load(["OTEL_EXPORTER_OTLP_ENDPOINT": url]) }
     }
@@ -64,6 +64,20 @@ import Tracing
         } catch {
             #expect("\(error)".contains("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"))
             #expect(!"\(error)".contains("pa55"))
+        }
+    }
+
+    /// A `#` in a password: the endpoint was split at the `#`, `v1/traces` went in before it, and
+    /// every line that showed the endpoint showed the password (`http://user:s3cret/v1/traces`),
+    /// where every other URL is shown as `HTTPURL.redact` reads it: `REDACTED:REDACTED@collector`.
+    @Test(arguments: ["http://user:s3cret#1@collector:4318", "http://s3cret#1@collector:4318/otlp"])
+    func endpointIsShownAsEveryURLIs(url: String) {
+        do {
+            let result = try Self.load(["OTEL_EXPORTER_OTLP_ENDPOINT": url])
+            Issue.record("accepted, shown as \(result.traces)")
+        } catch {
+            #expect("\(error)".contains("http://REDACTED:REDACTED@collector:4318"))
+            #expect(!"\(error)".contains("s3cret"))
         }
     }
 

@@ -99,10 +99,6 @@ final class FakeTransport: OTLPTransport {
     }
 }
 
-extension Duration {
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
-}
-
 /// Canonical JSON text of a decoded value, for field-by-field comparison.
 func canon(_ value: Any?) -> String {
     guard let value else { return "<absent>" }

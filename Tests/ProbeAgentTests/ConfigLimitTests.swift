@@ -185,6 +185,19 @@ final class ConfigLimitTests: XCTestCase {
         ])
     }
 
+    /// A `#` before the userinfo's `@`: libcurl probed host `probe` (the `#` ends the host for it),
+    /// while `url.full` and every log line showed the host after the `@`.
+    func testHashBeforeTheUserinfoAtIsAnError() {
+        let errors = ConfigFixture.errors("""
+            targets:
+              - {name: a, url: "http://probe#1@mcp.example.com/mcp"}
+              - {name: b, url: "http://probe%231@mcp.example.com/mcp#frag@x"}
+            """)
+        XCTAssertEqual(errors, [
+            "agent.yaml:2:20: targets[0].url: \"http://REDACTED:REDACTED@mcp.example.com/mcp\" is not an http:// or https:// URL with a host (a '#' in the userinfo must be percent-encoded as %23)",
+        ])
+    }
+
     /// libyaml refuses control characters; the position is right with CRLF lines and multi-byte text.
     func testControlCharacterInTheFileIsLocated() {
         let yaml = "targets:\r\n  - name: a\r\n    labels: {team: \"caf\u{E9}\u{1}\"}\r\n"

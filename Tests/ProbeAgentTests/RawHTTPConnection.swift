@@ -90,7 +90,7 @@ final class RawHTTPConnection {
         let left = deadline - ContinuousClock.now
         guard left > .zero else { return nil }
         var pollfd = Glibc.pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-        let millis = Int32(max(1, left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000))
+        let millis = Int32(max(1, left.nanoseconds / 1_000_000))
         let ready = poll(&pollfd, 1, millis)
         if ready < 0, errno == EINTR { return receive(until: deadline) }
         guard ready > 0 else { return nil }

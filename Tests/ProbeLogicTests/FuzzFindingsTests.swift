@@ -10,7 +10,7 @@ final class FuzzFindingsTests: XCTestCase {
                     // a `://` in the query of a URL without a scheme was taken for the scheme's end (CI's smoke pass)
                     "mcp.internal:30000/?%c/&ACcessToken=SECRET&::::::&:::://"]
         for url in urls {
-            XCTAssertFalse(URLRedactor.redact(url).contains("SECRET"), "\(url) -> \(URLRedactor.redact(url))")
+            XCTAssertFalse(HTTPURL.redact(url).contains("SECRET"), "\(url) -> \(HTTPURL.redact(url))")
         }
     }
 }

@@ -36,7 +36,7 @@ final class HTTPProbeTests: XCTestCase {
         XCTAssertEqual(client.attributes["server.address"], "::1")
         XCTAssertEqual(client.attributes["server.port"], .int(Int64(server.port)))
         XCTAssertEqual(client.attributes["url.full"], .string("http://[::1]:\(server.port)/json"))
-        XCTAssertEqual(URLAuthority(target.url)?.origin, "http://[::1]:\(server.port)")
+        XCTAssertEqual(HTTPURL(target.url)?.origin, "http://[::1]:\(server.port)")
         XCTAssertFalse(loopbackPortAccepts(server.port), "the fixture listens on ::1 only, so the probe really used IPv6")
     }
 

@@ -67,11 +67,11 @@ struct EnvReader {
                 config.endpoint = specific ? try EndpointURL.fromSignalSpecific(url)
                                            : try EndpointURL.fromGeneric(url, signal: signal)
             } catch let error as EndpointError {
-                throw OTLPConfigError(variable: name, message: "\(EndpointURL.redacted(url)) \(error.message)")
+                throw OTLPConfigError(variable: name, message: "\(HTTPURL.redact(url)) \(error.message)")
             }
-            if !specific, let path = try? EndpointURL.split(url).path,
+            if !specific, let path = HTTPURL(url)?.path,
                path.hasSuffix("/v1/traces") || path.hasSuffix("/v1/metrics") || path.hasSuffix("/v1/traces/") {
-                warn("\(name) is a base URL and already ends in \(path); exporting to \(EndpointURL.redacted(config.endpoint)). "
+                warn("\(name) is a base URL and already ends in \(path); exporting to \(HTTPURL.redact(config.endpoint)). "
                      + "Set OTEL_EXPORTER_OTLP_\(signal.envPart)_ENDPOINT for a full URL")
             }
         }

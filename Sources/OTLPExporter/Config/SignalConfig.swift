@@ -60,7 +60,7 @@ public struct SignalConfig: Sendable, CustomStringConvertible {
 
     public var description: String {
         let timeoutText = timeout.map { "\($0)" } ?? "none"
-        return "\(signal.rawValue): \(enabled ? exporter.rawValue : "disabled") \(EndpointURL.redacted(endpoint)) "
+        return "\(signal.rawValue): \(enabled ? exporter.rawValue : "disabled") \(HTTPURL.redact(endpoint)) "
             + "protocol=\(`protocol`.rawValue) compression=\(compression.rawValue) timeout=\(timeoutText) "
             + "headers=[\(headers.map(\.name).joined(separator: ","))] tls=\(certificateFile != nil ? "ca" : "default")"
             + (clientCertificateFile != nil ? "+mtls" : "")

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPClient
 import Synchronization
 
 /// How much a diagnostic matters; the app maps it to its logger's level and filters on it.
@@ -45,7 +46,7 @@ public struct SecretScrubber: Sendable {
         var secrets = config.headers.map(\.value)
         // Also the token alone, for "Bearer <token>" style values.
         secrets += config.headers.flatMap { $0.value.split(separator: " ").dropFirst().map(String.init) }
-        if let userinfo = EndpointURL.userinfo(config.endpoint) {
+        if let userinfo = HTTPURL(config.endpoint)?.userinfo.map(String.init) {
             secrets.append(userinfo)
             secrets += userinfo.split(separator: ":").map(String.init)
         }
@@ -154,7 +155,7 @@ public final class OutageLog: Sendable {
 
     /// "850 ms", "12.3 s", "2m05s", "1h02m".
     static func text(_ d: Duration) -> String {
-        let ms = Int(d.components.seconds) * 1000 + Int(d.components.attoseconds / 1_000_000_000_000_000)
+        let ms = Int(d.nanoseconds / 1_000_000)
         if ms < 1000 { return "\(ms) ms" }
         if ms < 60_000 { return String(format: "%.1f s", Double(ms) / 1000) }
         let s = ms / 1000

@@ -43,7 +43,7 @@ final class OTLPExportPipeline<Item: Sendable>: Sendable {
         scrubber = SecretScrubber(config: config)
         bodyBuilder = RequestBodyBuilder(compression: config.compression)
         self.diagnostics = diagnostics
-        outage = OutageLog(subject: "OTLP \(codec.signal.rawValue) export to \(EndpointURL.redacted(config.endpoint))",
+        outage = OutageLog(subject: "OTLP \(codec.signal.rawValue) export to \(HTTPURL.redact(config.endpoint))",
                            unit: codec.signal == .traces ? "spans" : "data points",
                            sink: diagnostics, scrubber: scrubber, now: clock.now)
 
@@ -248,7 +248,7 @@ final class OTLPExportPipeline<Item: Sendable>: Sendable {
             defer { s.warnedOnce = true }
             return !s.warnedOnce
         }
-        if first { log(.warning, "OTLP \(codec.signal.rawValue) export to \(EndpointURL.redacted(config.endpoint)): \(text)") }
+        if first { log(.warning, "OTLP \(codec.signal.rawValue) export to \(HTTPURL.redact(config.endpoint)): \(text)") }
     }
 
     private func log(_ level: DiagnosticLevel, _ message: String) {

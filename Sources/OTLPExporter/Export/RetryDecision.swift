@@ -112,12 +112,3 @@ public struct RetryPolicy: Sendable {
         return jitter(.nanoseconds(capped))
     }
 }
-
-extension Duration {
-    /// Whole nanoseconds, saturating.
-    var nanoseconds: Int64 {
-        let (s, atto) = components
-        let (ns, overflow) = s.multipliedReportingOverflow(by: 1_000_000_000)
-        return overflow ? (s < 0 ? .min : .max) : ns.addingReportingOverflow(atto / 1_000_000_000).partialValue
-    }
-}

@@ -77,7 +77,7 @@ struct CheckCommand: AsyncParsableCommand {
     }
 
     func makeTarget() throws -> Target {
-        guard HTTPURLRule.isValid(url), let authority = URLAuthority(url) else { throw ValidationError(HTTPURLRule.problem(url)) }
+        guard HTTPURLRule.isValid(url), let parsed = HTTPURL(url) else { throw ValidationError(HTTPURLRule.problem(url)) }
         if let otlpEndpoint, !HTTPURLRule.isValid(otlpEndpoint) {
             throw ValidationError("--otlp-endpoint \(HTTPURLRule.problem(otlpEndpoint))")
         }
@@ -129,7 +129,7 @@ struct CheckCommand: AsyncParsableCommand {
             guard case .none = auth else { throw ValidationError("use --token/--token-file or --oauth-*, not both") }
             auth = .clientCredentials(clientCredentials)
         }
-        return Target(name: name ?? authority.host, url: url, kind: kind, timeout: timeout,
+        return Target(name: name ?? parsed.host, url: url, kind: kind, timeout: timeout,
                       headers: parsedHeaders, auth: auth)
     }
 
@@ -142,8 +142,8 @@ struct CheckCommand: AsyncParsableCommand {
         guard let tokenURL = oauthTokenURL, let clientID = oauthClientID, let secretFile = oauthClientSecretFile else {
             throw ValidationError("--oauth-token-url, --oauth-client-id and --oauth-client-secret-file go together")
         }
-        guard URLAuthority(tokenURL) != nil else {
-            throw ValidationError("--oauth-token-url '\(URLRedactor.redact(tokenURL))' is not an http:// or https:// URL with a host")
+        guard HTTPURL(tokenURL) != nil else {
+            throw ValidationError("--oauth-token-url '\(HTTPURL.redact(tokenURL))' is not an http:// or https:// URL with a host")
         }
         guard let policy = TokenFailurePolicy(rawValue: onTokenFailure) else {
             throw ValidationError("--on-token-failure must be degraded or liveness")

@@ -35,7 +35,7 @@ struct ValidateCommand: ParsableCommand {
             text += "; shard \(shard) owns \(split[shard.index]) (split \(split.map(String.init).joined(separator: ", ")))"
         }
         if let discovery = config.discovery {
-            text += "; discovery from \(URLRedactor.redact(discovery.url)) every \(discovery.interval.configText)"
+            text += "; discovery from \(HTTPURL.redact(discovery.url)) every \(discovery.interval.configText)"
         }
         return text
     }

@@ -115,17 +115,19 @@ extension ConfigNode {
 /// absolute http(s) with a host, and parsed by libcurl as the probe will be.
 enum HTTPURLRule {
     static func isValid(_ text: String) -> Bool {
-        URLAuthority(text) != nil && !text.unicodeScalars.contains(where: isSpaceOrControl) && URLCheck.isHTTP(text)
+        HTTPURL(text)?.isReadByLibcurl == true
     }
 
     /// The message for an invalid URL: redacted, control characters not echoed.
     static func problem(_ text: String) -> String {
-        let shown = String(String.UnicodeScalarView(URLRedactor.redact(text).unicodeScalars.map { isControl($0) ? "?" : $0 }))
-        let hint = text.unicodeScalars.contains(where: isSpaceOrControl) ? " (spaces and control characters must be percent-encoded)" : ""
+        let shown = String(String.UnicodeScalarView(HTTPURL.redact(text).unicodeScalars.map { isControl($0) ? "?" : $0 }))
+        let hint = switch Result(catching: { () throws(HTTPURL.Problem) in try HTTPURL(parsing: text) }) {
+        case .failure(.spaceOrControl): " (spaces and control characters must be percent-encoded)"
+        case .failure(.hashInUserinfo): " (a '#' in the userinfo must be percent-encoded as %23)"
+        default: ""
+        }
         return "\"\(shown)\" is not an http:// or https:// URL with a host\(hint)"
     }
 
     private static func isControl(_ scalar: Unicode.Scalar) -> Bool { scalar.value < 0x20 || scalar.value == 0x7F }
-
-    private static func isSpaceOrControl(_ scalar: Unicode.Scalar) -> Bool { scalar.properties.isWhitespace || isControl(scalar) }
 }

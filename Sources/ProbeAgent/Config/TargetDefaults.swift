@@ -66,9 +66,9 @@ extension TargetDefaults {
 extension Duration {
     /// As written in a config: `30s`, `500ms`, `2m`, `1h`.
     var configText: String {
-        let (seconds, attoseconds) = components
-        let ms = seconds * 1000 + attoseconds / 1_000_000_000_000_000
+        let ms = nanoseconds / 1_000_000
         if ms % 1000 != 0 { return "\(ms)ms" }
+        let seconds = ms / 1000
         if seconds % 3600 == 0 { return "\(seconds / 3600)h" }
         if seconds % 60 == 0 { return "\(seconds / 60)m" }
         return "\(seconds)s"

@@ -227,7 +227,7 @@ enum ExporterEnvironment {
         }
         if let proto = settings.protocol { env["OTEL_EXPORTER_OTLP_PROTOCOL"] = proto.rawValue }
         if let compression = settings.compression { env["OTEL_EXPORTER_OTLP_COMPRESSION"] = compression.rawValue }
-        if let timeout = settings.timeout { env["OTEL_EXPORTER_OTLP_TIMEOUT"] = String(Int(timeout.secondsValue * 1000)) }
+        if let timeout = settings.timeout { env["OTEL_EXPORTER_OTLP_TIMEOUT"] = String(Int(timeout.milliseconds)) }
         if !settings.headers.isEmpty {
             env["OTEL_EXPORTER_OTLP_HEADERS"] = settings.headers.sorted { $0.key < $1.key }
                 .map { "\($0.key)=\(percentEncoded($0.value.value))" }.joined(separator: ",")

@@ -16,18 +16,13 @@ final class Heartbeat: Sendable {
     }
 
     func beat(at now: ContinuousClock.Instant = .now) {
-        lastBeat.store(Self.nanoseconds(now - origin), ordering: .relaxed)
+        lastBeat.store((now - origin).nanoseconds, ordering: .relaxed)
     }
 
     /// A scheduler that was told to stop is not a stuck one.
     func stop() { stopped.store(true, ordering: .relaxed) }
 
     func isAlive(at now: ContinuousClock.Instant = .now) -> Bool {
-        stopped.load(ordering: .relaxed) || Self.nanoseconds(now - origin) - lastBeat.load(ordering: .relaxed) <= Self.nanoseconds(limit)
-    }
-
-    private static func nanoseconds(_ duration: Duration) -> Int64 {
-        let (seconds, attoseconds) = duration.components
-        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+        stopped.load(ordering: .relaxed) || (now - origin).nanoseconds - lastBeat.load(ordering: .relaxed) <= limit.nanoseconds
     }
 }

@@ -85,13 +85,3 @@ enum SchedulePlan {
         return due + interval * skipped
     }
 }
-
-extension Duration {
-    static func / (lhs: Duration, rhs: Duration) -> Double {
-        lhs.secondsValue / rhs.secondsValue
-    }
-
-    static func * (lhs: Duration, rhs: Double) -> Duration {
-        .nanoseconds(Int64((lhs.secondsValue * rhs * 1e9).rounded()))
-    }
-}

@@ -68,7 +68,7 @@ actor Scheduler {
                         continue
                     }
                     inFlight.insert(item.name)
-                    lateness?.record(max(0, (ContinuousClock.now - item.due).secondsValue))
+                    lateness?.record(max(0, (ContinuousClock.now - item.due).seconds))
                     let execute = self.execute
                     let name = item.name
                     group.addTask { [self] in

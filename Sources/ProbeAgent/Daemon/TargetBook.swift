@@ -149,7 +149,3 @@ final class TargetBook: Sendable {
         formatter.string(from: Date(timeIntervalSince1970: Double(unixNano) / 1e9))
     }
 }
-
-extension Duration {
-    var secondsValue: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
-}

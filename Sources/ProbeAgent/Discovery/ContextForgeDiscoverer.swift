@@ -86,7 +86,7 @@ struct ContextForgeDiscoverer: Sendable {
     }
 
     private func failure(_ reason: String) -> DiscoveryError {
-        DiscoveryError(description: "ContextForge \(URLRedactor.redact(settings.url)): \(reason)")
+        DiscoveryError(description: "ContextForge \(HTTPURL.redact(settings.url)): \(reason)")
     }
 
     static func percentEncoded(_ text: String) -> String {

@@ -1,3 +1,4 @@
+import HTTPClient
 import ProbeLogic
 
 /// The fields of ContextForge's `GatewayRead` (camelCase JSON) that discovery uses.
@@ -77,7 +78,7 @@ enum ContextForgeMapping {
 
     /// nil when the gateway's URL is not an http:// or https:// URL with a host.
     static func targetSpec(_ gateway: ContextForgeGateway, defaults: TargetDefaults) -> TargetSpec? {
-        guard URLAuthority(gateway.url) != nil, !gateway.url.contains(where: \.isWhitespace) else { return nil }
+        guard HTTPURL(gateway.url) != nil else { return nil }
         let target = Target(name: targetName(gateway), url: gateway.url,
                             kind: .mcp(MCPOptions(transport: transport(gateway.transport))),
                             timeout: defaults.probeTimeout, auth: auth(gateway), policy: defaults.policy,

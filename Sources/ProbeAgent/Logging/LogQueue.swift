@@ -62,7 +62,7 @@ final class LogQueue: @unchecked Sendable {
     /// never reads must not hold up the exit). Returns whether everything was written.
     @discardableResult
     func flush(timeout: Duration) -> Bool {
-        let deadline = Date(timeIntervalSinceNow: timeout / .seconds(1))
+        let deadline = Date(timeIntervalSinceNow: timeout.seconds)
         return condition.withLock {
             while !lines.isEmpty || writing {
                 if !condition.wait(until: deadline) { return false }

@@ -8,7 +8,7 @@ enum ResultText {
     static func human(_ run: ProbeRun, url: String) -> String {
         let r = run.report
         var rows: [(String, String)] = [
-            ("target", "\(run.target) (\(URLRedactor.redact(url)))"),
+            ("target", "\(run.target) (\(HTTPURL.redact(url)))"),
             ("status", r.outcome.health.rawValue + (r.outcome.message.isEmpty ? "" : " — \(r.outcome.message)")),
             ("probe type", r.probeType.rawValue),
         ]
@@ -31,11 +31,11 @@ enum ResultText {
         let r = run.report
         var object: [String: Any] = [
             "target": run.target,
-            "url": URLRedactor.redact(url),
+            "url": HTTPURL.redact(url),
             "health_status": r.outcome.health.rawValue,
             "success": r.outcome.health.isSuccess,
             "probe_type": r.probeType.rawValue,
-            "duration_seconds": Double(run.duration.components.seconds) + Double(run.duration.components.attoseconds) / 1e18,
+            "duration_seconds": run.duration.seconds,
             "trace_id": run.traceID.hex,
             "span_id": run.spanID.hex,
         ]

@@ -57,7 +57,7 @@ public enum ChallengeCheck {
             request.maxResponseBodyBytes = 64 * 1024
             request.tls = tls
             let exchange = await http.send(request)
-            let location = URLRedactor.redact(pathOf(url))
+            let location = HTTPURL.redact(HTTPURL(url)?.pathAndQuery ?? "/")
             if let error = exchange.error {
                 misses.append("PRM \(error.kind.rawValue) at \(location)")
                 continue
@@ -88,23 +88,21 @@ public enum ChallengeCheck {
             let scheme = header.prefix(while: { $0 != " " && $0 != "," }).prefix(20)
             return .verdict(ChallengeVerdict(.missing, "no Bearer challenge (scheme \(TokenEndpoint.errorCode(String(scheme))))"))
         }
-        guard let target = URLAuthority(targetURL) else {
+        guard let target = HTTPURL(targetURL) else {
             return .verdict(ChallengeVerdict(.invalid, "probed URL is not an absolute http(s) URL"))
         }
         if let metadata = challenge.resourceMetadata {
-            guard let authority = URLAuthority(metadata) else {
+            guard let metadataURL = HTTPURL(metadata) else {
                 return .verdict(ChallengeVerdict(.invalid, "resource_metadata is not an absolute http(s) URL"))
             }
-            guard authority.origin == target.origin else {
-                return .verdict(ChallengeVerdict(.invalid, "resource_metadata on another origin (\(authority.origin)), not fetched"))
+            guard metadataURL.origin == target.origin else {
+                return .verdict(ChallengeVerdict(.invalid, "resource_metadata on another origin (\(metadataURL.origin)), not fetched"))
             }
             return .fetch([metadata])
         }
-        let origin = originPrefix(targetURL)
-        let pathAndQuery = pathOf(targetURL)
-        let root = origin + wellKnownPath
+        let root = "\(target.scheme)://\(target.hostAndPort)\(wellKnownPath)"
         // RFC 9728 §3.1: insert the well-known path between host and path; a bare "/" path adds nothing.
-        let inserted = pathAndQuery == "/" ? root : origin + wellKnownPath + pathAndQuery
+        let inserted = target.pathAndQuery == "/" ? root : root + target.pathAndQuery
         return .fetch(inserted == root ? [root] : [inserted, root])
     }
 
@@ -118,40 +116,21 @@ public enum ChallengeCheck {
         }
         if resource != targetURL {
             let hint = trailingSlashOnly(resource, targetURL) ? " (trailing slash)" : ""
-            return ChallengeVerdict(.invalid, "PRM resource mismatch\(hint): \(URLRedactor.redact(resource)) != \(URLRedactor.redact(targetURL))")
+            return ChallengeVerdict(.invalid, "PRM resource mismatch\(hint): \(HTTPURL.redact(resource)) != \(HTTPURL.redact(targetURL))")
         }
         guard let servers = object["authorization_servers"] as? [Any], !servers.isEmpty else {
             return ChallengeVerdict(.invalid, "PRM has no authorization_servers")
         }
         let urls = servers.compactMap { $0 as? String }
-        guard urls.count == servers.count, urls.allSatisfy({ URLAuthority($0) != nil }) else {
+        guard urls.count == servers.count, urls.allSatisfy({ HTTPURL($0) != nil }) else {
             return ChallengeVerdict(.invalid, "PRM authorization_servers has an entry that is not an absolute http(s) URL")
         }
-        let redacted = urls.map(URLRedactor.redact)
+        let redacted = urls.map(HTTPURL.redact)
         return ChallengeVerdict(.valid, "PRM ok: authorization_servers \(redacted.joined(separator: ", "))",
                                 authorizationServers: redacted)
     }
 
     static func trailingSlashOnly(_ a: String, _ b: String) -> Bool {
         a != b && (a == b + "/" || b == a + "/")
-    }
-
-    /// `scheme://authority` of an absolute URL (as written, userinfo dropped).
-    static func originPrefix(_ url: String) -> String {
-        guard let schemeEnd = url.range(of: "://") else { return url }
-        let rest = url[schemeEnd.upperBound...]
-        let end = rest.firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" }) ?? rest.endIndex
-        var authority = rest[..<end]
-        if let at = authority.lastIndex(of: "@") { authority = authority[authority.index(after: at)...] }
-        return String(url[..<schemeEnd.upperBound] + authority)
-    }
-
-    /// Path and query of an absolute URL (no fragment), "/" when empty.
-    static func pathOf(_ url: String) -> String {
-        guard let schemeEnd = url.range(of: "://") else { return "/" }
-        let rest = url[schemeEnd.upperBound...]
-        let start = rest.firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" }) ?? rest.endIndex
-        let tail = rest[start...].prefix(while: { $0 != "#" })
-        return tail.isEmpty ? "/" : (tail.hasPrefix("?") ? "/" + tail : String(tail))
     }
 }

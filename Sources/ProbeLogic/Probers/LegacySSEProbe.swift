@@ -151,13 +151,8 @@ public struct LegacySSEProbe: Prober {
     /// root-relative, relative and absolute references), http(s) only.
     public static func resolveEndpoint(_ data: String, against sseURL: String) -> (url: String, sameOrigin: Bool)? {
         let reference = data.trimmingCharacters(in: .whitespaces)
-        guard !reference.isEmpty, let base = URL(string: sseURL),
-              let resolved = URL(string: reference, relativeTo: base)?.absoluteURL,
-              let scheme = resolved.scheme?.lowercased(), scheme == "http" || scheme == "https",
-              resolved.host?.isEmpty == false else { return nil }
-        let url = resolved.absoluteString
-        let origin = URLAuthority(url)?.origin.lowercased()
-        return (url, origin != nil && origin == URLAuthority(sseURL)?.origin.lowercased())
+        guard !reference.isEmpty, let base = HTTPURL(sseURL), let resolved = base.resolve(reference) else { return nil }
+        return (resolved.text, resolved.origin == base.origin)
     }
 
     /// The first event matching `wanted`; nil when the stream ended or failed first.

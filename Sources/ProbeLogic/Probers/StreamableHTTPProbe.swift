@@ -152,10 +152,9 @@ public struct StreamableHTTPProbe: Prober {
 
     /// A 307/308 target on the same origin (a trailing-slash redirect), else nil.
     static func sameOriginRedirect(_ location: String?, from url: String) -> String? {
-        guard let location, let base = URL(string: url), let resolved = URL(string: location, relativeTo: base)?.absoluteURL,
-              let from = URLAuthority(url), let to = URLAuthority(resolved.absoluteString), from.origin == to.origin
+        guard let location, let base = HTTPURL(url), let resolved = base.resolve(location), resolved.origin == base.origin
         else { return nil }
-        return resolved.absoluteString
+        return resolved.text
     }
 }
 

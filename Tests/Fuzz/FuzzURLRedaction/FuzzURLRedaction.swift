@@ -1,29 +1,43 @@
 import FuzzSupport
 import HTTPClient
-import ProbeLogic
 
 /// URL redaction on URLs built from fuzzed parts, with secrets as markers that occur nowhere else:
 /// no userinfo, no value of a secret-named query parameter (however its name is cased or
 /// percent-encoded) and no fragment survives; redacting twice changes nothing; the host stays.
-/// The first byte picks a mode: odd bytes feed the rest to the redactor raw (no trap, idempotent).
+/// The first byte picks a mode: odd bytes feed the rest to the redactor raw (no trap, idempotent)
+/// and to `HTTPURL`'s parser (no trap; where it parses, the redacted form keeps its host and port
+/// where the parser found them, so reading and showing agree on the userinfo), and resolve the
+/// text after the first line break against the first line (no trap; a reference without a scheme
+/// or authority stays on the base's origin).
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzURLRedaction(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     var input = FuzzInput(data, size)
     if input.byte() & 1 == 1 {
         let raw = String(decoding: input.rest(), as: UTF8.self)
-        let once = URLRedactor.redact(raw)
-        require(URLRedactor.redact(once) == once, "not idempotent: \(shown(raw)) -> \(shown(once))")
-        _ = URLAuthority(raw)
+        let once = HTTPURL.redact(raw)
+        require(HTTPURL.redact(once) == once, "not idempotent: \(shown(raw)) -> \(shown(once))")
+        if let url = HTTPURL(raw) {
+            let start = "\(raw.prefix(url.scheme.count + 3))\(url.userinfo == nil ? "" : "REDACTED:REDACTED@")\(url.hostAndPort)"
+            require(url.redacted.hasPrefix(start), "parser and redaction disagree: \(shown(raw)) -> \(shown(url.redacted))")
+            _ = url.origin
+        }
+        let lines = raw.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false)
+        if lines.count == 2, let base = HTTPURL(String(lines[0])), let resolved = base.resolve(String(lines[1])) {
+            let reference = lines[1]
+            if reference.first == "/" && !reference.hasPrefix("//") || reference.first == "?" || reference.first == "#" {
+                require(resolved.origin == base.origin, "left the origin: \(shown(raw)) -> \(shown(resolved.text))")
+            }
+        }
         return 0
     }
     var built = SecretURL()
     let url = built.make(&input)
-    let redacted = URLRedactor.redact(url)
+    let redacted = HTTPURL.redact(url)
     for secret in built.secrets {
         require(!redacted.contains(secret), "secret \(secret) survives: \(shown(url)) -> \(shown(redacted))")
     }
     require(redacted.contains(built.host), "host \(built.host) lost: \(shown(url)) -> \(shown(redacted))")
-    require(URLRedactor.redact(redacted) == redacted, "not idempotent: \(shown(url)) -> \(shown(redacted))")
+    require(HTTPURL.redact(redacted) == redacted, "not idempotent: \(shown(url)) -> \(shown(redacted))")
     return 0
 }
 
