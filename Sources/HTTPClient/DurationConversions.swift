@@ -18,8 +18,4 @@ extension Duration {
         let (seconds, attoseconds) = components
         return Double(seconds) + Double(attoseconds) / 1e18
     }
-
-    /// The old name of `seconds`, for the files still being rewritten.
-    @available(*, deprecated, renamed: "seconds")
-    public var secondsValue: Double { seconds }
 }

@@ -374,7 +374,3 @@ extension HTTPURL {
         return name == "invalid" || name.hasSuffix(".invalid")
     }
 }
-
-/// The old name of the showing rule (`URLRedactor.redact`), for the files still being rewritten.
-@available(*, deprecated, renamed: "HTTPURL")
-public typealias URLRedactor = HTTPURL

@@ -75,11 +75,11 @@ public enum RestartMarks {
             request.maxResponseBodyBytes = 256 * 1024
             let exchange = await context.http.send(request)
             documents[url] = if let error = exchange.error {
-                .unreadable("document \(URLRedactor.redact(url)) failed (\(error.kind.rawValue))")
+                .unreadable("document \(HTTPURL.redact(url)) failed (\(error.kind.rawValue))")
             } else if let status = exchange.status, (200..<300).contains(status) {
                 .body(exchange.body)
             } else {
-                .unreadable("document \(URLRedactor.redact(url)) answered HTTP \(exchange.status ?? 0)")
+                .unreadable("document \(HTTPURL.redact(url)) answered HTTP \(exchange.status ?? 0)")
             }
         }
         return documents

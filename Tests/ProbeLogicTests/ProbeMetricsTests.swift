@@ -81,7 +81,7 @@ final class ProbeMetricsTests: XCTestCase {
     }
 
     /// A run that writes every series: TLS expiry, OAuth token state, a transition and a restart.
-    func fullRun(_ target: String) -> (ProbeRun, TargetHealth.Step) {
+    func fullRun(_ target: String) -> ProbeRun {
         var report = run(target, .healthy).report
         report.answer = ProbeAnswer(url: "https://a/", status: 200, headers: HTTPHeaders(),
                                     certificate: PeerCertificate(notAfter: Date(timeIntervalSince1970: 1_900_000_000)))
@@ -90,7 +90,7 @@ final class ProbeMetricsTests: XCTestCase {
                                      restart: "server version changed", recoveryLink: nil)
         let run = ProbeRun(target: target, report: report, step: step, traceID: .random(), spanID: .random(), startUnixNano: 1,
                            duration: .milliseconds(6))
-        return (run, step)
+        return run
     }
 
     static let every = ["probe.success", "probe.duration", "probe.last_duration", "probe.http.status_code",
@@ -105,7 +105,7 @@ final class ProbeMetricsTests: XCTestCase {
     }
 
     func testLabelsAreOnEverySeriesOfTheTarget() {
-        let (run, step) = fullRun("a")
+        let run = fullRun("a")
         metrics.record(run, labels: ["team": "payments", "env": "prod"])
         metrics.record(self.run("b", .healthy), labels: [:])
         let points = pointsOf("a")
@@ -118,7 +118,7 @@ final class ProbeMetricsTests: XCTestCase {
     }
 
     func testChangedLabelsReplaceTheOldSeries() {
-        let (run, step) = fullRun("a")
+        let run = fullRun("a")
         metrics.record(run, labels: ["team": "payments"])
         metrics.record(run, labels: ["team": "billing"])
         let points = pointsOf("a")
@@ -130,7 +130,7 @@ final class ProbeMetricsTests: XCTestCase {
     }
 
     func testRemovedTargetWithLabelsLeavesNoSeries() {
-        let (run, step) = fullRun("a")
+        let run = fullRun("a")
         metrics.record(run, labels: ["team": "payments"])
         metrics.remove(target: "a")
         XCTAssertEqual(pointsOf("a").map(\.metric), [])

@@ -50,7 +50,7 @@ struct ProbeExecutor: Sendable {
     }
 
     static func milliseconds(_ duration: Duration) -> String {
-        "\((duration / .milliseconds(1) * 10).rounded() / 10)"
+        "\((duration.milliseconds * 10).rounded() / 10)"
     }
 
     private func log(_ run: ProbeRun) {

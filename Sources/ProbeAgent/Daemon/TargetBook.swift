@@ -87,7 +87,7 @@ final class TargetBook: Sendable {
             entry.last = LastResult(
                 status: run.report.outcome.health, message: run.report.outcome.message,
                 errorType: run.report.outcome.errorType?.rawValue, httpStatus: run.report.httpStatus,
-                traceID: run.traceID.hex, atUnixNano: run.startUnixNano, durationSeconds: run.duration.secondsValue)
+                traceID: run.traceID.hex, atUnixNano: run.startUnixNano, durationSeconds: run.duration.seconds)
             if let token = run.report.token, entry.tokenUnavailable != (token.unavailableReason != nil) {
                 entry.tokenUnavailable.toggle()
                 changes.token = true
@@ -118,10 +118,10 @@ final class TargetBook: Sendable {
             let e = entries[name]!
             var object: [String: Any] = [
                 "name": name,
-                "url": URLRedactor.redact(e.spec.target.url),
+                "url": HTTPURL.redact(e.spec.target.url),
                 "state": e.health.state.rawValue,
                 "consecutive_failures": e.health.consecutiveFailures,
-                "interval_seconds": e.spec.interval.secondsValue,
+                "interval_seconds": e.spec.interval.seconds,
             ]
             if case .mcp(let options) = e.spec.target.kind { object["mcp_transport"] = options.transport.rawValue } else { object["kind"] = "http" }
             if !e.spec.target.labels.isEmpty { object["labels"] = e.spec.target.labels }

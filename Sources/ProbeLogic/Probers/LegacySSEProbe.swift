@@ -62,7 +62,7 @@ public struct LegacySSEProbe: Prober {
             report.outcome = Outcome(.unhealthy, .invalidResponse, "endpoint event data is not an http(s) URL")
             return report
         }
-        report.attributes.append(Attribute("mcp.sse.endpoint", .string(URLRedactor.redact(endpoint.url))))
+        report.attributes.append(Attribute("mcp.sse.endpoint", .string(HTTPURL.redact(endpoint.url))))
         if !endpoint.sameOrigin { report.attributes.append(Attribute("mcp.sse.endpoint.cross_origin", .bool(true))) }
         guard initialize else {
             report.outcome = Outcome(.healthy)

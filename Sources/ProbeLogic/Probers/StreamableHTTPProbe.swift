@@ -33,7 +33,7 @@ public struct StreamableHTTPProbe: Prober {
         if let status = exchange.status, status == 307 || status == 308,
            let location = Self.sameOriginRedirect(exchange.headers["location"], from: url) {
             // Starlette mounts answer /mcp with 307 to /mcp/: follow once, re-sending the POST.
-            report.attributes.append(Attribute("probe.redirect", .string("HTTP \(status) to \(URLRedactor.redact(location)): configure the final URL")))
+            report.attributes.append(Attribute("probe.redirect", .string("HTTP \(status) to \(HTTPURL.redact(location)): configure the final URL")))
             url = location
             exchange = await initialize(rpc, url: url, context: context)
         }
