@@ -78,6 +78,17 @@ public struct ProbeReport: Sendable {
         self.timings = timings
     }
 
+    /// The main exchange: its answer recorded and returned, or its transport failure recorded (nil).
+    mutating func record(_ exchange: Exchange, url: String) -> ProbeAnswer? {
+        guard let answer = ProbeAnswer(exchange, url: url) else {
+            timings = exchange.timings
+            record(exchange.error ?? HTTPClientError(kind: .other, message: "no response"))
+            return nil
+        }
+        record(answer, timings: exchange.timings)
+        return answer
+    }
+
     /// A healthy verdict becomes `assertion_failed` when the main answer fails one of `checks`.
     mutating func applyAnswerChecks(_ checks: AnswerChecks) {
         guard let answer else { return }

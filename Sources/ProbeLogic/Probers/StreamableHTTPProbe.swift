@@ -37,12 +37,7 @@ public struct StreamableHTTPProbe: Prober {
             url = location
             exchange = await initialize(rpc, url: url, context: context)
         }
-        guard let answer = ProbeAnswer(exchange, url: url) else {
-            report.timings = exchange.timings
-            report.record(exchange.error ?? HTTPClientError(kind: .other, message: "no response"))
-            return report
-        }
-        report.record(answer, timings: exchange.timings)
+        guard let answer = report.record(exchange, url: url) else { return report }
         let reply = answer.body.isEmpty ? nil : JSONRPCReply.parse(answer.body)
         let (outcome, next) = Classifier.initialize(InitializeExchange(
             status: answer.status, reply: reply, wwwAuthenticate: answer.headers["www-authenticate"],
@@ -105,12 +100,7 @@ public struct StreamableHTTPProbe: Prober {
         request.freshConnection = true
         request.captureCertificate = rpc.target.url.lowercased().hasPrefix("https:")
         let exchange = await context.http.send(request, reading: .sseUntil { JSONRPCReply.isResponse($0.data) })
-        guard let answer = ProbeAnswer(exchange, url: rpc.target.url) else {
-            report.timings = exchange.timings
-            report.record(exchange.error ?? HTTPClientError(kind: .other, message: "no response"))
-            return
-        }
-        report.record(answer, timings: exchange.timings)
+        guard let answer = report.record(exchange, url: rpc.target.url) else { return }
         await context.noteAuthAnswer(status: answer.status, headers: answer.headers, credentialsSent: rpc.credentialsSent,
                                      target: rpc.target, into: &report)
         if let outcome = Classifier.authAnswer(status: answer.status, credentialsSent: rpc.credentialsSent,
