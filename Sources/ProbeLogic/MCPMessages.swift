@@ -1,25 +1,75 @@
 import Foundation
+import Tracing
 
-/// JSON-RPC bodies the MCP probes send, and parsing of what comes back.
+/// Constants of the JSON-RPC messages the MCP probes send, and parsing of what comes back.
 public enum MCPMessages {
     /// The newest handshake-era revision we speak; servers answer with one they support.
     public static let handshakeProtocolVersion = "2025-11-25"
     public static let clientName = "probe-agent"
     public static let initializeID = 1
+}
 
-    public static func initialize(clientVersion: String) -> [UInt8] {
-        Array(#"{"jsonrpc":"2.0","id":\#(initializeID),"method":"initialize","params":{"protocolVersion":"\#(handshakeProtocolVersion)","capabilities":{},"clientInfo":{"name":"\#(clientName)","version":"\#(clientVersion)"}}}"#.utf8)
+/// One JSON-RPC message the probe sends. Its body is written once its MCP span has started, so
+/// `params._meta` carries that span's `traceparent` (and `tracestate`): the MCP SDKs read trace
+/// context there, not from the HTTP header (OpenTelemetry's MCP conventions, the 2026-07-28 spec).
+public struct MCPMessage: Sendable, Equatable {
+    public var method: String
+    /// nil for a notification.
+    public var id: Int?
+    /// The members of `params` besides `_meta`, as JSON text without the braces.
+    public var params: String
+    /// The members of `params._meta` besides the trace context, as JSON text without the braces.
+    public var meta: String
+    /// For `tools/call`: the tool's name (the span is named `tools/call <name>`).
+    public var toolName: String?
+
+    public init(method: String, id: Int?, params: String = "", meta: String = "", toolName: String? = nil) {
+        self.method = method
+        self.id = id
+        self.params = params
+        self.meta = meta
+        self.toolName = toolName
     }
 
-    public static let initializedNotification = notification("notifications/initialized")
-
-    /// A JSON-RPC request; `paramsJSON` is inserted as is.
-    static func request(id: Int, method: String, paramsJSON: String) -> [UInt8] {
-        Array(#"{"jsonrpc":"2.0","id":\#(id),"method":"\#(method)","params":\#(paramsJSON)}"#.utf8)
+    public static func initialize(clientVersion: String) -> MCPMessage {
+        MCPMessage(method: "initialize", id: MCPMessages.initializeID, params:
+            #""protocolVersion":"\#(MCPMessages.handshakeProtocolVersion)","capabilities":{},"clientInfo":{"name":"\#(MCPMessages.clientName)","version":"\#(clientVersion)"}"#)
     }
 
-    static func notification(_ method: String) -> [UInt8] {
-        Array(#"{"jsonrpc":"2.0","method":"\#(method)"}"#.utf8)
+    static func notification(_ method: String) -> MCPMessage { MCPMessage(method: method, id: nil) }
+
+    /// `tools/call` of `tool` with `argumentsJSON` (a JSON object's text).
+    static func toolCall(id: Int, tool: String, argumentsJSON: String) -> MCPMessage {
+        MCPMessage(method: "tools/call", id: id, params: #""name":\#(JSONText.string(tool)),"arguments":\#(argumentsJSON)"#,
+                   toolName: tool)
+    }
+
+    /// The span's name: the method, and the tool for `tools/call`.
+    var spanName: String { toolName.map { "\(method) \($0)" } ?? method }
+
+    /// The JSON-RPC text, with `trace`'s context (when valid) first in `params._meta`.
+    public func body(trace: SpanContext?) -> [UInt8] {
+        var meta = self.meta
+        if let trace, trace.isValid {
+            var context = #""traceparent":"\#(W3CTraceContext.traceparent(trace))""#
+            if !trace.traceState.isEmpty { context += #","tracestate":\#(JSONText.string(trace.traceState))"# }
+            meta = meta.isEmpty ? context : context + "," + meta
+        }
+        var members = params
+        if !meta.isEmpty { members += (members.isEmpty ? "" : ",") + #""_meta":{\#(meta)}"# }
+        var text = #"{"jsonrpc":"2.0","#
+        if let id { text += #""id":\#(id),"# }
+        text += #""method":"\#(method)""#
+        if id != nil || !members.isEmpty { text += #","params":{\#(members)}"# }
+        return Array((text + "}").utf8)
+    }
+}
+
+/// JSON string literals for the bodies we write.
+enum JSONText {
+    static func string(_ text: String) -> String {
+        let data = (try? JSONSerialization.data(withJSONObject: [text], options: [])) ?? Data("[\"\"]".utf8)
+        return String(String(decoding: data, as: UTF8.self).dropFirst().dropLast())
     }
 }
 
@@ -53,8 +103,13 @@ public enum JSONRPCReply: Sendable, Equatable {
 
     /// Parses one JSON-RPC message expected to answer `initialize` (request `expectedID`).
     public static func parse(_ bytes: some Collection<UInt8>, expectedID: Int = MCPMessages.initializeID) -> JSONRPCReply {
-        switch JSONRPCResponse.parse(bytes, id: expectedID) {
-        case .result(let result): initialize(result)
+        JSONRPCReply(JSONRPCResponse.parse(bytes, id: expectedID))
+    }
+
+    /// The reply to `initialize` in a parsed response.
+    init(_ response: JSONRPCResponse) {
+        self = switch response {
+        case .result(let result): Self.initialize(result)
         case .error(let code): .error(code: code)
         case .idMismatch: .idMismatch
         case .malformed: .notJSONRPC

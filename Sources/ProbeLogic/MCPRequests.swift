@@ -1,7 +1,8 @@
 import Foundation
 import HTTPClient
 
-/// JSON-RPC exchanges after `initialize` (and the 2026 `server/discover`), built on TracedHTTP.
+/// JSON-RPC messages to an MCP endpoint, each in its MCP CLIENT span (`MCPClientSpan`) with the
+/// HTTP exchange that carries it as the span's child, built on TracedHTTP.
 struct MCPRequests {
     let target: Target
     /// The target's headers and our `Authorization`; none for an endpoint on another origin
@@ -10,6 +11,7 @@ struct MCPRequests {
     let credentialsSent: Bool
     let http: TracedHTTP
     let deadline: ContinuousClock.Instant
+    let metrics: ProbeMetrics?
 
     init(target: Target, context: ProbeContext, toTargetOrigin: Bool = true) {
         self.target = target
@@ -17,6 +19,7 @@ struct MCPRequests {
         credentialsSent = toTargetOrigin && context.credentials.areSent
         http = context.http
         deadline = context.deadline
+        metrics = context.metrics
     }
 
     /// The answer to one JSON-RPC request.
@@ -32,6 +35,7 @@ struct MCPRequests {
         }
     }
 
+    /// Where a message goes: a POST with the MCP headers (the body is the message span's to write).
     func post(_ body: [UInt8], url: String? = nil, session: String?, version: String?,
               extraHeaders: [(String, String)] = []) -> HTTPRequest {
         var request = HTTPRequest(method: "POST", url: url ?? target.url, body: body, timeout: deadline.remaining)
@@ -43,33 +47,73 @@ struct MCPRequests {
         return request
     }
 
-    /// Sends a request and reads its answer from a JSON or SSE response.
-    func call(id: Int, method: String, paramsJSON: String, session: String?, version: String?,
+    /// POSTs `message` inside its MCP span and leaves the span open: for an answer that comes
+    /// another way (legacy SSE's stream), ended by `finish`.
+    func start(_ message: MCPMessage, url: String? = nil, session: String? = nil, version: String? = nil,
+               extraHeaders: [(String, String)] = [], reading: BodyReading = .all,
+               prepare: (inout HTTPRequest) -> Void = { _ in }) async -> (Exchange, MCPClientSpan) {
+        let span = MCPClientSpan(message, url: url ?? target.url, tracer: http.tracer)
+        var request = post(span.body, url: url, session: session, version: version, extraHeaders: extraHeaders)
+        prepare(&request)
+        let exchange = await span.carrying { [request] in await http.send(request, reading: reading) }
+        return (exchange, span)
+    }
+
+    /// Ends a message's span with how it was answered.
+    func finish(_ span: MCPClientSpan, _ answer: MCPClientSpan.Answer, protocolVersion: String?, httpVersion: String?) {
+        span.end(answer, protocolVersion: protocolVersion, httpVersion: httpVersion, target: target.name, metrics: metrics)
+    }
+
+    /// Sends `message` and reads its answer from the JSON or SSE response; the span ends with it.
+    /// `protocolVersion` names the version for the span when no header says it (legacy SSE).
+    func send(_ message: MCPMessage, url: String? = nil, session: String? = nil, version: String? = nil,
+              protocolVersion: String? = nil, extraHeaders: [(String, String)] = [],
+              prepare: (inout HTTPRequest) -> Void = { _ in }) async -> (Exchange, JSONRPCResponse?) {
+        let reading: BodyReading = message.id == nil ? .all : .sseUntil { JSONRPCReply.isResponse($0.data) }
+        let (exchange, span) = await start(message, url: url, session: session, version: version, extraHeaders: extraHeaders,
+                                           reading: reading, prepare: prepare)
+        guard let status = exchange.status, exchange.error == nil else {
+            let type = exchange.error.map { Classifier.transportError($0.kind).errorType ?? .other } ?? .other
+            finish(span, .failed(type), protocolVersion: version ?? protocolVersion, httpVersion: exchange.httpVersion)
+            return (exchange, nil)
+        }
+        guard let id = message.id else {
+            finish(span, .accepted(httpStatus: status), protocolVersion: version ?? protocolVersion, httpVersion: exchange.httpVersion)
+            return (exchange, nil)
+        }
+        let bytes = exchange.matchedEvent.map { Array($0.data.utf8) } ?? exchange.body
+        let response = bytes.isEmpty ? nil : JSONRPCResponse.parse(bytes, id: id)
+        let negotiated = if case .result(let result)? = response { result["protocolVersion"] as? String } else { String?.none }
+        finish(span, .response(response, httpStatus: status), protocolVersion: version ?? protocolVersion ?? negotiated,
+               httpVersion: exchange.httpVersion)
+        return (exchange, response)
+    }
+
+    /// Sends a request; its answer, or why there is none.
+    func call(_ message: MCPMessage, session: String?, version: String?,
               extraHeaders: [(String, String)] = []) async -> (Answer, Exchange) {
-        let body = MCPMessages.request(id: id, method: method, paramsJSON: paramsJSON)
-        let exchange = await http.send(post(body, session: session, version: version, extraHeaders: extraHeaders),
-                                       reading: .sseUntil { JSONRPCReply.isResponse($0.data) })
-        return (Self.answer(exchange, id: id), exchange)
+        let (exchange, response) = await send(message, session: session, version: version, extraHeaders: extraHeaders)
+        if let error = exchange.error { return (.transportFailure(error), exchange) }
+        return (Self.answer(response, status: exchange.status), exchange)
     }
 
-    /// Sends a notification; true when the server accepted it (any 2xx).
+    /// Sends a notification; the HTTP status it got (any 2xx: accepted).
     func notify(method: String, session: String?, version: String?) async -> Int? {
-        return await http.send(post(MCPMessages.notification(method), session: session, version: version)).status
+        await send(.notification(method), session: session, version: version).0.status
     }
 
-    static func answer(_ exchange: Exchange, id: Int) -> Answer {
-        if let error = exchange.error { return .transportFailure(error) }
-        return answer(exchange.matchedEvent.map { Array($0.data.utf8) } ?? exchange.body, id: id, status: exchange.status)
-    }
-
-    /// The answer to request `id` in one JSON-RPC response message (`status`: of the HTTP exchange that carried it).
-    static func answer(_ bytes: [UInt8], id: Int, status: Int?) -> Answer {
-        switch JSONRPCResponse.parse(bytes, id: id) {
+    /// The answer to a request in one JSON-RPC response message (`status`: of the HTTP exchange that carried it).
+    static func answer(_ response: JSONRPCResponse?, status: Int?) -> Answer {
+        switch response ?? .malformed("without a JSON-RPC answer") {
         case .result(let result): .result(result)
         case .error(let code): .error(code: code)
         case .idMismatch: .failed("JSON-RPC result for another id", status: status, type: .jsonRPCIDMismatch)
         case .malformed(let why): .failed("HTTP \(status ?? 0) \(why)", status: status)
         }
+    }
+
+    static func answer(_ bytes: [UInt8], id: Int, status: Int?) -> Answer {
+        answer(JSONRPCResponse.parse(bytes, id: id), status: status)
     }
 }
 
@@ -77,8 +121,10 @@ struct MCPRequests {
 enum ServerDiscover {
     static let version = "2026-07-28"
 
-    static func params(clientVersion: String) -> String {
-        #"{"_meta":{"io.modelcontextprotocol/protocolVersion":"\#(version)","io.modelcontextprotocol/clientInfo":{"name":"\#(MCPMessages.clientName)","version":"\#(clientVersion)"},"io.modelcontextprotocol/clientCapabilities":{}}}"#
+    /// `server/discover` with the protocol's own `_meta` keys (the trace context joins them).
+    static func message(clientVersion: String) -> MCPMessage {
+        MCPMessage(method: "server/discover", id: 1, meta:
+            #""io.modelcontextprotocol/protocolVersion":"\#(version)","io.modelcontextprotocol/clientInfo":{"name":"\#(MCPMessages.clientName)","version":"\#(clientVersion)"},"io.modelcontextprotocol/clientCapabilities":{}"#)
     }
 
     /// Server facts from a valid DiscoverResult (non-empty `supportedVersions`, object `capabilities`).

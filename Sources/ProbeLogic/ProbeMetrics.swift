@@ -16,6 +16,7 @@ public final class ProbeMetrics: Sendable {
     let tokenUnavailable: Gauge
     let transitions: Counter
     let restarts: Counter
+    let mcpOperationDuration: Histogram
     /// Each target's series, bound to the probe type, transport and labels they were last recorded
     /// with (to skip building and hashing attributes on every probe, and to remove them later).
     private let targets = Mutex<[String: TargetSeries]>([:])
@@ -23,6 +24,8 @@ public final class ProbeMetrics: Sendable {
     /// The targets that may record (nil: any), so a probe of a target that left while it ran
     /// cannot bring its series back.
     private let current = Mutex<Set<String>?>(nil)
+    /// Each target's `mcp.client.operation.duration` series (method, outcome, ... vary), to remove them with it.
+    private let mcpSeries = Mutex<[String: Set<[Attribute]>]>([:])
     static let phases = ["resolve", "connect", "tls", "processing", "transfer"]
 
     /// The series one probe run may write, bound once per target, probe type, transport and labels.
@@ -94,6 +97,9 @@ public final class ProbeMetrics: Sendable {
                                           description: "1 when the OAuth token the target's auth asks for could not be obtained (OAuth targets only)")
         transitions = registry.counter("probe.state.transitions", unit: "1", description: "Changes of the target's state")
         restarts = registry.counter("probe.target.restarts", unit: "1", description: "Restarts detected")
+        mcpOperationDuration = registry.histogram("mcp.client.operation.duration", unit: "s",
+                                                  description: "Duration of one MCP request or notification, as its client span",
+                                                  bounds: [0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 30, 60, 120, 300])
     }
 
     /// The attributes every probe metric of a target carries: its name, transport, probe type and
@@ -143,6 +149,14 @@ public final class ProbeMetrics: Sendable {
         }
     }
 
+    /// One MCP operation (OpenTelemetry's MCP conventions; attributes as on its span, and `probe.target`).
+    func recordMCPOperation(_ seconds: Double, target: String, attributes: [Attribute]) {
+        guard current.withLock({ $0?.contains(target) ?? true }) else { return }
+        let attributes = attributes + [Attribute("probe.target", .string(target))]
+        mcpOperationDuration.record(seconds, attributes: attributes)
+        mcpSeries.withLock { _ = $0[target, default: []].insert(attributes) }
+    }
+
     /// From now on only `targets` record; the series of every other target go.
     public func retain(_ targets: Set<String>) {
         let gone = self.targets.withLock { series in
@@ -154,6 +168,9 @@ public final class ProbeMetrics: Sendable {
 
     /// Forget a target's series (it left the config or this shard).
     public func remove(target: String) {
+        for attributes in mcpSeries.withLock({ $0.removeValue(forKey: target) }) ?? [] {
+            mcpOperationDuration.remove(attributes: attributes)
+        }
         lastHealth.withLock { _ = $0.removeValue(forKey: target) }
         guard let series = targets.withLock({ $0.removeValue(forKey: target) }) else { return }
         remove(attributes: series.attributes)

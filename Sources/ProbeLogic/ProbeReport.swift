@@ -124,10 +124,12 @@ public struct ProbeContext: Sendable {
     public var origins: OriginFacts
     /// The probe's timeout, counted from when its credentials were ready.
     public var deadline: ContinuousClock.Instant
+    /// Where MCP operations record their duration; nil: nowhere (`check`).
+    public var metrics: ProbeMetrics?
 
     public init(http: TracedHTTP, clientVersion: String, credentials: ResolvedCredentials,
                 credentialSource: any CredentialSource = StaticCredentials(), challenges: ChallengeVerdictCache = ChallengeVerdictCache(),
-                origins: OriginFacts = OriginFacts(), deadline: ContinuousClock.Instant) {
+                origins: OriginFacts = OriginFacts(), deadline: ContinuousClock.Instant, metrics: ProbeMetrics? = nil) {
         self.http = http
         self.clientVersion = clientVersion
         self.credentials = credentials
@@ -135,6 +137,7 @@ public struct ProbeContext: Sendable {
         self.challenges = challenges
         self.origins = origins
         self.deadline = deadline
+        self.metrics = metrics
     }
 
     /// A new report for this probe's credentials.

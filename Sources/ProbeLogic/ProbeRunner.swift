@@ -41,7 +41,7 @@ public struct ProbeRunner: Sendable {
             let credentials = await credentials.credentials(for: target)
             let context = ProbeContext(http: http, clientVersion: clientVersion, credentials: credentials,
                                        credentialSource: self.credentials, challenges: challenges, origins: origins,
-                                       deadline: .now + target.timeout)
+                                       deadline: .now + target.timeout, metrics: metrics)
             var report = await (prober ?? Self.prober(for: target.kind)).probe(target, context: context)
             report.applyAnswerChecks(target.kind.expect)
             var run = ProbeRun(target: target.name, report: report, step: TargetHealth.Step(health: health),

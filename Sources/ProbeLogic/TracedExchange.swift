@@ -22,6 +22,8 @@ public struct Exchange: Sendable {
     public var startUnixNano: UInt64
     /// The server's leaf certificate, when the request asked for it.
     public var peerCertificate: PeerCertificate?
+    /// `1.1` or `2`, once the response head arrived.
+    public var httpVersion: String?
 
     public var isSSE: Bool { headers["content-type"]?.lowercased().hasPrefix("text/event-stream") == true }
 }
@@ -49,6 +51,7 @@ public struct TracedHTTP: Sendable {
             exchange.status = response.status
             exchange.headers = response.headers
             exchange.peerCertificate = response.peerCertificate
+            exchange.httpVersion = response.httpVersion
             span.recordHead(status: response.status, httpVersion: response.httpVersion)
             try await read(response, into: &exchange, reading: reading)
             exchange.timings = response.timings()

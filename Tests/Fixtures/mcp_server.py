@@ -2,11 +2,12 @@
 # FastMCP when run with an mcp 1.x interpreter), wrapped in a small ASGI recorder so tests can see
 # what the probe sent. Binds 127.0.0.1 only; writes no files.
 #
-# Usage: python mcp_server.py MODE PORT [--tls CERT KEY [--h2]]   (--h2: HTTP/2 by ALPN, through hypercorn)
+# Usage: python mcp_server.py MODE PORT [--tls CERT KEY [--h2]] [--otlp URL]   (--h2: HTTP/2 by ALPN, through hypercorn;
+#   --otlp: the SDK's own spans, exported over OTLP/HTTP to URL/v1/traces, mcp 2.x only)
 #                            [--instance ID] [--uptime N] [--token T]   (restart identity, below)
 #   MODE: json | sse | stateless | legacy-sse | resumable | auth
 # Test-only routes (outside the MCP app):
-#   GET /_test/requests  -> JSON list of {method, path, headers} the MCP app received
+#   GET /_test/requests  -> JSON list of {method, path, headers, rpc, meta_traceparent} the MCP app received
 #   GET /_test/sessions  -> {"open": N} sessions the server's session manager holds now
 #   GET /_test/instance, /_test/instance-stats -> the restart identity's document (fixture_serving.Instance)
 # With --instance or --uptime, every response carries X-Instance-Id and the initialize answer's
@@ -21,6 +22,18 @@ import sys
 signal.pthread_sigmask(signal.SIG_SETMASK, [])
 
 import uvicorn
+
+if "--otlp" in sys.argv:  # before the SDK creates its tracer: every server span goes to the receiver
+    from opentelemetry import trace
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+
+    provider = TracerProvider(resource=Resource.create({"service.name": "mcp-test-server"}))
+    provider.add_span_processor(SimpleSpanProcessor(
+        OTLPSpanExporter(endpoint=sys.argv[sys.argv.index("--otlp") + 1] + "/v1/traces")))
+    trace.set_tracer_provider(provider)
 
 from fixture_serving import Instance
 
@@ -141,7 +154,9 @@ async def recorder(scope, receive, send):
                 more = message.get("more_body", False)
             body = b"".join(chunks)
             try:
-                entry["rpc"] = json.loads(body).get("method")
+                message = json.loads(body)
+                entry["rpc"] = message.get("method")
+                entry["meta_traceparent"] = ((message.get("params") or {}).get("_meta") or {}).get("traceparent")
             except Exception:
                 entry["rpc"] = None
             replayed = False

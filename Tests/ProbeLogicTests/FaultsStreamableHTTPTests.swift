@@ -14,21 +14,27 @@ final class FaultsStreamableHTTPTests: XCTestCase {
 
     func testFaultyInitializeAnswers() async throws {
         let server = try Self.faults.get()
-        let table: [(String, HealthStatus, ProbeErrorType, UInt)] = [
-            ("/status/500", .unhealthy, .http5xx, #line),
-            ("/status/502", .unhealthy, .http5xx, #line),
-            ("/garbage", .unhealthy, .invalidResponse, #line),
-            ("/invalid-jsonrpc", .unhealthy, .invalidResponse, #line),
-            ("/jsonrpc-error", .degraded, .jsonRPCError, #line),
+        // The last column: `error.type` of the `initialize` MCP span (the JSON-RPC code as text, else our class).
+        let table: [(String, HealthStatus, ProbeErrorType, String, UInt)] = [
+            ("/status/500", .unhealthy, .http5xx, "http_5xx", #line),
+            ("/status/502", .unhealthy, .http5xx, "http_5xx", #line),
+            ("/garbage", .unhealthy, .invalidResponse, "invalid_response", #line),
+            ("/invalid-jsonrpc", .unhealthy, .invalidResponse, "invalid_response", #line),
+            ("/jsonrpc-error", .degraded, .jsonRPCError, "-32603", #line),
         ]
-        for (path, health, errorType, line) in table {
+        for (path, health, errorType, mcpErrorType, line) in table {
             let target = Target(name: "faults", url: server.baseURL + path, kind: .mcp(MCPOptions(transport: .streamableHTTP)),
                                 timeout: .seconds(5))
             let (report, spans, _) = await ProbeHarness().run(StreamableHTTPProbe(), target)
             XCTAssertEqual(report.outcome.health, health, "\(path): \(report.outcome.message)", line: line)
             XCTAssertEqual(report.outcome.errorType, errorType, path, line: line)
             XCTAssertEqual(report.transport, .streamableHTTP, line: line)
-            XCTAssertEqual(spans.filter { $0.kind == .client }.map(\.name), ["POST"], "no DELETE without a session", line: line)
+            XCTAssertEqual(spans.httpClients.map(\.name), ["POST"], "no DELETE without a session", line: line)
+            let initialize = spans.mcpClients.first
+            XCTAssertEqual(initialize?.attributes["error.type"], .string(mcpErrorType), path, line: line)
+            XCTAssertEqual(initialize?.status.code, .error, path, line: line)
+            XCTAssertEqual(initialize?.attributes["rpc.response.status_code"], mcpErrorType.hasPrefix("-") ? .string(mcpErrorType) : nil,
+                           path, line: line)
         }
     }
 

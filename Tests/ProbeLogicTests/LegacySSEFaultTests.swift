@@ -39,7 +39,7 @@ final class LegacySSEFaultTests: XCTestCase {
         XCTAssertEqual(report.httpStatus, 200)
         XCTAssertGreaterThanOrEqual(elapsed, .milliseconds(1400))
         XCTAssertLessThan(elapsed, .milliseconds(2500))
-        let get = try XCTUnwrap(spans.first { $0.kind == .client })
+        let get = try XCTUnwrap(spans.httpClients.first)
         XCTAssertEqual(get.attributes["error.type"], "timeout")
         let closed = try await eventually { try await openStreams() == 0 }
         XCTAssertTrue(closed, "the GET stream is still open on the server")
@@ -51,7 +51,7 @@ final class LegacySSEFaultTests: XCTestCase {
         XCTAssertEqual(report.outcome.errorType, .http4xx)
         XCTAssertEqual(report.outcome.message, "endpoint POST 404 (mount prefix dropped?)")
         XCTAssertEqual(report.httpStatus, 200, "the GET's status")
-        XCTAssertEqual(spans.filter { $0.kind == .client }.map(\.name).sorted(), ["GET", "POST"])
+        XCTAssertEqual(spans.httpClients.map(\.name).sorted(), ["GET", "POST"])
     }
 
     func testWrongContentTypeIsAnInvalidResponse() async throws {
@@ -157,7 +157,7 @@ final class LegacySSEFaultTests: XCTestCase {
         XCTAssertEqual(report.outcome.health, .unreachable)
         XCTAssertEqual(report.outcome.errorType, .dns)
         XCTAssertLessThan(elapsed, .seconds(1))
-        XCTAssertEqual(spans.first { $0.kind == .client }?.attributes["error.type"], "dns")
+        XCTAssertEqual(spans.httpClients.first?.attributes["error.type"], "dns")
     }
 
     func testBlackholeTimesOut() async throws {

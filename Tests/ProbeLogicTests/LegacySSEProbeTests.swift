@@ -75,10 +75,18 @@ final class LegacySSEProbeTests: XCTestCase {
         XCTAssertEqual(root.attributes["health.status"], "healthy", file: file, line: line)
         XCTAssertEqual(root.attributes["mcp.server.name"], "probe-test", file: file, line: line)
         XCTAssertEqual(root.status.code, .ok, file: file, line: line)
-        let clients = spans.filter { $0.kind == .client }.sorted { $0.startTimeUnixNano < $1.startTimeUnixNano }
+        let clients = spans.httpClients.sorted { $0.startTimeUnixNano < $1.startTimeUnixNano }
         XCTAssertEqual(clients.map(\.name), ["GET", "POST"], file: file, line: line)
-        for client in clients { XCTAssertEqual(client.parentSpanID, root.context.spanID, file: file, line: line) }
+        // The POST carries `initialize`: its MCP CLIENT span (under the root) is its parent, and
+        // ends only when the answer came on the GET stream.
+        let initialize = try XCTUnwrap(spans.mcpClients.first, file: file, line: line)
+        XCTAssertEqual(spans.mcpClients.map(\.name), ["initialize"], file: file, line: line)
+        XCTAssertEqual(initialize.parentSpanID, root.context.spanID, file: file, line: line)
+        XCTAssertEqual(initialize.attributes["mcp.protocol.version"], .string(MCPMessages.handshakeProtocolVersion), file: file, line: line)
         guard clients.count == 2 else { return }
+        XCTAssertEqual(clients[0].parentSpanID, root.context.spanID, file: file, line: line)
+        XCTAssertEqual(clients[1].parentSpanID, initialize.context.spanID, file: file, line: line)
+        XCTAssertGreaterThanOrEqual(initialize.endTimeUnixNano, clients[1].endTimeUnixNano, file: file, line: line)
         let (getSpan, postSpan) = (clients[0], clients[1])
         XCTAssertGreaterThan(getSpan.endTimeUnixNano, 0, "GET span ended", file: file, line: line)
         XCTAssertGreaterThanOrEqual(getSpan.endTimeUnixNano, postSpan.endTimeUnixNano, file: file, line: line)
@@ -96,7 +104,7 @@ final class LegacySSEProbeTests: XCTestCase {
         let (report, spans, _) = await ProbeHarness().run(LegacySSEProbe(initialize: false), sseTarget(server))
         XCTAssertEqual(report.outcome.health, .healthy, report.outcome.message)
         XCTAssertNil(report.server)
-        XCTAssertEqual(spans.filter { $0.kind == .client }.map(\.name), ["GET"])
+        XCTAssertEqual(spans.httpClients.map(\.name), ["GET"])
         let closed = await eventually { establishedConnections(toPort: server.port) == 0 }
         XCTAssertTrue(closed)
         let methods = try await recordedRequests(server).map(\.method)
@@ -111,7 +119,7 @@ final class LegacySSEProbeTests: XCTestCase {
         XCTAssertEqual(report.outcome.health, .healthy, report.outcome.message)
         XCTAssertEqual(report.transport, .sse)
         XCTAssertEqual(report.server?.serverName, "probe-test")
-        let clients = spans.filter { $0.kind == .client }.sorted { $0.startTimeUnixNano < $1.startTimeUnixNano }
+        let clients = spans.httpClients.sorted { $0.startTimeUnixNano < $1.startTimeUnixNano }
         XCTAssertEqual(clients.map(\.name), ["POST", "GET", "POST"], "initialize (405), then the legacy GET and POST")
         let methods = try await recordedRequests(server).map(\.method)
         XCTAssertEqual(methods, ["POST", "GET", "POST"])

@@ -44,7 +44,7 @@ final class MCPFeatureTests: XCTestCase {
         let (run, spans) = await ProbeHarness().run(target)
         XCTAssertEqual(run.report.outcome.health, .healthy, run.report.outcome.message)
         XCTAssertNotNil(run.report.attributes["probe.redirect"])
-        XCTAssertEqual(spans.filter { $0.kind == .client }.map(\.name), ["POST", "POST", "DELETE"])
+        XCTAssertEqual(spans.httpClients.map(\.name), ["POST", "POST", "DELETE"])
         let open = try await openSessions(server)
         XCTAssertEqual(open, 0)
     }
@@ -115,7 +115,7 @@ final class MCPFeatureTests: XCTestCase {
         let (run, spans) = await ProbeHarness().run(target)
         XCTAssertEqual(run.report.outcome.health, .healthy, run.report.outcome.message)
         XCTAssertEqual(run.report.server?.serverName, "probe-test")
-        let clients = spans.filter { $0.kind == .client }
+        let clients = spans.httpClients
         XCTAssertEqual(clients.map(\.name), ["POST", "DELETE"])
         for client in clients { XCTAssertEqual(client.attributes["network.protocol.version"], "2", client.name) }
         XCTAssertEqual(run.report.attributes["mcp.session.closed"], .bool(true))

@@ -16,6 +16,13 @@ final class SpanSink: SpanExporter {
     }
 }
 
+extension Array where Element == SpanData {
+    /// The HTTP CLIENT spans (one per exchange), without the MCP CLIENT spans above them.
+    var httpClients: [SpanData] { filter { $0.kind == .client && $0.attributes["http.request.method"] != nil } }
+    /// The MCP CLIENT spans (one per JSON-RPC message).
+    var mcpClients: [SpanData] { filter { $0.kind == .client && $0.attributes["mcp.method.name"] != nil } }
+}
+
 /// A probe runner whose spans land in a sink.
 struct ProbeHarness {
     let sink = SpanSink()
@@ -100,9 +107,15 @@ final class SpineProbeTests: XCTestCase {
         XCTAssertEqual(root.attributes["mcp.server.name"], "probe-test")
         XCTAssertEqual(root.attributes["mcp.session.closed"], .bool(true))
         XCTAssertNil(root.attributes["error.type"])
-        let clients = spans.filter { $0.kind == .client }
+        let clients = spans.httpClients
         XCTAssertEqual(clients.map(\.name), ["POST", "DELETE"])
-        for client in clients { XCTAssertEqual(client.parentSpanID, root.context.spanID) }
+        // MCP conventions: the JSON-RPC message's CLIENT span under the root, the HTTP POST under
+        // it; the DELETE of the session is HTTP only.
+        let initialize = try XCTUnwrap(spans.mcpClients.first)
+        XCTAssertEqual(spans.mcpClients.map(\.name), ["initialize"])
+        XCTAssertEqual(initialize.parentSpanID, root.context.spanID)
+        XCTAssertEqual(clients.first?.parentSpanID, initialize.context.spanID)
+        XCTAssertEqual(clients.last?.parentSpanID, root.context.spanID)
         let traceparent = try XCTUnwrap(post["traceparent"])
         let propagated = try XCTUnwrap(W3CTraceContext.parse(traceparent: traceparent))
         XCTAssertEqual(propagated.traceID, run.traceID)
@@ -127,7 +140,7 @@ final class SpineProbeTests: XCTestCase {
         XCTAssertEqual(run.report.outcome.health, .healthy)
         let methods = try await recordedRequests(server).map(\.method)
         XCTAssertEqual(methods, ["POST"])
-        XCTAssertEqual(spans.filter { $0.kind == .client }.map(\.name), ["POST"])
+        XCTAssertEqual(spans.httpClients.map(\.name), ["POST"])
         XCTAssertNil(run.report.attributes["mcp.session.closed"])
     }
 
@@ -141,7 +154,7 @@ final class SpineProbeTests: XCTestCase {
         XCTAssertEqual(root.status.code, .error)
         XCTAssertEqual(root.attributes["error.type"], "connection_refused")
         XCTAssertEqual(root.attributes["health.status"], "unreachable")
-        let client = try XCTUnwrap(spans.first { $0.kind == .client })
+        let client = try XCTUnwrap(spans.httpClients.first)
         XCTAssertEqual(client.status.code, .error)
         XCTAssertEqual(client.attributes["error.type"], "connection_refused")
     }

@@ -26,7 +26,7 @@ enum PrometheusNames {
     /// written for it query them as such; a histogram under those names would leave them empty.
     /// Their distributions reach Prometheus through the collector (`probe_duration_seconds_bucket`,
     /// `probe_http_phase_duration_seconds_bucket`, job `otel-collector`).
-    static let otlpOnly: Set<String> = ["probe.duration", "probe.http.phase.duration"]
+    static let otlpOnly: Set<String> = ["probe.duration", "probe.http.phase.duration", "mcp.client.operation.duration"]
 
     static let labels: [String: String] = [
         "probe.target": "target",

@@ -54,7 +54,7 @@ public struct LegacySSEProbe: Prober {
             return report
         }
 
-        guard let event = await next(from: stream, where: { $0.event == "endpoint" }) else {
+        guard let event = await stream.next(where: { $0.event == "endpoint" }) else {
             report.outcome = streamEnded(stream, waitingFor: "no endpoint event", timeout: target.timeout)
             return report
         }
@@ -70,80 +70,109 @@ public struct LegacySSEProbe: Prober {
         }
 
         let rpc = MCPRequests(target: target, context: context, toTargetOrigin: endpoint.sameOrigin)
-        let posted = await context.http.send(rpc.post(MCPMessages.initialize(clientVersion: context.clientVersion), url: endpoint.url,
-                                                      session: nil, version: nil))
-        if let error = posted.error {
+        var session = Session(stream: stream, endpoint: endpoint.url, rpc: rpc)
+        let posted: HTTPHeaders, postStatus: Int, response: JSONRPCResponse?
+        switch await session.post(.initialize(clientVersion: context.clientVersion)) {
+        case .failed(let error):
             report.record(error, during: "endpoint POST")
             return report
-        }
-        let postStatus = posted.status ?? 0
-        switch postStatus {
-        case 200..<300 where JSONRPCReply.isResponse(String(decoding: posted.body, as: UTF8.self)):
-            answer.body = posted.body  // some servers answer inline instead of on the stream
-        case 200..<300:
-            guard let reply = await next(from: stream, where: { $0.event == "message" && JSONRPCReply.isResponse($0.data) }) else {
-                report.outcome = streamEnded(stream, waitingFor: "no initialize answer on the SSE stream", timeout: target.timeout)
-                return report
-            }
-            answer.body = Array(reply.data.utf8)
-        case 404:
+        case .streamEnded:
+            report.outcome = streamEnded(stream, waitingFor: "no initialize answer on the SSE stream", timeout: target.timeout)
+            return report
+        case .answered(status: 404, _, _, _):
             report.outcome = Outcome(.unhealthy, .http4xx, "endpoint POST 404 (mount prefix dropped?)")
             return report
-        default:
-            answer.body = posted.body
+        case .answered(let status, let headers, let body, let parsed):
+            (postStatus, posted, response) = (status, headers, parsed)
+            answer.body = body
         }
         report.answer = answer
 
-        let reply = answer.body.isEmpty ? nil : JSONRPCReply.parse(answer.body)
+        let reply = response.map(JSONRPCReply.init)
         let (outcome, _) = Classifier.initialize(InitializeExchange(
-            status: postStatus, reply: reply, wwwAuthenticate: posted.headers["www-authenticate"],
+            status: postStatus, reply: reply, wwwAuthenticate: posted["www-authenticate"],
             bodyPreview: String(decoding: answer.body.prefix(200), as: UTF8.self), credentialsSent: rpc.credentialsSent))
         report.outcome = outcome
         if endpoint.sameOrigin {
-            await context.noteAuthAnswer(status: postStatus, headers: posted.headers, credentialsSent: rpc.credentialsSent,
+            await context.noteAuthAnswer(status: postStatus, headers: posted, credentialsSent: rpc.credentialsSent,
                                          target: target, into: &report)
         }
         guard case .initializeResult(let facts)? = reply, (200..<300).contains(postStatus) else { return report }
         report.server = facts
+        session.protocolVersion = facts.protocolVersion
         if case .mcp(let options) = target.kind {
-            let session = Session(stream: stream, endpoint: endpoint.url, rpc: rpc)
             if options.sendInitialized, let status = await session.notify("notifications/initialized") {
                 report.attributes.append(Attribute("mcp.initialized.status_code", .int(status)))
             }
             if let deep = options.deep {
-                await DeepCheckRunner { id, method, params in await session.call(id: id, method: method, paramsJSON: params) }
-                    .run(deep, into: &report)
+                await DeepCheckRunner { [session] message in await session.call(message) }.run(deep, into: &report)
             }
         }
         return report
     }
 
-    /// Requests after `initialize`: POSTed to the endpoint, answered on the open GET stream (or,
-    /// by some servers, inline in the POST's response).
+    /// Messages POSTed to the endpoint, each answered on the open GET stream (or, by some servers,
+    /// inline in the POST's response); each message's MCP span ends with its answer.
     private struct Session {
         let stream: TracedStream
         let endpoint: String
         let rpc: MCPRequests
+        /// Negotiated by `initialize`; for the spans (this transport sends no version header).
+        var protocolVersion: String?
 
-        func notify(_ method: String) async -> Int? {
-            await rpc.http.send(rpc.post(MCPMessages.notification(method), url: endpoint, session: nil, version: nil)).status
+        init(stream: TracedStream, endpoint: String, rpc: MCPRequests) {
+            self.stream = stream
+            self.endpoint = endpoint
+            self.rpc = rpc
         }
 
-        func call(id: Int, method: String, paramsJSON: String) async -> MCPRequests.Answer {
-            let body = MCPMessages.request(id: id, method: method, paramsJSON: paramsJSON)
-            let posted = await rpc.http.send(rpc.post(body, url: endpoint, session: nil, version: nil))
-            if let error = posted.error { return .transportFailure(error) }
-            let status = posted.status ?? 0
-            guard (200..<300).contains(status) else { return .failed("endpoint POST answered HTTP \(status)", status: status) }
-            if JSONRPCReply.isResponse(String(decoding: posted.body, as: UTF8.self)) {
-                return MCPRequests.answer(posted.body, id: id, status: status)
+        enum Reply {
+            case failed(HTTPClientError)
+            /// The POST was accepted, and the stream ended (or failed) before the answer.
+            case streamEnded
+            /// `body`: the answer message (inline, or the stream's event), or the POST's body when not 2xx.
+            case answered(status: Int, headers: HTTPHeaders, body: [UInt8], response: JSONRPCResponse?)
+        }
+
+        func post(_ message: MCPMessage) async -> Reply {
+            let (posted, span) = await rpc.start(message, url: endpoint)
+            let finish = { [rpc, protocolVersion] (answer: MCPClientSpan.Answer, negotiated: String?) in
+                rpc.finish(span, answer, protocolVersion: protocolVersion ?? negotiated, httpVersion: posted.httpVersion)
             }
-            while let event = await stream.nextEvent() {
-                if event.event == "message", JSONRPCReply.isResponse(event.data) {
-                    return MCPRequests.answer(Array(event.data.utf8), id: id, status: status)
+            guard let status = posted.status, posted.error == nil else {
+                let error = posted.error ?? HTTPClientError(kind: .other, message: "no response")
+                finish(.failed(Classifier.transportError(error.kind).errorType ?? .other), nil)
+                return .failed(error)
+            }
+            var body = posted.body
+            if message.id != nil, (200..<300).contains(status), !JSONRPCReply.isResponse(String(decoding: body, as: UTF8.self)) {
+                guard let event = await stream.next(where: { $0.event == "message" && JSONRPCReply.isResponse($0.data) }) else {
+                    finish(.failed(stream.failure.map { Classifier.transportError($0.kind).errorType ?? .other } ?? .invalidResponse), nil)
+                    return .streamEnded
                 }
+                body = Array(event.data.utf8)
             }
-            return .failed("no answer to \(method) on the SSE stream", status: status)
+            let response = message.id.flatMap { id in body.isEmpty ? nil : JSONRPCResponse.parse(body, id: id) }
+            let negotiated = if case .result(let result)? = response { result["protocolVersion"] as? String } else { String?.none }
+            finish(message.id == nil ? .accepted(httpStatus: status) : .response(response, httpStatus: status), negotiated)
+            return .answered(status: status, headers: posted.headers, body: body, response: response)
+        }
+
+        func notify(_ method: String) async -> Int? {
+            switch await post(.notification(method)) {
+            case .answered(let status, _, _, _): status
+            case .failed, .streamEnded: nil
+            }
+        }
+
+        func call(_ message: MCPMessage) async -> MCPRequests.Answer {
+            switch await post(message) {
+            case .failed(let error): .transportFailure(error)
+            case .streamEnded: .failed("no answer to \(message.method) on the SSE stream", status: nil)
+            case .answered(let status, _, _, _) where !(200..<300).contains(status):
+                .failed("endpoint POST answered HTTP \(status)", status: status)
+            case .answered(let status, _, _, let response): MCPRequests.answer(response, status: status)
+            }
         }
     }
 
@@ -153,14 +182,6 @@ public struct LegacySSEProbe: Prober {
         let reference = data.trimmingCharacters(in: .whitespaces)
         guard !reference.isEmpty, let base = HTTPURL(sseURL), let resolved = base.resolve(reference) else { return nil }
         return (resolved.text, resolved.origin == base.origin)
-    }
-
-    /// The first event matching `wanted`; nil when the stream ended or failed first.
-    private func next(from stream: TracedStream, where wanted: (SSEEvent) -> Bool) async -> SSEEvent? {
-        while let event = await stream.nextEvent() {
-            if wanted(event) { return event }
-        }
-        return nil
     }
 
     /// Why the stream gave no wanted event: the probe timeout, a transfer failure, or its end.
@@ -184,5 +205,15 @@ public struct LegacySSEProbe: Prober {
             bodyPreview: String(decoding: answer.body, as: UTF8.self), credentialsSent: credentialsSent))
         if next == .tryLegacySSE { return Outcome(.unhealthy, .http4xx, "HTTP \(answer.status) to the SSE GET (no legacy SSE endpoint here?)") }
         return outcome
+    }
+}
+
+extension TracedStream {
+    /// The first event matching `wanted`; nil when the stream ended or failed first.
+    func next(where wanted: (SSEEvent) -> Bool) async -> SSEEvent? {
+        while let event = await nextEvent() {
+            if wanted(event) { return event }
+        }
+        return nil
     }
 }

@@ -29,16 +29,16 @@ public struct StreamableHTTPProbe: Prober {
         }
 
         var url = target.url
-        var exchange = await initialize(rpc, url: url, context: context)
+        var (exchange, response) = await initialize(rpc, url: url, context: context)
         if let status = exchange.status, status == 307 || status == 308,
            let location = Self.sameOriginRedirect(exchange.headers["location"], from: url) {
             // Starlette mounts answer /mcp with 307 to /mcp/: follow once, re-sending the POST.
             report.attributes.append(Attribute("probe.redirect", .string("HTTP \(status) to \(HTTPURL.redact(location)): configure the final URL")))
             url = location
-            exchange = await initialize(rpc, url: url, context: context)
+            (exchange, response) = await initialize(rpc, url: url, context: context)
         }
         guard let answer = report.record(exchange, url: url) else { return report }
-        let reply = answer.body.isEmpty ? nil : JSONRPCReply.parse(answer.body)
+        let reply = response.map(JSONRPCReply.init)
         let (outcome, next) = Classifier.initialize(InitializeExchange(
             status: answer.status, reply: reply, wwwAuthenticate: answer.headers["www-authenticate"],
             bodyPreview: String(decoding: answer.body.prefix(200), as: UTF8.self), credentialsSent: rpc.credentialsSent))
@@ -71,8 +71,8 @@ public struct StreamableHTTPProbe: Prober {
                 report.attributes.append(Attribute("mcp.initialized.status_code", .int(status)))
             }
             if let deep = options.deep {
-                await DeepCheckRunner { id, method, params in
-                    await rpc.call(id: id, method: method, paramsJSON: params, session: session, version: facts.protocolVersion).0
+                await DeepCheckRunner { message in
+                    await rpc.call(message, session: session, version: facts.protocolVersion).0
                 }.run(deep, into: &report)
             }
         }
@@ -83,23 +83,23 @@ public struct StreamableHTTPProbe: Prober {
         return report
     }
 
-    private func initialize(_ rpc: MCPRequests, url: String, context: ProbeContext) async -> Exchange {
-        var request = rpc.post(MCPMessages.initialize(clientVersion: context.clientVersion), url: url, session: nil, version: nil)
-        request.freshConnection = true
-        request.captureCertificate = url.lowercased().hasPrefix("https:")
-        return await context.http.send(request, reading: .sseUntil { JSONRPCReply.isResponse($0.data) })
+    private func initialize(_ rpc: MCPRequests, url: String, context: ProbeContext) async -> (Exchange, JSONRPCResponse?) {
+        await rpc.send(.initialize(clientVersion: context.clientVersion), url: url) { request in
+            request.freshConnection = true
+            request.captureCertificate = url.lowercased().hasPrefix("https:")
+        }
     }
 
     /// 2026-07-28: `server/discover`, the main exchange of a modern server; on success the origin
     /// is remembered as modern.
     private func discover(_ rpc: MCPRequests, context: ProbeContext, into report: inout ProbeReport) async {
         report.attributes.append(Attribute("mcp.era", .string(OriginFacts.Era.modern.rawValue)))
-        var request = rpc.post(MCPMessages.request(id: 1, method: "server/discover",
-                                                   paramsJSON: ServerDiscover.params(clientVersion: context.clientVersion)),
-                               session: nil, version: ServerDiscover.version, extraHeaders: [("Mcp-Method", "server/discover")])
-        request.freshConnection = true
-        request.captureCertificate = rpc.target.url.lowercased().hasPrefix("https:")
-        let exchange = await context.http.send(request, reading: .sseUntil { JSONRPCReply.isResponse($0.data) })
+        let (exchange, response) = await rpc.send(ServerDiscover.message(clientVersion: context.clientVersion),
+                                                  version: ServerDiscover.version,
+                                                  extraHeaders: [("Mcp-Method", "server/discover")]) { request in
+            request.freshConnection = true
+            request.captureCertificate = rpc.target.url.lowercased().hasPrefix("https:")
+        }
         guard let answer = report.record(exchange, url: rpc.target.url) else { return }
         await context.noteAuthAnswer(status: answer.status, headers: answer.headers, credentialsSent: rpc.credentialsSent,
                                      target: rpc.target, into: &report)
@@ -108,7 +108,7 @@ public struct StreamableHTTPProbe: Prober {
             report.outcome = outcome
             return
         }
-        switch MCPRequests.answer(answer.body, id: 1, status: answer.status) {
+        switch MCPRequests.answer(response, status: answer.status) {
         case .result(let result):
             guard let facts = ServerDiscover.facts(result) else {
                 report.outcome = Outcome(.unhealthy, .invalidResponse, "server/discover result lacks supportedVersions or capabilities")
@@ -149,13 +149,13 @@ public struct StreamableHTTPProbe: Prober {
 }
 
 /// Deep mode: `tools/list` (tool count on the span) and optionally one tool call with an expected
-/// result, over whichever transport `call` speaks (id, method, params JSON → answer).
+/// result, over whichever transport `call` speaks (message → answer).
 struct DeepCheckRunner {
-    let call: (Int, String, String) async -> MCPRequests.Answer
+    let call: (MCPMessage) async -> MCPRequests.Answer
 
     func run(_ deep: DeepCheck, into report: inout ProbeReport) async {
         if deep.listTools {
-            let answer = await call(2, "tools/list", "{}")
+            let answer = await call(MCPMessage(method: "tools/list", id: 2))
             switch answer {
             case .result(let result):
                 report.attributes.append(Attribute("mcp.tools.count", .int((result["tools"] as? [Any])?.count ?? 0)))
@@ -168,8 +168,7 @@ struct DeepCheckRunner {
             }
         }
         guard let tool = deep.toolCall else { return }
-        let params = #"{"name":\#(Self.jsonString(tool.name)),"arguments":\#(tool.argumentsJSON)}"#
-        let answer = await call(3, "tools/call", params)
+        let answer = await call(.toolCall(id: 3, tool: tool.name, argumentsJSON: tool.argumentsJSON))
         report.attributes.append(Attribute("mcp.tool.name", .string(tool.name)))
         switch answer {
         case .result(let result):
@@ -184,11 +183,6 @@ struct DeepCheckRunner {
         case .failed(let why, _, let type):
             report.outcome = Outcome(.unhealthy, type, "tools/call \(tool.name): \(why)")
         }
-    }
-
-    static func jsonString(_ text: String) -> String {
-        let data = (try? JSONSerialization.data(withJSONObject: [text], options: [])) ?? Data("[\"\"]".utf8)
-        return String(String(decoding: data, as: UTF8.self).dropFirst().dropLast())
     }
 }
 
