@@ -29,12 +29,20 @@ final class LegacySSEProbeTests: XCTestCase {
                                                                       expectContains: "hello legacy"))
             var target = sseTarget(server)
             target.kind = .mcp(MCPOptions(transport: .sse, sendInitialized: true, deep: deep))
-            let (report, _, _) = await ProbeHarness().run(LegacySSEProbe(), target)
+            let (report, spans, _) = await ProbeHarness().run(LegacySSEProbe(), target)
             XCTAssertEqual(report.outcome.health, .healthy, "mcp \(major): \(report.outcome.message)")
             XCTAssertEqual(report.attributes.first { $0.key == "mcp.tools.count" }?.value, .int(1), "mcp \(major)")
             XCTAssertEqual(report.attributes.first { $0.key == "mcp.initialized.status_code" }?.value, .int(202), "mcp \(major)")
-            let rpcs = (try await getJSON(server.baseURL + "/_test/requests") as? [[String: Any]] ?? []).compactMap { $0["rpc"] as? String }
+            let received = try await getJSON(server.baseURL + "/_test/requests") as? [[String: Any]] ?? []
+            let rpcs = received.compactMap { $0["rpc"] as? String }
             XCTAssertEqual(rpcs, ["initialize", "notifications/initialized", "tools/list", "tools/call"], "mcp \(major)")
+            // Each message in its MCP span (ended when its answer came on the stream), whose context
+            // the message carries in `_meta`.
+            let mcp = spans.mcpClients
+            XCTAssertEqual(mcp.map(\.name), ["initialize", "notifications/initialized", "tools/list", "tools/call echo"], "mcp \(major)")
+            let metaSpanIDs = received.compactMap { ($0["meta_traceparent"] as? String).flatMap { W3CTraceContext.parse(traceparent: $0)?.spanID } }
+            XCTAssertEqual(metaSpanIDs, mcp.map(\.context.spanID), "mcp \(major)")
+            for span in mcp { XCTAssertEqual(span.attributes["mcp.protocol.version"], .string(report.server?.protocolVersion ?? "?"), span.name) }
 
             target.kind = .mcp(MCPOptions(transport: .sse, deep: DeepCheck(toolCall: ToolCall(name: "echo", argumentsJSON: #"{"text":"a"}"#,
                                                                                                   expectContains: "b"))))
