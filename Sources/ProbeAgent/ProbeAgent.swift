@@ -13,7 +13,7 @@ struct ProbeAgentCommand: AsyncParsableCommand {
     )
 }
 
-/// Exit statuses: 0 healthy/alive, 1 unhealthy/unreachable, 2 usage or configuration error.
+/// Exit statuses: 0 healthy/alive, 1 degraded/unhealthy/unreachable, 2 usage or configuration error.
 enum ExitStatus {
     static let success: Int32 = 0
     static let probeFailed: Int32 = 1
