@@ -37,13 +37,12 @@ enum Main {
         } catch let code as ExitCode {
             exit(code.rawValue)
         } catch {
-            let exitCode = ProbeAgentCommand.exitCode(for: error)
-            let message = usageMessage(for: error, in: parsed)
-            if exitCode == .success {
-                print(message)
+            // `--help` arrives as ArgumentParser's help command throwing its text: a clean exit, not an error.
+            if ProbeAgentCommand.exitCode(for: error) == .success {
+                print(ProbeAgentCommand.fullMessage(for: error))
                 exit(ExitStatus.success)
             }
-            FileHandle.standardError.write(Data((message + "\n").utf8))
+            FileHandle.standardError.write(Data((usageMessage(for: error, in: parsed) + "\n").utf8))
             exit(ExitStatus.usage)
         }
     }

@@ -236,6 +236,8 @@ final class CheckMCPFeatureTests: XCTestCase {
 
     func testHelpSaysExitStatusAndProbeType() throws {
         let help = try AgentBinary.run(["check", "--help"])
+        XCTAssertEqual(help.status, 0)
+        XCTAssertTrue(help.stdout.hasPrefix("OVERVIEW: "), "help is not an error (main: \"Error: OVERVIEW\"): \(help.stdout)")
         let text = help.stdout + help.stderr
         for expected in ["1 degraded, unhealthy or unreachable", "anonymous without credentials", "unauthenticated_liveness when",
                          "--deep", "--tool", "--tool-args", "--expect", "--era", "--send-initialized"] {
