@@ -29,7 +29,7 @@ struct CheckCommand: AsyncParsableCommand {
     @Option(help: "MCP transport: auto, streamable_http or sse.")
     var transport: String = "auto"
 
-    @Option(help: "MCP protocol era: auto (initialize, then server/discover when the server asks for it), handshake (initialize only) or modern (server/discover only).")
+    @Option(help: "MCP protocol era: auto (initialize, then server/discover when the server asks for it) or modern (server/discover only); handshake (initialize only) is not supported yet.")
     var era: String = "auto"
 
     @Flag(help: "MCP: send notifications/initialized after a successful initialize.")
