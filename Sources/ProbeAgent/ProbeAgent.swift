@@ -13,7 +13,7 @@ struct ProbeAgentCommand: AsyncParsableCommand {
     )
 }
 
-/// Exit statuses: 0 healthy/alive, 1 unhealthy/unreachable, 2 usage or configuration error.
+/// Exit statuses: 0 healthy/alive, 1 degraded/unhealthy/unreachable, 2 usage or configuration error.
 enum ExitStatus {
     static let success: Int32 = 0
     static let probeFailed: Int32 = 1
@@ -37,13 +37,12 @@ enum Main {
         } catch let code as ExitCode {
             exit(code.rawValue)
         } catch {
-            let exitCode = ProbeAgentCommand.exitCode(for: error)
-            let message = usageMessage(for: error, in: parsed)
-            if exitCode == .success {
-                print(message)
+            // `--help` arrives as ArgumentParser's help command throwing its text: a clean exit, not an error.
+            if ProbeAgentCommand.exitCode(for: error) == .success {
+                print(ProbeAgentCommand.fullMessage(for: error))
                 exit(ExitStatus.success)
             }
-            FileHandle.standardError.write(Data((message + "\n").utf8))
+            FileHandle.standardError.write(Data((usageMessage(for: error, in: parsed) + "\n").utf8))
             exit(ExitStatus.usage)
         }
     }

@@ -6,7 +6,7 @@ usage: oauth_server.py PORT
 routes:
   POST /token                  client_credentials and refresh_token grants (form body)
   GET  any other path: PRM documents as configured under "prm" (404 when not), counted as "prm"
-  ANY  /protected[/...]        401 with the configured WWW-Authenticate (none when null)
+  ANY  /protected[/...]        401 with the configured WWW-Authenticate (none when null), counted as "protected"
   POST /_test/config           JSON merged into the configuration below; {"reset": true} first restores defaults
   GET  /_test/counts           {"client_credentials": N, "refresh_token": N, "prm": N, ...}
   GET  /_test/requests         token requests seen: [{"form": {...}, "authorization": "..."}]
@@ -34,7 +34,8 @@ DEFAULTS = {
     "fail": None,                        # invalid_client | invalid_grant | server_error | bad_gateway | garbage
                                          # | http_500 (plain text) | no_access_token (200 JSON without it)
     "delay": 0.0,                        # seconds before answering /token
-    "prm": {},                           # well-known path -> {"status": int, "body": obj, "location": str}
+    "prm": {},                           # well-known path -> {"status": int, "body": obj, "location": str,
+                                         #                     "cache_control": str}
     "www_authenticate": None,            # header value for /protected
 }
 
@@ -171,11 +172,13 @@ class Handler(BaseHTTPRequestHandler):
             return self.send_raw(entry.get("status", 302), b"", "text/plain", extra=[("Location", entry["location"])])
         if "raw" in entry:
             return self.send_raw(entry.get("status", 200), entry["raw"].encode(), "application/json")
-        self.send_json(entry.get("status", 200), entry.get("body", {}))
+        extra = [("Cache-Control", entry["cache_control"])] if "cache_control" in entry else []
+        self.send_json(entry.get("status", 200), entry.get("body", {}), extra=extra)
 
     def unauthorized(self):
         with lock:
             header = expand(config["www_authenticate"], self.base)
+            self.count("protected")
         extra = [("WWW-Authenticate", header)] if header is not None else []
         self.send_json(401, {"error": "unauthorized"}, extra=extra)
 

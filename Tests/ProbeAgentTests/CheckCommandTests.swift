@@ -182,3 +182,101 @@ final class CheckCommandTests: XCTestCase {
         }
     }
 }
+
+/// `check` and the whole MCP feature set (issue 14, item 7), against real servers.
+final class CheckMCPFeatureTests: XCTestCase {
+    func jsonResult(_ result: AgentBinary.Result) throws -> [String: Any] {
+        try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any], result.stdout + result.stderr)
+    }
+
+    func testDeepCheckAndToolCall() async throws {
+        let mcp = try FixtureServer(script: "mcp_server.py", args: ["json", "{port}"])
+        let url = mcp.baseURL + "/mcp"
+        let listed = try AgentBinary.run(["check", url, "--deep"])
+        XCTAssertEqual(listed.status, 0, listed.stdout + listed.stderr)
+        XCTAssertTrue(listed.stdout.contains("tools        1"), listed.stdout)
+
+        let called = try AgentBinary.run(["check", url, "--tool", "echo", "--tool-args", #"{"text": "pong-7"}"#, "--expect", "pong-7", "--json"])
+        XCTAssertEqual(called.status, 0, called.stdout + called.stderr)
+        let object = try jsonResult(called)
+        XCTAssertEqual(object["health_status"] as? String, "healthy")
+        XCTAssertEqual(object["mcp_tools_count"] as? Int, 1)
+        XCTAssertEqual(object["mcp_tool_name"] as? String, "echo")
+
+        let wrong = try AgentBinary.run(["check", url, "--tool", "echo", "--tool-args", #"{"text": "pong-7"}"#, "--expect", "ping", "--json"])
+        XCTAssertEqual(wrong.status, 1, "a failing tool check is not success")
+        let failed = try jsonResult(wrong)
+        XCTAssertEqual(failed["error_type"] as? String, "assertion_failed")
+        XCTAssertEqual(failed["mcp_tool_name"] as? String, "echo")
+    }
+
+    func testSendInitialized() async throws {
+        let mcp = try FixtureServer(script: "mcp_server.py", args: ["json", "{port}"])
+        let result = try AgentBinary.run(["check", mcp.baseURL + "/mcp", "--send-initialized"])
+        XCTAssertEqual(result.status, 0, result.stdout + result.stderr)
+        let requests = try await fetchJSON(mcp.baseURL + "/_test/requests") as? [[String: Any]] ?? []
+        XCTAssertEqual(requests.compactMap { $0["method"] as? String }, ["POST", "POST", "DELETE"], "initialize, notifications/initialized, DELETE")
+    }
+
+    func testModernEraStartsWithDiscover() async throws {
+        let modern = try FixtureServer(script: "mcp_modern_stub.py", args: ["{port}"])
+        let result = try AgentBinary.run(["check", modern.baseURL + "/mcp", "--era", "modern", "--json"])
+        XCTAssertEqual(result.status, 0, result.stdout + result.stderr)
+        XCTAssertEqual(try jsonResult(result)["mcp_protocol_version"] as? String, "2026-07-28")
+        let received = try await fetchJSON(modern.baseURL + "/_test/requests") as? [Any] ?? []
+        XCTAssertEqual(received.count, 1, "server/discover only, no initialize first: \(received)")
+    }
+
+    func testFeatureUsageErrorsExitTwo() throws {
+        let url = "http://127.0.0.1:1/mcp"
+        let table: [([String], String)] = [
+            (["check", url, "--tool", "echo", "--tool-args", "[1, 2]"], "--tool-args must be a JSON object"),
+            (["check", url, "--tool", "echo", "--tool-args", "{text"], "--tool-args must be a JSON object"),
+            (["check", url, "--tool-args", "{}"], "need --tool"),
+            (["check", url, "--expect", "x"], "need --tool"),
+            (["check", url, "--era", "2026"], "--era must be auto, handshake or modern"),
+            (["check", url, "--era", "modern", "--transport", "sse"], "--era modern needs"),
+            (["check", url, "--kind", "http", "--deep"], "are for --kind mcp"),
+        ]
+        for (arguments, expected) in table {
+            let result = try AgentBinary.run(arguments)
+            XCTAssertEqual(result.status, 2, "\(arguments): \(result.stdout) \(result.stderr)")
+            XCTAssertTrue(result.stderr.contains(expected), "\(arguments): \(result.stderr)")
+        }
+    }
+
+    func testHelpSaysExitStatusAndProbeType() throws {
+        let help = try AgentBinary.run(["check", "--help"])
+        XCTAssertEqual(help.status, 0)
+        XCTAssertTrue(help.stdout.hasPrefix("OVERVIEW: "), "help is not an error (main: \"Error: OVERVIEW\"): \(help.stdout)")
+        let text = help.stdout + help.stderr
+        for expected in ["1 degraded, unhealthy or unreachable", "anonymous without credentials", "unauthenticated_liveness when",
+                         "--deep", "--tool", "--tool-args", "--expect", "--era", "--send-initialized"] {
+            XCTAssertTrue(text.contains(expected), "missing \(expected) in:\n\(text)")
+        }
+    }
+}
+
+/// What `check` says about its own export on stderr (issue 14, item 7).
+final class CheckExportDiagnosticsTests: XCTestCase {
+    func testExportDiagnosticsAreQuietAndBounded() async throws {
+        let mcp = try FixtureServer(script: "mcp_server.py", args: ["json", "{port}"])
+        let receiver = try FixtureServer(script: "otlp_receiver.py", args: ["{port}"])
+        let delivered = try AgentBinary.run(["check", mcp.baseURL + "/mcp", "--otlp-endpoint", receiver.baseURL])
+        XCTAssertEqual(delivered.status, 0, delivered.stdout + delivered.stderr)
+        XCTAssertEqual(delivered.stderr, "", "a delivered export and a normal shutdown say nothing")
+
+        // A collector that is down: one line after the probe, and `check` is not held up by retries
+        // (main: a "failing ...; retrying" line and 21 s).
+        let port = try freeLoopbackPort()
+        let started = Date()
+        let lost = try AgentBinary.run(["check", mcp.baseURL + "/mcp", "--otlp-endpoint", "http://127.0.0.1:\(port)"])
+        let elapsed = Date().timeIntervalSince(started)
+        XCTAssertEqual(lost.status, 0, "the target is healthy: \(lost.stdout + lost.stderr)")
+        XCTAssertLessThan(elapsed, 9, "export is given 5 s after the probe")
+        let lines = lost.stderr.split(separator: "\n")
+        XCTAssertEqual(lines.count, 1, lost.stderr)
+        XCTAssertTrue(lost.stderr.hasPrefix("warning: "), lost.stderr)
+        XCTAssertTrue(lost.stderr.contains("spans not exported to http://127.0.0.1:\(port)/v1/traces"), lost.stderr)
+    }
+}

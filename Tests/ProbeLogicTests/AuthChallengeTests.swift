@@ -22,7 +22,8 @@ final class AuthChallengeTests: XCTestCase {
     }
 
     func verify(_ header: String?, _ targetURL: String) async -> ChallengeVerdict {
-        await ChallengeCheck.verify(wwwAuthenticate: header, targetURL: targetURL, http: tracing.http, timeout: .seconds(3))
+        // A fresh cache remembers nothing: every call looks the metadata up.
+        await ChallengeVerdictCache().verify(wwwAuthenticate: header, targetURL: targetURL, http: tracing.http, timeout: .seconds(3))
     }
 
     func testRealMCPServerChallengeIsValid() async throws {
@@ -114,13 +115,15 @@ final class AuthChallengeTests: XCTestCase {
 }
 
 final class AuthChallengeCacheTests: XCTestCase {
-    func testVerdictsAreCachedPerURLAndChallenge() async throws {
-        let tracing = AuthTracing()
-        let peer = try await OAuthPeer(["prm": ["/.well-known/oauth-protected-resource/mcp":
-                                                    ["body": ["resource": "{base}/mcp", "authorization_servers": ["https://as.example.com"]]]]])
+    let tracing = AuthTracing()
+    let good: [String: Any] = ["resource": "{base}/mcp", "authorization_servers": ["https://as.example.com"]]
+    let prmPath = "/.well-known/oauth-protected-resource/mcp"
+
+    func testVerdictsAreCachedPerChallenge() async throws {
+        let peer = try await OAuthPeer(["prm": [prmPath: ["body": good]]])
         let url = peer.server.baseURL + "/mcp"
         let clock = TestInstant()
-        let cache = ChallengeVerdictCache(ttl: .seconds(60), now: { clock.now })
+        let cache = ChallengeVerdictCache(now: { clock.now })
         for description in ["a", "b", "c"] {
             let verdict = await cache.verify(wwwAuthenticate: #"Bearer error="invalid_token", error_description="\#(description)""#,
                                              targetURL: url, http: tracing.http)
@@ -128,14 +131,84 @@ final class AuthChallengeCacheTests: XCTestCase {
         }
         var fetches = try await peer.count("prm")
         XCTAssertEqual(fetches, 1)
-        // Another resource_metadata is checked at once; so is everything after the TTL.
+        // Another resource_metadata is checked at once; so is the first challenge again, since it changed back.
         let other = await cache.verify(wwwAuthenticate: #"Bearer resource_metadata="\#(peer.server.baseURL)/nowhere""#,
                                        targetURL: url, http: tracing.http)
         XCTAssertEqual(other.detail, "PRM 404 at /nowhere")
-        clock.advance(.seconds(61))
         _ = await cache.verify(wwwAuthenticate: "Bearer", targetURL: url, http: tracing.http)
         fetches = try await peer.count("prm")
         XCTAssertEqual(fetches, 3)
+        // Not Bearer, then Bearer again: checked again at once.
+        _ = await cache.verify(wwwAuthenticate: #"Basic realm="x""#, targetURL: url, http: tracing.http)
+        _ = await cache.verify(wwwAuthenticate: "Bearer", targetURL: url, http: tracing.http)
+        fetches = try await peer.count("prm")
+        XCTAssertEqual(fetches, 4)
+    }
+
+    /// Without `Cache-Control` a look-up, found or not, is kept 1 h (main kept 600 s).
+    func testLookupsWithoutCacheControlAreKeptOneHour() async throws {
+        let peer = try await OAuthPeer(["prm": [prmPath: ["body": good]]])
+        let clock = TestInstant()
+        let cache = ChallengeVerdictCache(now: { clock.now })
+        var fetchesAt: [Int] = []
+        for advance in [0, 601, 2998, 2] {  // t = 0, 601, 3599, 3601 s
+            clock.advance(.seconds(advance))
+            let found = await cache.verify(wwwAuthenticate: "Bearer", targetURL: peer.server.baseURL + "/mcp", http: tracing.http)
+            XCTAssertEqual(found.challenge, .valid)
+            let missing = await cache.verify(wwwAuthenticate: "Bearer", targetURL: peer.server.baseURL + "/missing", http: tracing.http)
+            XCTAssertEqual(missing.challenge, .invalid)
+            fetchesAt.append(try await peer.count("prm"))
+        }
+        // /mcp: its document; /missing: its path-inserted URL and the root one, both 404.
+        XCTAssertEqual(fetchesAt, [3, 3, 3, 6])
+    }
+
+    func testCacheControlIsHonoured() async throws {
+        let peer = try await OAuthPeer(["prm": [prmPath: ["body": good, "cache_control": "public, max-age=30"]]])
+        let url = peer.server.baseURL + "/mcp"
+        let clock = TestInstant()
+        let cache = ChallengeVerdictCache(now: { clock.now })
+        for advance in [0, 29, 2] {  // fetched, kept at 29 s, stale at 31 s
+            clock.advance(.seconds(advance))
+            let verdict = await cache.verify(wwwAuthenticate: "Bearer", targetURL: url, http: tracing.http)
+            XCTAssertEqual(verdict.challenge, .valid)
+        }
+        var fetches = try await peer.count("prm")
+        XCTAssertEqual(fetches, 2, "max-age=30")
+
+        try await peer.configure(["reset": true, "prm": [prmPath: ["body": good, "cache_control": "no-store"]]])
+        clock.advance(.seconds(60))
+        for _ in 0..<3 { _ = await cache.verify(wwwAuthenticate: "Bearer", targetURL: url, http: tracing.http) }
+        fetches = try await peer.count("prm")
+        XCTAssertEqual(fetches, 3, "no-store: this probe only")
+    }
+}
+
+/// Unauthenticated liveness against a 401 target, counted at the server (issue 14, item 8).
+final class AuthChallengeProbeCountTests: XCTestCase {
+    func liveness(_ peer: OAuthPeer, path: String = "/protected/mcp") -> Target {
+        Target(name: "guarded", url: peer.server.baseURL + path, kind: .mcp(MCPOptions(transport: .auto)), timeout: .seconds(5))
+    }
+
+    func testOneRequestPerProbeOnA401TargetWithoutMetadata() async throws {
+        let peer = try await OAuthPeer(["www_authenticate": #"Bearer error="invalid_token", error_description="no token""#])
+        let harness = ProbeHarness()
+        var perProbe: [Int] = []
+        var seen = 0
+        for _ in 0..<3 {
+            let (run, _) = await harness.run(liveness(peer))
+            XCTAssertEqual(run.report.outcome.health, .alive, run.report.outcome.message)
+            XCTAssertTrue(run.report.attributes.contains(Attribute("auth.challenge", .string("invalid"))))
+            let counts = try await peer.counts()
+            let total = counts.values.reduce(0, +)
+            perProbe.append(total - seen)
+            seen = total
+        }
+        XCTAssertEqual(perProbe, [3, 1, 1], "requests per probe: the 401 and, on the first probe only, both well-known look-ups")
+        // Another target on the same origin shares the root look-up; only its own path-inserted one is new.
+        _ = await harness.run(liveness(peer, path: "/protected/other"))
+        let prm = try await peer.count("prm")
+        XCTAssertEqual(prm, 3)
     }
 }
 

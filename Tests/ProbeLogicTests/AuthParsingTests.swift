@@ -197,4 +197,14 @@ final class AuthParsingTests: XCTestCase {
         XCTAssertEqual(valid.attributes["auth.authorization_servers"], .array(["https://as"]))
         XCTAssertNil(ChallengeVerdict(.missing, "x").attributes["auth.authorization_servers"])
     }
+
+    func testFreshnessParsing() {
+        let cases: [(String?, Duration?)] = [
+            (nil, nil), ("public", nil), ("max-age=60", .seconds(60)), ("public, MAX-AGE=\"5\"", .seconds(5)),
+            ("max-age=-1", nil), ("max-age=soon", nil), ("no-store", .zero), ("max-age=60, no-cache", .zero),
+        ]
+        for (header, expected) in cases {
+            XCTAssertEqual(ChallengeCheck.freshness(cacheControl: header), expected, header ?? "nil")
+        }
+    }
 }

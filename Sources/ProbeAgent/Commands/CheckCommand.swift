@@ -8,7 +8,16 @@ import Tracing
 struct CheckCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check",
-        abstract: "Probe one URL now and print the result (exit 0 healthy/alive, 1 unhealthy/unreachable, 2 usage error)."
+        abstract: "Probe one URL now and print the result.",
+        discussion: """
+            Exit status: 0 healthy or alive; 1 degraded, unhealthy or unreachable (the status line says which); \
+            2 usage error. Degraded is a failure: the target answers but is not fully usable (credentials rejected, \
+            a JSON-RPC error, a failing deep check).
+
+            Probe type: anonymous without credentials (a 401/403 then still proves the target is up: alive); \
+            authenticated with --token, --token-file or an OAuth token; unauthenticated_liveness when the \
+            --oauth-* token cannot be obtained and the probe goes without it.
+            """
     )
 
     @Argument(help: "The endpoint to probe, e.g. http://127.0.0.1:8000/mcp")
@@ -19,6 +28,24 @@ struct CheckCommand: AsyncParsableCommand {
 
     @Option(help: "MCP transport: auto, streamable_http or sse.")
     var transport: String = "auto"
+
+    @Option(help: "MCP protocol era: auto (initialize, then server/discover when the server asks for it) or modern (server/discover only); handshake (initialize only) is not supported yet.")
+    var era: String = "auto"
+
+    @Flag(help: "MCP: send notifications/initialized after a successful initialize.")
+    var sendInitialized = false
+
+    @Flag(help: "MCP deep check: tools/list (the tool count is printed).")
+    var deep = false
+
+    @Option(help: "MCP deep check: call this tool once (implies --deep).")
+    var tool: String?
+
+    @Option(help: "Arguments of the --tool call, a JSON object (default {}).")
+    var toolArgs: String?
+
+    @Option(help: "The --tool call succeeds only when its text result contains this.")
+    var expect: String?
 
     @Option(help: "Name of the target in spans and output (default: the URL's host).")
     var name: String?
@@ -67,12 +94,15 @@ struct CheckCommand: AsyncParsableCommand {
         let credentials = OAuthCredentialStore(http: TracedHTTP(client: HTTPClient.shared, tracer: telemetry.tracer, userAgent: userAgent))
         let runner = ProbeRunner(client: HTTPClient.shared, tracer: telemetry.tracer, clientVersion: ProbeAgentCommand.version,
                                  credentials: credentials)
+        if era == "modern" { runner.origins.remember(.modern, for: target.url) }
         let run = await runner.run(target)
         await telemetry.shutdown()
 
         print(json ? ResultText.json(run, url: target.url) : ResultText.human(run, url: target.url))
         if spans { print(SpanTreeText.render(telemetry.collected())) }
-        for warning in telemetry.warnings { FileHandle.standardError.write(Data("warning: \(warning)\n".utf8)) }
+        for warning in telemetry.warnings + [telemetry.exportProblem].compactMap({ $0 }) {
+            FileHandle.standardError.write(Data("warning: \(warning)\n".utf8))
+        }
         throw ExitCode(run.report.outcome.health.isSuccess ? ExitStatus.success : ExitStatus.probeFailed)
     }
 
@@ -95,8 +125,12 @@ struct CheckCommand: AsyncParsableCommand {
             guard let transport = MCPTransport(rawValue: transport) else {
                 throw ValidationError("--transport must be auto, streamable_http or sse")
             }
-            kind = .mcp(MCPOptions(transport: transport))
-        case "http": kind = .http(HTTPCheck())
+            kind = .mcp(try makeMCPOptions(transport: transport))
+        case "http":
+            guard era == "auto", !sendInitialized, !deep, tool == nil, toolArgs == nil, expect == nil else {
+                throw ValidationError("--era, --send-initialized, --deep, --tool, --tool-args and --expect are for --kind mcp")
+            }
+            kind = .http(HTTPCheck())
         default: throw ValidationError("--kind must be mcp or http")
         }
         var parsedHeaders: [HTTPHeader] = []
@@ -131,6 +165,35 @@ struct CheckCommand: AsyncParsableCommand {
         }
         return Target(name: name ?? parsed.host, url: url, kind: kind, timeout: timeout,
                       headers: parsedHeaders, auth: auth)
+    }
+
+    /// `--era`, `--send-initialized`, `--deep`, `--tool`, `--tool-args`, `--expect`.
+    func makeMCPOptions(transport: MCPTransport) throws -> MCPOptions {
+        switch era {
+        case "auto": break
+        case "modern":
+            guard transport != .sse else { throw ValidationError("--era modern needs --transport auto or streamable_http") }
+        case "handshake":
+            throw ValidationError("--era handshake is not supported yet (use auto: it starts with initialize)")
+        default: throw ValidationError("--era must be auto, handshake or modern")
+        }
+        if tool == nil, toolArgs != nil || expect != nil { throw ValidationError("--tool-args and --expect need --tool") }
+        var options = MCPOptions(transport: transport, sendInitialized: sendInitialized)
+        if let tool {
+            guard !tool.isEmpty else { throw ValidationError("--tool needs the tool's name") }
+            var call = ToolCall(name: tool, expectContains: expect)
+            if let toolArgs {
+                let object = try? JSONSerialization.jsonObject(with: Data(toolArgs.utf8), options: [.fragmentsAllowed])
+                guard object is [String: Any] else {
+                    throw ValidationError(#"--tool-args must be a JSON object, e.g. '{"text": "hi"}'"#)
+                }
+                call.argumentsJSON = toolArgs
+            }
+            options.deep = DeepCheck(toolCall: call)
+        } else if deep {
+            options.deep = DeepCheck()
+        }
+        return options
     }
 
     /// `--oauth-*`: a client_credentials grant, or nil when none of them is given.

@@ -22,6 +22,8 @@ enum ResultText {
             rows.append(("mcp protocol", server.protocolVersion))
             rows.append(("server", [server.serverName, server.serverVersion].compactMap { $0 }.joined(separator: " ")))
         }
+        if case .int(let count)? = r.attributes["mcp.tools.count"] { rows.append(("tools", String(count))) }
+        if let tool = r.attributes["mcp.tool.name"]?.stringValue { rows.append(("tool call", tool)) }
         rows.append(("duration", DurationText.format(run.duration)))
         rows.append(("trace id", run.traceID.hex))
         return rows.map { $0.0.padding(toLength: 13, withPad: " ", startingAt: 0) + $0.1 }.joined(separator: "\n")
@@ -50,6 +52,8 @@ enum ResultText {
             object["mcp_server_name"] = server.serverName
             if let version = server.serverVersion { object["mcp_server_version"] = version }
         }
+        if case .int(let count)? = r.attributes["mcp.tools.count"] { object["mcp_tools_count"] = count }
+        if let tool = r.attributes["mcp.tool.name"]?.stringValue { object["mcp_tool_name"] = tool }
         let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
         return String(decoding: data, as: UTF8.self)
     }

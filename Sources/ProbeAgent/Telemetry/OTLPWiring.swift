@@ -2,18 +2,12 @@ import Foundation
 import OTLPExporter
 import Tracing
 
-/// Exporter diagnostics (already scrubbed of secrets) for one-shot commands: problems and news
-/// only, not the per-attempt and summary lines a daemon's log keeps.
-enum Diagnostics {
-    static let standardError: DiagnosticsSink = { diagnostic in
-        guard diagnostic.level >= .notice else { return }
-        FileHandle.standardError.write(Data("probe-agent: \(diagnostic.message)\n".utf8))
-    }
-}
-
 /// Builds OTLP exporters from the OTEL_* environment and command-line overrides.
 enum OTLPWiring {
-    /// nil when no endpoint is configured anywhere: then nothing is exported.
+    /// nil when no endpoint is configured anywhere: then nothing is exported. For one-shot
+    /// commands: the configuration's warnings go to `warnings`; the exporter's own diagnostics
+    /// (attempts, outages, shutdown summary: the daemon's log lines) are debug level and not shown,
+    /// the caller reports what was not delivered once, after shutdown (`Telemetry.exportProblem`).
     static func spanExporter(endpointOverride: String?, environment: [String: String],
                              warnings: inout [String]) throws -> (any SpanExporter)? {
         var env = environment
@@ -25,7 +19,8 @@ enum OTLPWiring {
             .contains { !(env[$0] ?? "").trimmingCharacters(in: .whitespaces).isEmpty }
         guard configured || env["OTEL_TRACES_EXPORTER"] == "console" else { return nil }
         do {
-            let exporters = try OTLPExporters.fromEnvironment(env, diagnostics: Diagnostics.standardError)
+            let exporters = try OTLPExporters.fromEnvironment(env)
+            warnings += exporters.config.warnings
             return exporters.spans
         } catch let error as OTLPConfigError {
             throw ValidationErrorText("export configuration: \(error)")

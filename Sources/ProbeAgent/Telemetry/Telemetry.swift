@@ -1,4 +1,5 @@
 import Foundation
+import HTTPClient
 import OTLPExporter
 import Synchronization
 import Tracing
@@ -9,11 +10,14 @@ final class Telemetry: Sendable {
     let warnings: [String]
     private let collector: CollectingSpanExporter
     private let processor: any SpanProcessor
+    private let otlp: OTLPHTTPSpanExporter?
 
-    private init(tracer: Tracer, processor: any SpanProcessor, collector: CollectingSpanExporter, warnings: [String]) {
+    private init(tracer: Tracer, processor: any SpanProcessor, collector: CollectingSpanExporter,
+                 otlp: OTLPHTTPSpanExporter?, warnings: [String]) {
         self.tracer = tracer
         self.processor = processor
         self.collector = collector
+        self.otlp = otlp
         self.warnings = warnings
     }
 
@@ -23,17 +27,39 @@ final class Telemetry: Sendable {
         let collector = CollectingSpanExporter()
         var exporters: [any SpanExporter] = [collector]
         var warnings: [String] = []
-        if let otlp = try OTLPWiring.spanExporter(endpointOverride: otlpEndpoint, environment: environment, warnings: &warnings) {
-            exporters.append(otlp)
-        }
+        let exporter = try OTLPWiring.spanExporter(endpointOverride: otlpEndpoint, environment: environment, warnings: &warnings)
+        if let exporter { exporters.append(exporter) }
         let processor = SimpleSpanProcessor(exporter: FanOutSpanExporter(exporters))
-        return Telemetry(tracer: Tracer(processor: processor), processor: processor, collector: collector, warnings: warnings)
+        return Telemetry(tracer: Tracer(processor: processor), processor: processor, collector: collector,
+                         otlp: exporter as? OTLPHTTPSpanExporter, warnings: warnings)
     }
 
     func collected() -> [SpanData] { collector.spans }
 
-    func shutdown(timeout: Duration = .seconds(10)) async {
-        await processor.shutdown(deadline: .now + timeout)
+    /// Delivers the spans within `timeout`, then cuts the export short: a collector that is down
+    /// or slow must not hold a one-shot command up (its retries would take the OTLP timeout per span).
+    func shutdown(timeout: Duration = .seconds(5)) async {
+        let deadline = ContinuousClock.now + timeout
+        let processor = self.processor, otlp = self.otlp
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await processor.shutdown(deadline: deadline) }
+            group.addTask {
+                guard (try? await Task.sleep(until: deadline)) != nil else { return }
+                await otlp?.shutdown(deadline: .now)
+            }
+            await group.next()
+            group.cancelAll()
+        }
+    }
+
+    /// After `shutdown`: what did not reach the collector, in one line; nil when everything did.
+    var exportProblem: String? {
+        guard let otlp else { return nil }
+        let stats = otlp.stats
+        let lost = stats.dropped + stats.rejectedPartial
+        guard lost > 0 else { return nil }
+        return "\(lost) of \(lost + stats.exported) spans not exported to \(HTTPURL.redact(otlp.config.endpoint))"
+            + (stats.lastError.map { " (\($0))" } ?? "")
     }
 }
 

@@ -38,39 +38,54 @@ public struct ChallengeVerdict: Sendable, Equatable {
 
 /// The OAuth-aware check of a 401/403 (mcp-probing §5.5): Bearer challenge, then the PRM document
 /// from `resource_metadata`, else the path-inserted and then the root well-known URI.
-/// Same-origin only, no redirects, no credentials sent.
+/// Same-origin only, no redirects, no credentials sent. The pure steps live here;
+/// `ChallengeVerdictCache.verify` runs them with its remembered look-ups.
 public enum ChallengeCheck {
     public static let wellKnownPath = "/.well-known/oauth-protected-resource"
 
-    /// `wwwAuthenticate`: every `WWW-Authenticate` value of the response, joined with ", ".
-    public static func verify(wwwAuthenticate: String?, targetURL: String, http: TracedHTTP,
-                              timeout: Duration = .seconds(3), tls: TLSOptions = TLSOptions()) async -> ChallengeVerdict {
-        let candidates: [String]
-        switch metadataURLs(wwwAuthenticate: wwwAuthenticate, targetURL: targetURL) {
-        case .verdict(let verdict): return verdict
-        case .fetch(let urls): candidates = urls
+    /// One metadata look-up: the document (a 200) or why there is none, and how long it may be reused
+    /// (nil: the cache's default; `.zero`: this probe only).
+    struct Lookup: Sendable {
+        enum Result: Sendable, Equatable {
+            case document([UInt8])
+            case miss(String)
         }
-        var misses: [String] = []
-        for url in candidates {
-            var request = HTTPRequest(method: "GET", url: url, timeout: timeout)
-            request.headers.add("Accept", "application/json")
-            request.maxResponseBodyBytes = 64 * 1024
-            request.tls = tls
-            let exchange = await http.send(request)
-            let location = HTTPURL.redact(HTTPURL(url)?.pathAndQuery ?? "/")
-            if let error = exchange.error {
-                misses.append("PRM \(error.kind.rawValue) at \(location)")
-                continue
-            }
-            let status = exchange.status ?? 0
-            guard status == 200 else {
-                misses.append((300..<400).contains(status) ? "PRM redirect \(status) (not followed) at \(location)"
-                                                          : "PRM \(status) at \(location)")
-                continue
-            }
-            return evaluate(prm: exchange.body, targetURL: targetURL)
+        var result: Result
+        var keep: Duration?
+    }
+
+    /// GETs one metadata URL.
+    static func lookUp(_ url: String, http: TracedHTTP, timeout: Duration, tls: TLSOptions) async -> Lookup {
+        var request = HTTPRequest(method: "GET", url: url, timeout: timeout)
+        request.headers.add("Accept", "application/json")
+        request.maxResponseBodyBytes = 64 * 1024
+        request.tls = tls
+        let exchange = await http.send(request)
+        let location = HTTPURL.redact(HTTPURL(url)?.pathAndQuery ?? "/")
+        if let error = exchange.error { return Lookup(result: .miss("PRM \(error.kind.rawValue) at \(location)")) }
+        let status = exchange.status ?? 0
+        guard status == 200 else {
+            return Lookup(result: .miss((300..<400).contains(status) ? "PRM redirect \(status) (not followed) at \(location)"
+                                                                     : "PRM \(status) at \(location)"))
         }
-        return ChallengeVerdict(.invalid, misses.joined(separator: "; "))
+        return Lookup(result: .document(exchange.body), keep: freshness(cacheControl: exchange.headers["cache-control"]))
+    }
+
+    /// How long a document may be reused by its `Cache-Control` (RFC 9111 §5.2.2): `no-store` or
+    /// `no-cache` → `.zero`, `max-age=N` → N seconds, otherwise nil (no say).
+    static func freshness(cacheControl: String?) -> Duration? {
+        guard let cacheControl else { return nil }
+        var maxAge: Duration?
+        for directive in cacheControl.split(separator: ",") {
+            let parts = directive.split(separator: "=", maxSplits: 1)
+            let name = parts[0].trimmingCharacters(in: .whitespaces).lowercased()
+            if name == "no-store" || name == "no-cache" { return .zero }
+            if name == "max-age", parts.count == 2 {
+                let value = parts[1].trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+                if let seconds = Int64(value), seconds >= 0 { maxAge = .seconds(seconds) }
+            }
+        }
+        return maxAge
     }
 
     enum MetadataPlan: Equatable {
