@@ -77,8 +77,12 @@ struct MCPRequests {
 enum ServerDiscover {
     static let version = "2026-07-28"
 
-    static func params(clientVersion: String) -> String {
-        #"{"_meta":{"io.modelcontextprotocol/protocolVersion":"\#(version)","io.modelcontextprotocol/clientInfo":{"name":"\#(MCPMessages.clientName)","version":"\#(clientVersion)"},"io.modelcontextprotocol/clientCapabilities":{}}}"#
+    /// The params of a 2026-07-28 request: `paramsJSON` (a JSON object we wrote, `{}` for none)
+    /// with the per-request `_meta` envelope every such request carries.
+    static func params(clientVersion: String, adding paramsJSON: String = "{}") -> String {
+        let envelope = #""_meta":{"io.modelcontextprotocol/protocolVersion":"\#(version)","io.modelcontextprotocol/clientInfo":{"name":"\#(MCPMessages.clientName)","version":"\#(clientVersion)"},"io.modelcontextprotocol/clientCapabilities":{}}"#
+        let members = paramsJSON.drop { $0 != "{" }.dropFirst().drop(while: \.isWhitespace)
+        return "{" + envelope + (members.first == "}" ? "" : ",") + members
     }
 
     /// Server facts from a valid DiscoverResult (non-empty `supportedVersions`, object `capabilities`).

@@ -111,7 +111,7 @@ public struct LegacySSEProbe: Prober {
                 report.attributes.append(Attribute("mcp.initialized.status_code", .int(status)))
             }
             if let deep = options.deep {
-                await DeepCheckRunner { id, method, params in await session.call(id: id, method: method, paramsJSON: params) }
+                await DeepCheckRunner { request in await session.call(id: request.id, method: request.method, paramsJSON: request.paramsJSON) }
                     .run(deep, into: &report)
             }
         }
