@@ -136,13 +136,15 @@ final class MCPEraTests: XCTestCase {
         server.stop()
     }
 
-    /// FastMCP in its three HTTP modes, on `transport: auto`.
+    /// FastMCP in its three HTTP modes, on `transport: auto`: healthy fresh, and healthy whatever
+    /// era the origin was remembered in (its answers to the other eras' requests are re-detected).
     func testFastMCPServersInEveryMode() async throws {
         for (mode, path, requests) in [("streamable", "/mcp", ["initialize", "HTTP DELETE"]), ("stateless", "/mcp", ["initialize"]),
                                        ("sse", "/sse", nil)] {
             let server = try FixtureServer(script: "fastmcp_server.py", args: [mode, "{port}"])
             defer { server.stop() }
-            let (run, _) = await ProbeHarness().run(Target(name: "fastmcp-\(mode)", url: server.baseURL + path))
+            let target = Target(name: "fastmcp-\(mode)", url: server.baseURL + path)
+            let (run, _) = await ProbeHarness().run(target)
             XCTAssertEqual(run.report.outcome.health, .healthy, "\(mode): \(run.report.outcome.message)")
             XCTAssertEqual(run.report.server?.serverName, "fastmcp-test", mode)
             if let requests {
@@ -150,6 +152,12 @@ final class MCPEraTests: XCTestCase {
                 XCTAssertEqual(methods, requests, mode)
             } else {
                 XCTAssertEqual(run.report.transport, .sse)
+            }
+            for era in [OriginFacts.Era.modern, .legacy] {
+                let harness = ProbeHarness()
+                harness.runner.origins.remember(era, for: server.baseURL)
+                let (again, _) = await harness.run(target)
+                XCTAssertEqual(again.report.outcome.health, .healthy, "\(mode), origin remembered \(era): \(again.report.outcome.message)")
             }
         }
     }

@@ -93,3 +93,28 @@ final class BearerChallengeTests: XCTestCase {
         XCTAssertEqual(BearerChallenge.parse("Bearer error=invalid_token").error, "invalid_token")
     }
 }
+
+/// What a 2026-07-28 request carries besides its body's method: the `_meta` envelope merged into
+/// our params, and the routing headers (`Mcp-Name` encoded as mcp 2.3's `encode_header_value`).
+final class ModernEraRequestTests: XCTestCase {
+    func testEnvelopeIsMergedIntoParams() throws {
+        for params in ["{}", #"{"name":"echo","arguments":{"text":"hi"}}"#, #"{ "cursor": "c" }"#] {
+            let merged = ServerDiscover.params(clientVersion: "1.0", adding: params)
+            let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(merged.utf8)) as? [String: Any], merged)
+            let meta = try XCTUnwrap(object["_meta"] as? [String: Any], merged)
+            XCTAssertEqual(meta["io.modelcontextprotocol/protocolVersion"] as? String, "2026-07-28")
+            let original = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(params.utf8)) as? [String: Any])
+            XCTAssertEqual(object.count, original.count + 1, merged)
+        }
+    }
+
+    func testMcpNameIsEncodedAsTheSDKDecodesIt() {
+        let expected = ["echo": "echo", "a b": "a b", "écho": "=?base64?w6ljaG8=?=", " echo": "=?base64?IGVjaG8=?=",
+                        "=?base64?x?=": "=?base64?PT9iYXNlNjQ/eD89?="]
+        for (name, value) in expected {
+            XCTAssertEqual(ModernEra.headers(method: "tools/call", name: name).map { "\($0.0): \($0.1)" },
+                           ["Mcp-Method: tools/call", "Mcp-Name: \(value)"], name)
+        }
+        XCTAssertEqual(ModernEra.headers(method: "tools/list").map(\.0), ["Mcp-Method"])
+    }
+}
