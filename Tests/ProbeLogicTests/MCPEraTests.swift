@@ -194,6 +194,22 @@ final class MCPEraTests: XCTestCase {
     }
 }
 
+/// Two endpoints of one origin in different eras (a proxy's `/sse` and `/mcp`) keep their own;
+/// a URL not probed yet starts from what the origin showed last.
+final class OriginFactsTests: XCTestCase {
+    func testEraIsKeptPerURLAndLearnedPerOrigin() {
+        let facts = OriginFacts()
+        XCTAssertEqual(facts.era(of: "http://127.0.0.1:9/mcp"), .handshake)
+        facts.remember(.legacy, for: "http://127.0.0.1:9/sse")
+        facts.remember(.modern, for: "http://127.0.0.1:9/mcp")
+        XCTAssertEqual(facts.era(of: "http://127.0.0.1:9/sse"), .legacy)
+        XCTAssertEqual(facts.era(of: "http://127.0.0.1:9/mcp"), .modern)
+        XCTAssertEqual(facts.era(of: "http://127.0.0.1:9/other/mcp"), .modern)
+        XCTAssertEqual(facts.era(of: "http://127.0.0.1:10/mcp"), .handshake)
+        XCTAssertEqual(facts.era(of: "not a url"), .handshake)
+    }
+}
+
 /// The JSON-RPC methods (or `HTTP <method>` for other requests) the MCP test peer received, in order.
 func rpcMethods(_ server: FixtureServer) async throws -> [String] {
     let list = try await getJSON(server.baseURL + "/_test/requests")
