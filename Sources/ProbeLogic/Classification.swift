@@ -24,14 +24,18 @@ public enum NextStep: Sendable, Equatable {
     case done
     /// 400/404/405 without a JSON-RPC body: the server may speak legacy HTTP+SSE.
     case tryLegacySSE
-    /// A 2026-era error code: the server wants `server/discover`.
+    /// A JSON-RPC error that a 2026-era server gives a handshake: try `server/discover` once.
     case tryModernDiscover
 }
 
 /// Pure decisions: an exchange or a transport error in, an outcome out. Table-tested.
 public enum Classifier {
-    /// JSON-RPC codes by which a 2026-07-28 server rejects handshake-era traffic.
+    /// JSON-RPC codes by which a 2026-07-28 server rejects handshake-era traffic: they name the era.
     static let modernEraCodes: Set<Int> = [-32020, -32021, -32022]
+    /// Codes by which a 2026-07-28 server may also refuse an `initialize` (mcp 2.3's 2026 entry:
+    /// 400 / -32602, no `_meta`), as may a handshake server for its own reasons: worth one
+    /// `server/discover`, whose failure leaves the `initialize` verdict standing.
+    static let eraQuestionCodes: Set<Int> = modernEraCodes.union([-32600, -32601, -32602])
 
     public static func transportError(_ kind: HTTPClientError.Kind) -> Outcome {
         switch kind {
@@ -89,7 +93,7 @@ public enum Classifier {
             case .initializeResult?: return (Outcome(.healthy), .done)
             case .error(let code)?:
                 let outcome = Outcome(.degraded, .jsonRPCError, "initialize rejected: \(JSONRPCErrorCode.describe(code))")
-                return (outcome, modernEraCodes.contains(code) ? .tryModernDiscover : .done)
+                return (outcome, eraQuestionCodes.contains(code) ? .tryModernDiscover : .done)
             case .invalidResult(let why)?: return (Outcome(.unhealthy, .invalidResponse, why), .done)
             case .idMismatch?:
                 return (Outcome(.unhealthy, .jsonRPCIDMismatch, "JSON-RPC result for another id than initialize's"), .done)
@@ -102,7 +106,7 @@ public enum Classifier {
         case 400, 404, 405:
             if case .error(let code)? = x.reply {
                 let outcome = Outcome(.degraded, .jsonRPCError, "HTTP \(x.status), initialize rejected: \(JSONRPCErrorCode.describe(code))")
-                return (outcome, modernEraCodes.contains(code) ? .tryModernDiscover : .done)
+                return (outcome, eraQuestionCodes.contains(code) ? .tryModernDiscover : .done)
             }
             return (Outcome(.unhealthy, .http4xx, "HTTP \(x.status) to initialize"), .tryLegacySSE)
         case 406, 415:

@@ -121,10 +121,13 @@ struct MCPRequests {
 enum ServerDiscover {
     static let version = "2026-07-28"
 
-    /// `server/discover` with the protocol's own `_meta` keys (the trace context joins them).
+    /// The `_meta` members every 2026-07-28 request carries (the trace context joins them).
+    static func envelope(clientVersion: String) -> String {
+        #""io.modelcontextprotocol/protocolVersion":"\#(version)","io.modelcontextprotocol/clientInfo":{"name":"\#(MCPMessages.clientName)","version":"\#(clientVersion)"},"io.modelcontextprotocol/clientCapabilities":{}"#
+    }
+
     static func message(clientVersion: String) -> MCPMessage {
-        MCPMessage(method: "server/discover", id: 1, meta:
-            #""io.modelcontextprotocol/protocolVersion":"\#(version)","io.modelcontextprotocol/clientInfo":{"name":"\#(MCPMessages.clientName)","version":"\#(clientVersion)"},"io.modelcontextprotocol/clientCapabilities":{}"#)
+        MCPMessage(method: "server/discover", id: 1, meta: envelope(clientVersion: clientVersion))
     }
 
     /// Server facts from a valid DiscoverResult (non-empty `supportedVersions`, object `capabilities`).

@@ -76,10 +76,18 @@ public struct MCPOptions: Sendable, Equatable {
 public struct DeepCheck: Sendable, Equatable {
     public var listTools: Bool
     public var toolCall: ToolCall?
+    /// The verdict of a failing deep check (the server answered, a tool is broken): `degraded`
+    /// unless the target says a broken tool means it is down.
+    public var onFailure: OnFailure
 
-    public init(listTools: Bool = true, toolCall: ToolCall? = nil) {
+    public enum OnFailure: String, Sendable, CaseIterable {
+        case degraded, unhealthy
+    }
+
+    public init(listTools: Bool = true, toolCall: ToolCall? = nil, onFailure: OnFailure = .degraded) {
         self.listTools = listTools
         self.toolCall = toolCall
+        self.onFailure = onFailure
     }
 }
 

@@ -1,6 +1,6 @@
-# probe-agent test peer: a stand-in for a 2026-07-28-only (modern era) MCP server. No released
-# Python SDK is modern-only (mcp 2.3 still answers `initialize`), so this small server plays the
-# spec's behaviour (mcp-probing.md §4): `initialize` -> 400 with -32022 UnsupportedProtocolVersion
+# probe-agent test peer: a stand-in for a 2026-07-28-only (modern era) MCP server. The official
+# SDK's own 2026 entry is `mcp_server.py modern-only` (it answers `initialize` 400 / -32602); this
+# small server plays the spec's other answer and the faults no SDK shows (mcp-probing.md §4): `initialize` -> 400 with -32022 UnsupportedProtocolVersion
 # naming the supported versions; `server/discover` with the right headers -> a DiscoverResult;
 # missing/mismatched MCP-Protocol-Version or Mcp-Method -> 400 -32020. Binds 127.0.0.1 only.
 # Usage: python mcp_modern_stub.py PORT [--instance ID] [--uptime N] [--token T] [--discover-status N] [--tls CERT KEY]

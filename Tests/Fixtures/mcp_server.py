@@ -5,16 +5,19 @@
 # Usage: python mcp_server.py MODE PORT [--tls CERT KEY [--h2]] [--otlp URL]   (--h2: HTTP/2 by ALPN, through hypercorn;
 #   --otlp: the SDK's own spans, exported over OTLP/HTTP to URL/v1/traces, mcp 2.x only)
 #                            [--instance ID] [--uptime N] [--token T]   (restart identity, below)
-#   MODE: json | sse | stateless | legacy-sse | resumable | auth
+#                            [--auth]   (bearer token required: good-token, weak-token lacks the scope)
+#   MODE: json | sse | stateless | legacy-sse | resumable | auth (json with --auth) | dual | modern-only
+#   dual: the SDK's default endpoint, both eras (routed by the MCP-Protocol-Version header).
+#   modern-only (mcp 2.x): every request goes to the SDK's own 2026-07-28 entry
+#     (`handle_modern_request`), so `initialize` without `_meta` gets its HTTP 400 / -32602.
 # Test-only routes (outside the MCP app):
-#   GET /_test/requests  -> JSON list of {method, path, headers, rpc, meta_traceparent} the MCP app received
+#   GET /_test/requests  -> JSON list of {method, path, headers, rpc, params, meta_traceparent} the MCP app received
 #   GET /_test/sessions  -> {"open": N} sessions the server's session manager holds now
 #   GET /_test/instance, /_test/instance-stats -> the restart identity's document (fixture_serving.Instance)
 # With --instance or --uptime, every response carries X-Instance-Id and the initialize answer's
 # `instructions` is the uptime when --uptime is given, else the instance ID.
 import asyncio
 import itertools
-import json
 import signal
 import sys
 
@@ -35,10 +38,11 @@ if "--otlp" in sys.argv:  # before the SDK creates its tracer: every server span
         OTLPSpanExporter(endpoint=sys.argv[sys.argv.index("--otlp") + 1] + "/v1/traces")))
     trace.set_tracer_provider(provider)
 
+from asgi_recorder import recording
 from fixture_serving import Instance
 
 mode, port = sys.argv[1], int(sys.argv[2])
-RESOURCE = f"http://127.0.0.1:{port}/mcp"
+RESOURCE = f"http://127.0.0.1:{port}" + ("/sse" if mode == "legacy-sse" else "/mcp")
 instance = Instance(sys.argv)
 
 try:  # mcp 2.x
@@ -49,7 +53,7 @@ except ImportError:  # mcp 1.x
     MAJOR = 1
 
 kwargs = {}
-if mode == "auth":
+if mode == "auth" or "--auth" in sys.argv:
     from mcp.server.auth.provider import AccessToken
     from mcp.server.auth.settings import AuthSettings
 
@@ -82,7 +86,22 @@ def echo(text: str) -> str:
 
 
 if mode == "legacy-sse":
-    app = server.sse_app() if MAJOR == 2 else server.sse_app()
+    app = server.sse_app()
+elif mode == "dual":
+    app = server.streamable_http_app()
+elif mode == "modern-only":
+    from mcp.server._streamable_http_modern import handle_modern_request
+    from mcp.server.transport_security import RequestBodyLimitMiddleware
+
+    app = server.streamable_http_app()
+    manager = server._lowlevel_server.session_manager
+
+    async def modern_only(scope, receive, send):
+        await handle_modern_request(manager.app, manager.security_settings, manager.json_response,
+                                    manager._lifespan_state, scope, receive, send)
+
+    # The manager routes by the MCP-Protocol-Version header only; this one serves no handshake.
+    manager.asgi_app = RequestBodyLimitMiddleware(modern_only, manager.max_request_body_size)
 elif MAJOR == 2:
     extra = {}
     if mode == "resumable":
@@ -106,10 +125,6 @@ elif MAJOR == 2:
 else:
     app = server.streamable_http_app()
 
-recorded = []
-RECORDED_HEADERS = ("traceparent", "tracestate", "mcp-session-id", "mcp-protocol-version",
-                    "authorization", "user-agent", "accept", "content-type", "origin")
-
 
 def open_sessions():
     mgr = getattr(server, "_session_manager", None) or getattr(getattr(server, "_lowlevel_server", None), "_session_manager", None)
@@ -118,59 +133,18 @@ def open_sessions():
     return len(getattr(mgr, "_server_instances", {}))
 
 
-async def recorder(scope, receive, send):
-    if instance.given and scope["type"] == "http":
-        send = with_instance_header(send)
-    if scope["type"] == "http" and scope["path"].startswith("/_test/"):
-        status = 200
-        if scope["path"] == "/_test/instance":
-            await asyncio.sleep(instance.document_delay)
-            authorization = dict(scope["headers"]).get(b"authorization", b"").decode() or None
-            status, document = instance.document(authorization)
-            body = json.dumps(document).encode()
-        elif scope["path"] == "/_test/instance-stats":
-            body = json.dumps(instance.stats()).encode()
-        elif scope["path"] == "/_test/requests":
-            body = json.dumps(recorded).encode()
-        elif scope["path"] == "/_test/sessions":
-            body = json.dumps({"open": open_sessions()}).encode()
-        else:
-            body = b"{}"
-        await send({"type": "http.response.start", "status": status,
-                    "headers": [(b"content-type", b"application/json")]})
-        await send({"type": "http.response.body", "body": body})
-        return
-    if scope["type"] == "http":
-        headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
-        entry = {"method": scope["method"], "path": scope["path"],
-                 "headers": {k: v for k, v in headers.items() if k in RECORDED_HEADERS}}
-        recorded.append(entry)
-        if scope["method"] == "POST":
-            # Read the body to record its JSON-RPC method, then replay it to the app.
-            chunks, more = [], True
-            while more:
-                message = await receive()
-                chunks.append(message.get("body", b""))
-                more = message.get("more_body", False)
-            body = b"".join(chunks)
-            try:
-                message = json.loads(body)
-                entry["rpc"] = message.get("method")
-                entry["meta_traceparent"] = ((message.get("params") or {}).get("_meta") or {}).get("traceparent")
-            except Exception:
-                entry["rpc"] = None
-            replayed = False
+async def instance_document(scope):
+    await asyncio.sleep(instance.document_delay)
+    authorization = dict(scope["headers"]).get(b"authorization", b"").decode() or None
+    return instance.document(authorization)
 
-            async def replay():
-                nonlocal replayed
-                if not replayed:
-                    replayed = True
-                    return {"type": "http.request", "body": body, "more_body": False}
-                return await receive()
 
-            await app(scope, replay, send)
-            return
-    await app(scope, receive, send)
+async def instance_stats(scope):
+    return 200, instance.stats()
+
+
+async def sessions(scope):
+    return 200, {"open": open_sessions()}
 
 
 def with_instance_header(send):
@@ -180,6 +154,9 @@ def with_instance_header(send):
         await send(message)
     return sending
 
+
+recorder = recording(app, {"instance": instance_document, "instance-stats": instance_stats, "sessions": sessions},
+                     with_instance_header if instance.given else None)
 
 tls = {}
 if "--tls" in sys.argv:

@@ -150,6 +150,14 @@ final class ConfigErrorTests: XCTestCase {
                 "agent.yaml:9:16: targets[1].transport: \"websocket\" is not one of: auto, streamable_http, sse",
                 "agent.yaml:10:18: targets[1].auth.type: \"oauth\" is not one of: none, bearer, basic, client_credentials, authorization_code",
             ]),
+        Case(name: "deep check on_failure", yaml: """
+            targets:
+              - name: a
+                url: http://127.0.0.1/mcp
+                mcp: {deep: {on_failure: down}}
+            """, expected: [
+                "agent.yaml:4:30: targets[0].mcp.deep.on_failure: \"down\" is not one of: degraded, unhealthy",
+            ]),
         Case(name: "bad booleans, listen address, sampling ratio", yaml: """
             admin: {listen: "::1:9464"}
             exporter: {console: yes, sampling: {mode: ratio, ratio: 1.5}}

@@ -52,6 +52,7 @@ final class ConfigLoadTests: XCTestCase {
               send_initialized: true
               deep:
                 list_tools: false
+                on_failure: unhealthy
                 tool_call:
                   name: echo
                   arguments: {text: "hi ${KEY_PART}", n: 2, ratio: 0.5, ok: true, none: null, nested: {list: [1, "two"]}}
@@ -129,7 +130,8 @@ final class ConfigLoadTests: XCTestCase {
                     listTools: false,
                     toolCall: ToolCall(name: "echo",
                                        argumentsJSON: #"{"text":"hi k1","n":2,"ratio":0.5,"ok":true,"none":null,"nested":{"list":[1,"two"]}}"#,
-                                       expectContains: "hi")))),
+                                       expectContains: "hi"),
+                    onFailure: .unhealthy))),
                 timeout: .seconds(2),
                 headers: [HTTPHeader("X-Api-Key", "key-k1-end")],
                 auth: .authorizationCode(StoredToken(tokenFile: "/etc/probe-agent/tokens/payments.json", tokenEnv: "PAYMENTS_TOKEN",

@@ -47,7 +47,7 @@ final class LegacySSEProbeTests: XCTestCase {
             target.kind = .mcp(MCPOptions(transport: .sse, deep: DeepCheck(toolCall: ToolCall(name: "echo", argumentsJSON: #"{"text":"a"}"#,
                                                                                                   expectContains: "b"))))
             let (bad, _, _) = await ProbeHarness().run(LegacySSEProbe(), target)
-            XCTAssertEqual(bad.outcome.health, .unhealthy, "mcp \(major)")
+            XCTAssertEqual(bad.outcome.health, .degraded, "mcp \(major): a broken tool on an up server")
             XCTAssertEqual(bad.outcome.errorType, .assertionFailed, "mcp \(major)")
         }
     }

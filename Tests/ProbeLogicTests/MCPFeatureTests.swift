@@ -7,12 +7,6 @@ import XCTest
 
 /// The StreamableHTTP probe's optional steps and fallbacks, against real SDK servers.
 final class MCPFeatureTests: XCTestCase {
-    func rpcMethods(_ server: FixtureServer) async throws -> [String] {
-        let list = try await getJSON(server.baseURL + "/_test/requests")
-        if let names = list as? [String] { return names }
-        return (list as? [[String: Any]] ?? []).compactMap { ($0["rpc"] as? String) ?? ($0["method"] as? String).map { "HTTP \($0)" } }
-    }
-
     func testInitializedNotificationAndDeepCheck() async throws {
         let server = try FixtureServer(script: "mcp_server.py", args: ["sse", "{port}"])
         let deep = DeepCheck(listTools: true, toolCall: ToolCall(name: "echo", argumentsJSON: #"{"text":"hello probe"}"#, expectContains: "hello probe"))
@@ -30,12 +24,16 @@ final class MCPFeatureTests: XCTestCase {
         var failing = target
         failing.kind = .mcp(MCPOptions(transport: .streamableHTTP, deep: DeepCheck(toolCall: ToolCall(name: "echo", argumentsJSON: #"{"text":"a"}"#, expectContains: "b"))))
         let (bad, _) = await ProbeHarness().run(failing)
-        XCTAssertEqual(bad.report.outcome.health, .unhealthy)
+        XCTAssertEqual(bad.report.outcome.health, .degraded, "a broken tool on an up server is degraded by default")
         XCTAssertEqual(bad.report.outcome.errorType, .assertionFailed)
         var unknownTool = target
         unknownTool.kind = .mcp(MCPOptions(transport: .streamableHTTP, deep: DeepCheck(listTools: false, toolCall: ToolCall(name: "nope"))))
         let (missing, _) = await ProbeHarness().run(unknownTool)
-        XCTAssertEqual(missing.report.outcome.health, .unhealthy, missing.report.outcome.message)
+        XCTAssertEqual(missing.report.outcome.health, .degraded, missing.report.outcome.message)
+        unknownTool.kind = .mcp(MCPOptions(transport: .streamableHTTP,
+                                           deep: DeepCheck(listTools: false, toolCall: ToolCall(name: "nope"), onFailure: .unhealthy)))
+        let (down, _) = await ProbeHarness().run(unknownTool)
+        XCTAssertEqual(down.report.outcome.health, .unhealthy, "mcp.deep.on_failure: unhealthy")
     }
 
     func testTrailingSlashRedirectIsFollowedOnceAndReported() async throws {

@@ -1,4 +1,5 @@
 import HTTPClient
+import Tracing
 import XCTest
 @testable import ProbeLogic
 
@@ -91,5 +92,43 @@ final class BearerChallengeTests: XCTestCase {
         XCTAssertTrue(BearerChallenge.parse("Bearer").isBearer)
         XCTAssertFalse(BearerChallenge.parse(#"Basic realm="x""#).isBearer)
         XCTAssertEqual(BearerChallenge.parse("Bearer error=invalid_token").error, "invalid_token")
+    }
+}
+
+/// What a 2026-07-28 request carries besides its body's method: the `_meta` envelope merged into
+/// our params, and the routing headers (`Mcp-Name` encoded as mcp 2.3's `encode_header_value`).
+final class ModernEraRequestTests: XCTestCase {
+    /// One `_meta` per message: the envelope's keys and the trace context side by side, the
+    /// message's own params kept.
+    func testEnvelopeAndTraceContextShareOneMeta() throws {
+        let trace = SpanContext(traceID: .random(), spanID: .random(), traceFlags: .sampled, traceState: "k=v")
+        let messages: [(MCPMessage, Int)] = [
+            (MCPMessage(method: "tools/list", id: 2), 0),
+            (.toolCall(id: 3, tool: "echo", argumentsJSON: #"{"text":"hi"}"#), 2),
+            (ServerDiscover.message(clientVersion: "1.0"), 0),
+        ]
+        for (var message, ownParams) in messages {
+            message.meta = ServerDiscover.envelope(clientVersion: "1.0")
+            let body = message.body(trace: trace)
+            let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(body)) as? [String: Any], message.method)
+            let params = try XCTUnwrap(object["params"] as? [String: Any], message.method)
+            XCTAssertEqual(params.count, ownParams + 1, message.method)
+            let meta = try XCTUnwrap(params["_meta"] as? [String: Any], message.method)
+            XCTAssertEqual(meta["io.modelcontextprotocol/protocolVersion"] as? String, "2026-07-28")
+            XCTAssertEqual(meta["traceparent"] as? String, W3CTraceContext.traceparent(trace))
+            XCTAssertEqual(meta["tracestate"] as? String, "k=v")
+        }
+        let notification = MCPMessage(method: "notifications/initialized", id: nil)
+        XCTAssertEqual(String(decoding: notification.body(trace: nil), as: UTF8.self), #"{"jsonrpc":"2.0","method":"notifications/initialized"}"#)
+    }
+
+    func testMcpNameIsEncodedAsTheSDKDecodesIt() {
+        let expected = ["echo": "echo", "a b": "a b", "écho": "=?base64?w6ljaG8=?=", " echo": "=?base64?IGVjaG8=?=",
+                        "=?base64?x?=": "=?base64?PT9iYXNlNjQ/eD89?="]
+        for (name, value) in expected {
+            XCTAssertEqual(ModernEra.headers(method: "tools/call", name: name).map { "\($0.0): \($0.1)" },
+                           ["Mcp-Method: tools/call", "Mcp-Name: \(value)"], name)
+        }
+        XCTAssertEqual(ModernEra.headers(method: "tools/list").map(\.0), ["Mcp-Method"])
     }
 }

@@ -17,9 +17,10 @@ enum KindOptionsDecoder {
     }
 
     static func decodeDeep(_ node: ConfigNode) -> DeepCheck? {
-        guard let fields = ConfigMapping(node, keys: ["list_tools", "tool_call"]) else { return nil }
+        guard let fields = ConfigMapping(node, keys: ["list_tools", "tool_call", "on_failure"]) else { return nil }
         var deep = DeepCheck()
         if let value = fields["list_tools"]?.bool() { deep.listTools = value }
+        if let value = fields["on_failure"]?.choice(DeepCheck.OnFailure.self) { deep.onFailure = value }
         if let call = fields["tool_call"], let callFields = ConfigMapping(call, keys: ["name", "arguments", "expect_contains"]) {
             let name = callFields.required("name", "the tool's name")?.nonEmptyText("the tool's name")
             var toolCall = ToolCall(name: name ?? "")
