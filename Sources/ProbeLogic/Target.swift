@@ -54,9 +54,21 @@ public enum MCPTransport: String, Sendable, Equatable, CaseIterable {
     case sse
 }
 
+/// Which MCP protocol era a StreamableHTTP probe speaks.
+public enum MCPEra: String, Sendable, Equatable, CaseIterable {
+    /// `initialize` first, `server/discover` when the server asks for the 2026 era; the era found
+    /// is remembered per URL and origin.
+    case auto
+    /// `initialize` only: a 2026-only server is judged by its answer to it.
+    case handshake
+    /// `server/discover` first (falling back to `initialize` when the server is no 2026 server).
+    case modern
+}
+
 /// How an MCP target is spoken to.
 public struct MCPOptions: Sendable, Equatable {
     public var transport: MCPTransport
+    public var era: MCPEra
     /// Send `notifications/initialized` after a successful `initialize` (exercises the 202 path).
     public var sendInitialized: Bool
     /// Deep mode: `tools/list` (tool count on the span) and optionally one tool call.
@@ -64,9 +76,10 @@ public struct MCPOptions: Sendable, Equatable {
     /// What the main answer (the JSON-RPC message of `initialize` or `server/discover`) must satisfy.
     public var expect: AnswerChecks
 
-    public init(transport: MCPTransport = .auto, sendInitialized: Bool = false, deep: DeepCheck? = nil,
+    public init(transport: MCPTransport = .auto, era: MCPEra = .auto, sendInitialized: Bool = false, deep: DeepCheck? = nil,
                 expect: AnswerChecks = AnswerChecks()) {
         self.transport = transport
+        self.era = era
         self.sendInitialized = sendInitialized
         self.deep = deep
         self.expect = expect

@@ -227,6 +227,14 @@ final class CheckMCPFeatureTests: XCTestCase {
         XCTAssertEqual(received.count, 1, "server/discover only, no initialize first: \(received)")
     }
 
+    func testHandshakeEraSendsInitializeOnly() async throws {
+        let modern = try FixtureServer(script: "mcp_modern_stub.py", args: ["{port}"])
+        let result = try AgentBinary.run(["check", modern.baseURL + "/mcp", "--era", "handshake", "--json"])
+        XCTAssertEqual(result.status, 1, "the 2026-only stub refuses initialize: " + result.stdout + result.stderr)
+        let received = try await fetchJSON(modern.baseURL + "/_test/requests") as? [String] ?? []
+        XCTAssertEqual(received, ["initialize"])
+    }
+
     func testFeatureUsageErrorsExitTwo() throws {
         let url = "http://127.0.0.1:1/mcp"
         let table: [([String], String)] = [

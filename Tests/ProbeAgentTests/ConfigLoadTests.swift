@@ -187,6 +187,15 @@ final class ConfigLoadTests: XCTestCase {
             discovery: nil))
     }
 
+    func testMCPEraIsAConfigKey() throws {
+        let config = try ConfigFixture.parse("""
+            targets:
+              - {name: a, url: "http://127.0.0.1:8000/mcp", mcp: {era: handshake}}
+              - {name: b, url: "http://127.0.0.1:8000/mcp", mcp: {era: modern}}
+            """)
+        XCTAssertEqual(config.targets.map(\.target.kind), [.mcp(MCPOptions(era: .handshake)), .mcp(MCPOptions(era: .modern))])
+    }
+
     /// The answer checks of `http:` are keys of `mcp:` too, judging the MCP target's main answer.
     func testMCPTargetsTakeAnswerChecks() throws {
         let config = try ConfigFixture.parse("""

@@ -11,6 +11,28 @@ import XCTest
 final class MCPEraTests: XCTestCase {
     func modernOnlyServer() throws -> FixtureServer { try FixtureServer(script: "mcp_server.py", args: ["modern-only", "{port}"]) }
 
+    /// `era: handshake` speaks `initialize` only, whatever the origin was found to be; `era:
+    /// modern` starts with `server/discover`.
+    func testConfiguredEraDecidesWhereTheProbeStarts() async throws {
+        let server = try modernOnlyServer()
+        let harness = ProbeHarness()
+        let url = server.baseURL + "/mcp"
+        let (found, _) = await harness.run(Target(name: "modern", url: url))
+        XCTAssertEqual(found.report.outcome.health, .healthy, found.report.outcome.message)
+        let before = try await rpcMethods(server).count
+
+        let (handshake, _) = await harness.run(Target(name: "handshake", url: url, kind: .mcp(MCPOptions(era: .handshake))))
+        XCTAssertEqual(handshake.report.outcome.health, .degraded, "the 2026-only server's answer to initialize")
+        XCTAssertEqual(handshake.report.outcome.errorType, .jsonRPCError)
+        let afterHandshake = try await rpcMethods(server)
+        XCTAssertEqual(Array(afterHandshake.dropFirst(before)), ["initialize"], "no server/discover with era handshake")
+
+        let (modern, _) = await ProbeHarness().run(Target(name: "fresh", url: url, kind: .mcp(MCPOptions(era: .modern))))
+        XCTAssertEqual(modern.report.outcome.health, .healthy, modern.report.outcome.message)
+        let afterModern = try await rpcMethods(server)
+        XCTAssertEqual(Array(afterModern.dropFirst(afterHandshake.count)), ["server/discover"], "a fresh runner, and still server/discover first")
+    }
+
     /// mcp 2.3.0's 2026 entry answers `initialize` with HTTP 400 / -32602: one `server/discover`
     /// finds it healthy, and the next probe is that one request.
     func testOfficialModernOnlyServerIsFoundByServerDiscoverAndRemembered() async throws {

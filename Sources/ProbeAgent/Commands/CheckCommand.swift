@@ -29,7 +29,7 @@ struct CheckCommand: AsyncParsableCommand {
     @Option(help: "MCP transport: auto, streamable_http or sse.")
     var transport: String = "auto"
 
-    @Option(help: "MCP protocol era: auto (initialize, then server/discover when the server asks for it) or modern (server/discover only); handshake (initialize only) is not supported yet.")
+    @Option(help: "MCP protocol era: auto (initialize, then server/discover when the server asks for it), handshake (initialize only) or modern (server/discover first).")
     var era: String = "auto"
 
     @Flag(help: "MCP: send notifications/initialized after a successful initialize.")
@@ -94,7 +94,6 @@ struct CheckCommand: AsyncParsableCommand {
         let credentials = OAuthCredentialStore(http: TracedHTTP(client: HTTPClient.shared, tracer: telemetry.tracer, userAgent: userAgent))
         let runner = ProbeRunner(client: HTTPClient.shared, tracer: telemetry.tracer, clientVersion: ProbeAgentCommand.version,
                                  credentials: credentials)
-        if era == "modern" { runner.origins.remember(.modern, for: target.url) }
         let run = await runner.run(target)
         await telemetry.shutdown()
 
@@ -169,16 +168,10 @@ struct CheckCommand: AsyncParsableCommand {
 
     /// `--era`, `--send-initialized`, `--deep`, `--tool`, `--tool-args`, `--expect`.
     func makeMCPOptions(transport: MCPTransport) throws -> MCPOptions {
-        switch era {
-        case "auto": break
-        case "modern":
-            guard transport != .sse else { throw ValidationError("--era modern needs --transport auto or streamable_http") }
-        case "handshake":
-            throw ValidationError("--era handshake is not supported yet (use auto: it starts with initialize)")
-        default: throw ValidationError("--era must be auto, handshake or modern")
-        }
+        guard let era = MCPEra(rawValue: era) else { throw ValidationError("--era must be auto, handshake or modern") }
+        guard era == .auto || transport != .sse else { throw ValidationError("--era \(era.rawValue) needs --transport auto or streamable_http") }
         if tool == nil, toolArgs != nil || expect != nil { throw ValidationError("--tool-args and --expect need --tool") }
-        var options = MCPOptions(transport: transport, sendInitialized: sendInitialized)
+        var options = MCPOptions(transport: transport, era: era, sendInitialized: sendInitialized)
         if let tool {
             guard !tool.isEmpty else { throw ValidationError("--tool needs the tool's name") }
             var call = ToolCall(name: tool, expectContains: expect)

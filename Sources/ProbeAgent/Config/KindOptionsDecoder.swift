@@ -6,7 +6,8 @@ import Yams
 enum KindOptionsDecoder {
     static func decodeMCP(_ node: ConfigNode) -> MCPOptions {
         var options = MCPOptions()
-        guard let fields = ConfigMapping(node, keys: ["send_initialized", "deep"] + answerCheckKeys) else { return options }
+        guard let fields = ConfigMapping(node, keys: ["era", "send_initialized", "deep"] + answerCheckKeys) else { return options }
+        if let era = fields["era"]?.choice(MCPEra.self) { options.era = era }
         options.expect = decodeAnswerChecks(fields)
         if let value = fields["send_initialized"]?.bool() { options.sendInitialized = value }
         if let deep = fields["deep"] {

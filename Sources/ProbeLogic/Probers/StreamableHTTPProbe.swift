@@ -15,8 +15,13 @@ public struct StreamableHTTPProbe: Prober {
     public func probe(_ target: Target, context: ProbeContext) async -> ProbeReport {
         var report = context.report(transport: .streamableHTTP)
         let rpc = MCPRequests(target: target, context: context)
-        let isAuto = if case .mcp(let options) = target.kind { options.transport == .auto } else { false }
-        let remembered = context.origins.era(of: target.url)
+        let options = if case .mcp(let options) = target.kind { options } else { MCPOptions() }
+        let isAuto = options.transport == .auto
+        let remembered: OriginFacts.Era = switch options.era {
+        case .auto: context.origins.era(of: target.url)
+        case .handshake: .handshake
+        case .modern: .modern
+        }
 
         // Where the remembered era is wrong, the probe goes on from `initialize`, and does not
         // try that era's way again.
@@ -58,7 +63,7 @@ public struct StreamableHTTPProbe: Prober {
                                      target: target, into: &report)
 
         switch next {
-        case .tryModernDiscover where !triedModern:
+        case .tryModernDiscover where !triedModern && options.era != .handshake:
             var modern = report
             let found = await discover(rpc, context: context, into: &modern)
             // A code that names the 2026 era makes discover's answer the verdict; after any other
