@@ -31,6 +31,21 @@ final class MetricsTests: XCTestCase {
 
     func metric(_ metrics: [MetricData], _ name: String) -> MetricData? { metrics.first { $0.name == name } }
 
+    /// A value kept elsewhere is copied in before each collection, whichever reader collects.
+    func testBeforeCollectRunsOnEveryCollection() {
+        let registry = MetricsRegistry()
+        let gauge = registry.gauge("copied")
+        let source = Mutex(0)
+        registry.beforeCollect { gauge.set(source.withLock { $0 += 1; return $0 }) }
+        for expected in 1...3 {
+            let point = registry.collect().first { $0.name == "copied" }
+            guard case .gauge(let points)? = point?.points else { return XCTFail("no gauge") }
+            XCTAssertEqual(points.first?.value, .int(Int64(expected)))
+        }
+        _ = registry.collect(temporality: .delta)
+        XCTAssertEqual(source.withLock { $0 }, 4)
+    }
+
     func testCounterSumsPerAttributeSet() throws {
         let registry = MetricsRegistry()
         let counter = registry.counter("probe.state.transitions", unit: "{transition}", description: "d")

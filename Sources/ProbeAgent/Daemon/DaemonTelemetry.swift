@@ -16,7 +16,6 @@ final class DaemonTelemetry: Sendable {
     let otlpMetrics: OTLPHTTPMetricExporter?
     private let processor: any SpanProcessor
     private let reader: PeriodicMetricReader?
-    private let selfMetrics: SelfMetrics
     private let dropWatch: QueueDropWatch
     private let diagnostics: DiagnosticsSink
 
@@ -74,7 +73,9 @@ final class DaemonTelemetry: Sendable {
         readerWarnings.forEach(warn)
         let registry = MetricsRegistry(cardinalityLimit: 200_000)
         self.registry = registry
-        selfMetrics = SelfMetrics(registry: registry)
+        let selfMetrics = SelfMetrics(registry: registry)
+        let (exportQueues, spans, metrics) = (spanQueues, otlpSpans, otlpMetrics)
+        registry.beforeCollect { selfMetrics.update(queues: exportQueues, spans: spans?.stats, metrics: metrics?.stats) }
         reader = otlpMetrics.map {
             PeriodicMetricReader(registry: registry, exporter: $0, interval: readerConfig.interval,
                                  timeout: readerConfig.timeout, temporality: readerConfig.temporality)
@@ -86,10 +87,10 @@ final class DaemonTelemetry: Sendable {
         dropWatch.start()
     }
 
-    /// A cumulative snapshot for `/metrics`, with the exporter's own counters brought up to date.
+    /// A cumulative snapshot for `/metrics` (the exporter's own counters are brought up to date
+    /// before every collection, this one and the OTLP reader's alike).
     func snapshot() -> [MetricData] {
-        selfMetrics.update(queues: spanQueues, spans: otlpSpans?.stats, metrics: otlpMetrics?.stats)
-        return registry.collect(temporality: .cumulative)
+        registry.collect(temporality: .cumulative)
     }
 
     /// Drains spans and metrics within one deadline, every exporter at once, and logs what each delivered.

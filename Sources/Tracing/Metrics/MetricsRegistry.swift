@@ -14,6 +14,8 @@ public final class MetricsRegistry: Sendable {
 
     private struct State {
         var instruments: [any CollectableInstrument] = []
+        /// Run before every collection (`beforeCollect`).
+        var refreshers: [@Sendable () -> Void] = []
         /// When the previous delta collection ran (the start of the next delta interval).
         var lastDeltaCollection: UInt64
     }
@@ -54,6 +56,7 @@ public final class MetricsRegistry: Sendable {
     /// collections in between (a `/metrics` scrape) neither see nor disturb them. One delta
     /// reader per registry.
     public func collect(temporality preference: TemporalityPreference = .cumulative) -> [MetricData] {
+        for refresh in state.withLock({ $0.refreshers }) { refresh() }
         let now = clock()
         let (instruments, previous) = state.withLock { s in
             let previous = s.lastDeltaCollection
@@ -62,6 +65,12 @@ public final class MetricsRegistry: Sendable {
         }
         let interval = CollectionInterval(preference: preference, previous: previous, now: now)
         return instruments.compactMap { $0.collect(interval, scope: scope) }
+    }
+
+    /// `refresh` runs before every collection, for whatever reader asks (a scrape, the OTLP
+    /// reader): values kept elsewhere and copied into instruments stay current on every path.
+    public func beforeCollect(_ refresh: @escaping @Sendable () -> Void) {
+        state.withLock { $0.refreshers.append(refresh) }
     }
 
     private func register<I: CollectableInstrument>(_ name: String, _ make: () -> I) -> I {
