@@ -48,4 +48,31 @@ final class ConfigExampleTests: XCTestCase {
         XCTAssertEqual(ValidateCommand.summary(config, file: "demo/agent.yaml", shard: nil),
                        "demo/agent.yaml: OK — 4 targets (4 MCP, 0 HTTP)")
     }
+
+    /// The environment each shipped config documents (its header comment; `scripts/demo` for the demo).
+    static let documentedEnvironment: [String: [String: String]] = [
+        "examples/agent.yaml": ["OTLP_TOKEN": "t", "SEARCH_API_KEY": "k", "SEARCH_CLIENT_SECRET": "s", "CONTEXTFORGE_TOKEN": "jwt"],
+        "demo/agent.yaml": ["DEMO_OUTPUT": "/tmp/demo-output", "DEMO_JSON_URL": "http://127.0.0.1:8001/mcp",
+                            "DEMO_SSE_URL": "http://127.0.0.1:8002/mcp", "DEMO_AUTH_URL": "http://127.0.0.1:8003/mcp",
+                            "DEMO_DOWN_URL": "http://127.0.0.1:8004/mcp"],
+    ]
+
+    /// Every config in examples/ and demo/ validates as shipped, with the real binary and the
+    /// files beside it (no stand-ins): `probe-agent validate` exits 0 and prints no warning.
+    func testEveryShippedConfigValidatesAsShipped() throws {
+        var shipped: [String] = []
+        for directory in ["examples", "demo"] {
+            let url = ConfigFixture.repositoryRoot.appendingPathComponent(directory)
+            for name in try FileManager.default.contentsOfDirectory(atPath: url.path) where name.hasSuffix(".yaml") || name.hasSuffix(".yml") {
+                shipped.append("\(directory)/\(name)")
+            }
+        }
+        XCTAssertEqual(Set(shipped), Set(Self.documentedEnvironment.keys), "a new shipped config needs its documented environment here")
+        for path in shipped.sorted() {
+            let file = ConfigFixture.repositoryRoot.appendingPathComponent(path).path
+            let result = try AgentBinary.run(["validate", "--config", file], environment: Self.documentedEnvironment[path] ?? [:])
+            XCTAssertEqual(result.status, 0, "\(path): \(result.stdout)\(result.stderr)")
+            XCTAssertFalse(result.stderr.contains("warning"), "\(path): \(result.stderr)")
+        }
+    }
 }
