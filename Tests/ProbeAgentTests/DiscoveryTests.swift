@@ -3,6 +3,7 @@ import HTTPClient
 import ProbeLogic
 import Synchronization
 import TestSupport
+import Tracing
 import XCTest
 @testable import ProbeAgent
 
@@ -222,6 +223,7 @@ final class DiscoveryLoopTests: XCTestCase {
     private final class Recorder: Sendable {
         let updates = Mutex<[[String]]>([])
         let logs = Mutex<[String]>([])
+        let warnings = Mutex<[String]>([])
         let polls = Atomic<Int>(0)
     }
 
@@ -233,6 +235,8 @@ final class DiscoveryLoopTests: XCTestCase {
         let recorder = Recorder()
         // Poll results in order: a list, a failure, the same list, a new list, then failures.
         let script: [[String]?] = [["contextforge-a", "static-1"], nil, ["contextforge-a", "static-1"], ["contextforge-b"]]
+        let registry = MetricsRegistry()
+        let health = DiscoveryHealth(source: "http://user:pw@gw/", registry: registry)
         let loop = DiscoveryLoop(
             interval: .milliseconds(20), staticTargets: [Self.spec("static-1")],
             source: {
@@ -241,6 +245,7 @@ final class DiscoveryLoopTests: XCTestCase {
                 return names.map(Self.spec)
             },
             log: { line in recorder.logs.withLock { $0.append(line) } },
+            warn: { line in recorder.warnings.withLock { $0.append(line) } }, health: health,
             update: { specs in recorder.updates.withLock { $0.append(specs.map(\.target.name)) } })
         let task = Task { await loop.run() }
         while recorder.polls.load(ordering: .relaxed) < 6 { try await Task.sleep(for: .milliseconds(10)) }
@@ -249,14 +254,28 @@ final class DiscoveryLoopTests: XCTestCase {
 
         XCTAssertEqual(recorder.updates.withLock { $0 }, [["static-1", "contextforge-a"], ["static-1", "contextforge-b"]])
         let logs = recorder.logs.withLock { $0 }
-        XCTAssertTrue(logs.contains("discovery failed, keeping the last good list (2 targets): ContextForge http://gw: HTTP 503"), "\(logs)")
         XCTAssertTrue(logs.contains("discovery: skipped static-1: a configured target has the same name"), "\(logs)")
+        // Each failure, and the recovery after one, is a warning; the health says where it stands.
+        let warnings = recorder.warnings.withLock { $0 }
+        XCTAssertEqual(warnings.first, "discovery failed, keeping the last good list (2 targets): ContextForge http://gw: HTTP 503")
+        XCTAssertEqual(warnings.dropFirst().first, "discovery recovered: 2 targets found")
+        XCTAssertTrue(warnings.dropFirst(2).allSatisfy { $0.hasPrefix("discovery failed") }, "\(warnings)")
+        let status = health.statusObject(ISO8601DateFormatter())
+        XCTAssertEqual(status["source"] as? String, "http://REDACTED:REDACTED@gw/")
+        XCTAssertEqual(status["targets"] as? Int, 1, "the last good poll found contextforge-b")
+        XCTAssertGreaterThanOrEqual(status["consecutive_failures"] as? Int ?? 0, 2)
+        XCTAssertEqual(status["last_error"] as? String, "ContextForge http://gw: HTTP 503")
+        XCTAssertNotNil(status["last_success"])
+        let success = registry.collect().first { $0.name == "probe_agent.discovery.success" }
+        guard case .gauge(let points)? = success?.points else { return XCTFail("no probe_agent.discovery.success") }
+        XCTAssertEqual(points.first?.value, .int(0))
     }
 
     func testFirstFailureDeliversTheConfiguredTargets() async {
         let recorder = Recorder()
         let loop = DiscoveryLoop(interval: .seconds(60), staticTargets: [Self.spec("static-1")], source: { throw Down() },
                                  log: { line in recorder.logs.withLock { $0.append(line) } },
+                                 warn: { line in recorder.logs.withLock { $0.append(line) } },
                                  update: { specs in recorder.updates.withLock { $0.append(specs.map(\.target.name)) } })
         let delivered = await loop.poll(after: nil)
         XCTAssertEqual(delivered?.map(\.target.name), ["static-1"])
@@ -270,7 +289,7 @@ final class DiscoveryLoopTests: XCTestCase {
         let discoverer = ContextForgeDiscoverer(settings: ContextForgeDiscovery(url: server.baseURL, token: Secret(token)),
                                                 client: .shared, defaults: TargetDefaults())
         let recorder = Recorder()
-        let loop = DiscoveryLoop(discoverer: discoverer, staticTargets: [], log: { _ in },
+        let loop = DiscoveryLoop(discoverer: discoverer, staticTargets: [], log: { _ in }, warn: { _ in }, health: nil,
                                  update: { specs in recorder.updates.withLock { $0.append(specs.map(\.target.name)) } })
         let delivered = await loop.poll(after: nil)
         XCTAssertEqual(delivered?.count, 4)
@@ -278,5 +297,51 @@ final class DiscoveryLoopTests: XCTestCase {
         let kept = await loop.poll(after: delivered)
         XCTAssertEqual(kept, delivered)
         XCTAssertEqual(recorder.updates.withLock { $0.count }, 1)
+    }
+}
+
+/// Discovery's health as an operator sees it in the running daemon: a rejected token is in
+/// `/status`, on `/metrics` and in the log; the recovery is too.
+final class DiscoveryHealthDaemonTests: XCTestCase {
+    func testRejectedTokenAndRecoveryAreVisible() async throws {
+        var gateway = try FixtureServer(script: "contextforge_stub.py", args: ["{port}", "--token", "revoked-long-ago"])
+        defer { gateway.stop() }
+        let agent = try RunningAgent(config: """
+            admin:
+              listen: {admin}
+            log_level: info
+            defaults: {interval: 1s, timeout: 800ms}
+            discovery:
+              contextforge:
+                url: \(gateway.baseURL)
+                token: the-agents-token
+                interval: 1s
+            """)
+
+        try await agent.waitFor("discovery failing in /status") { await Self.discovery(agent)["last_error"] != nil }
+        let failing = await Self.discovery(agent)
+        XCTAssertTrue((failing["last_error"] as? String)?.contains("the token was rejected") == true, "\(failing)")
+        XCTAssertNil(failing["last_success"])
+        XCTAssertGreaterThanOrEqual(failing["consecutive_failures"] as? Int ?? 0, 1)
+        XCTAssertFalse("\(failing)".contains("the-agents-token"), "the token never shows")
+        let metrics = try await agent.get("/metrics").1
+        XCTAssertTrue(metrics.contains("probe_agent_discovery_success 0"), metrics)
+        try await agent.waitForLog("discovery failed, probing the configured targets only")
+
+        gateway = try gateway.restarted(args: ["{port}", "--token", "the-agents-token"])
+        try await agent.waitFor("discovery recovered in /status") { await Self.discovery(agent)["consecutive_failures"] as? Int == 0 }
+        let recovered = await Self.discovery(agent)
+        XCTAssertEqual(recovered["targets"] as? Int, 4, "the stub's active gateways")
+        XCTAssertNotNil(recovered["last_success"])
+        let after = try await agent.get("/metrics").1
+        XCTAssertTrue(after.contains("probe_agent_discovery_success 1"), after)
+        XCTAssertTrue(after.contains("probe_agent_discovery_targets 4"), after)
+        try await agent.waitForLog("discovery recovered: 4 targets found")
+    }
+
+    static func discovery(_ agent: RunningAgent) async -> [String: Any] {
+        guard let (_, body) = try? await agent.get("/status"),
+              let object = try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any] else { return [:] }
+        return object["discovery"] as? [String: Any] ?? [:]
     }
 }

@@ -19,6 +19,8 @@ final class Agent: Sendable {
     let credentials: OAuthCredentialStore
     let metrics: ProbeMetrics
     let logs: LogQueue
+    /// nil without `discovery:`.
+    let discoveryHealth: DiscoveryHealth?
     private let state: Mutex<State>
 
     struct State {
@@ -46,6 +48,8 @@ final class Agent: Sendable {
         reloadSuccess.set(1)
         logs.countDrops(in: telemetry.registry.counter("probe_agent.log_lines.dropped", unit: "1",
                                                        description: "Log lines dropped: queue full, or the write failed"))
+        let registry = telemetry.registry
+        discoveryHealth = config.discovery.map { DiscoveryHealth(source: $0.url, registry: registry) }
         let metrics = ProbeMetrics(registry: telemetry.registry)
         self.metrics = metrics
         credentials = OAuthCredentialStore(http: TracedHTTP(client: HTTPClient.shared, tracer: telemetry.tracer,
@@ -185,7 +189,8 @@ final class Agent: Sendable {
     private func startDiscovery(_ settings: ContextForgeDiscovery, defaults: AgentConfig) -> Task<Void, Never> {
         let discoverer = ContextForgeDiscoverer(settings: settings, client: HTTPClient.shared, defaults: defaults.defaults)
         let logger = self.logger
-        let loop = DiscoveryLoop(discoverer: discoverer, staticTargets: [], log: { logger.notice("\($0)") }) {
+        let loop = DiscoveryLoop(discoverer: discoverer, staticTargets: [], log: { logger.notice("\($0)") },
+                                 warn: { logger.warning("\($0)") }, health: discoveryHealth) {
             [weak self] (specs: [TargetSpec]) in
             guard let self else { return }
             let shard = try? Shard.effective(flag: shardFlag, environment: environment,
@@ -204,7 +209,7 @@ final class Agent: Sendable {
             health: { heartbeat.isAlive() },
             readiness: { book.readiness() },
             metrics: { PrometheusText.render(telemetry.snapshot()) },
-            status: { book.statusJSON() })
+            status: { [discoveryHealth] in book.statusJSON(discovery: discoveryHealth) })
     }
 
     /// Waits for `task` until `deadline`; false if it is still running then (it is left running:

@@ -108,8 +108,8 @@ final class TargetBook: Sendable {
         return pending == 0 ? (true, "ready") : (false, "\(pending) of \(entries.count) targets not probed yet")
     }
 
-    /// JSON of every target's state for `/status`.
-    func statusJSON() -> [UInt8] {
+    /// JSON of every target's state for `/status`, and how discovery is doing when it runs.
+    func statusJSON(discovery: DiscoveryHealth? = nil) -> [UInt8] {
         let entries = self.entries
         // One formatter per document, not per timestamp (a fleet has thousands).
         let formatter = ISO8601DateFormatter()
@@ -141,7 +141,8 @@ final class TargetBook: Sendable {
             }
             return object
         }
-        let document: [String: Any] = ["targets": targets, "count": targets.count]
+        var document: [String: Any] = ["targets": targets, "count": targets.count]
+        if let discovery { document["discovery"] = discovery.statusObject(formatter) }
         return Array((try? JSONSerialization.data(withJSONObject: document, options: [.sortedKeys])) ?? Data("{}".utf8))
     }
 

@@ -7,21 +7,28 @@ struct DiscoveryLoop: Sendable {
     var staticTargets: [TargetSpec]
     var source: @Sendable () async throws -> [TargetSpec]
     var log: @Sendable (String) -> Void
+    /// Failures and the recovery after them.
+    var warn: @Sendable (String) -> Void
+    var health: DiscoveryHealth?
     var update: @Sendable ([TargetSpec]) async -> Void
 
     init(interval: Duration, staticTargets: [TargetSpec], source: @escaping @Sendable () async throws -> [TargetSpec],
-         log: @escaping @Sendable (String) -> Void, update: @escaping @Sendable ([TargetSpec]) async -> Void) {
+         log: @escaping @Sendable (String) -> Void, warn: @escaping @Sendable (String) -> Void = { _ in },
+         health: DiscoveryHealth? = nil, update: @escaping @Sendable ([TargetSpec]) async -> Void) {
         self.interval = interval
         self.staticTargets = staticTargets
         self.source = source
         self.log = log
+        self.warn = warn
+        self.health = health
         self.update = update
     }
 
-    init(discoverer: ContextForgeDiscoverer, staticTargets: [TargetSpec],
-         log: @escaping @Sendable (String) -> Void, update: @escaping @Sendable ([TargetSpec]) async -> Void) {
+    init(discoverer: ContextForgeDiscoverer, staticTargets: [TargetSpec], log: @escaping @Sendable (String) -> Void,
+         warn: @escaping @Sendable (String) -> Void, health: DiscoveryHealth?,
+         update: @escaping @Sendable ([TargetSpec]) async -> Void) {
         self.init(interval: discoverer.settings.interval, staticTargets: staticTargets,
-                  source: { try await discoverer.fetch() }, log: log, update: update)
+                  source: { try await discoverer.fetch() }, log: log, warn: warn, health: health, update: update)
     }
 
     /// Polls at once, then every `interval`, until the task is cancelled.
@@ -40,14 +47,16 @@ struct DiscoveryLoop: Sendable {
             discovered = try await source()
         } catch {
             guard !Task.isCancelled else { return delivered }
+            health?.failed(error)
             if let delivered {
-                log("discovery failed, keeping the last good list (\(delivered.count) targets): \(error)")
+                warn("discovery failed, keeping the last good list (\(delivered.count) targets): \(error)")
                 return delivered
             }
-            log("discovery failed, probing the configured targets only: \(error)")
+            warn("discovery failed, probing the configured targets only: \(error)")
             await update(staticTargets)
             return staticTargets
         }
+        if health?.succeeded(found: discovered.count) == true { warn("discovery recovered: \(discovered.count) targets found") }
         let (merged, clashes) = Self.merge(staticTargets, discovered)
         guard merged != delivered else { return delivered }
         if !clashes.isEmpty {
