@@ -94,6 +94,18 @@ public struct ProbeRun: Sendable {
     }
 }
 
+/// Which probe traces the failure-biased sampler keeps whatever its ratio (`exporter.sampling.mode:
+/// failure_biased`): a failing probe (status ERROR, or `health.status` other than healthy/alive),
+/// a state change, a restart. It reads the vocabulary `ProbeSpan` writes.
+public enum ProbeTraceRule {
+    public static let keeps: @Sendable (SpanData) -> Bool = { root in
+        if root.status.code == .error { return true }
+        if root.events.contains(where: { $0.name == "health.state_change" || $0.name == "target.restart" }) { return true }
+        if let status = root.attributes["health.status"], status != "healthy", status != "alive" { return true }
+        return false
+    }
+}
+
 /// The root `probe` span's attributes, events and links: the one place they are written.
 enum ProbeSpan {
     static func startAttributes(_ target: Target) -> [Attribute] {

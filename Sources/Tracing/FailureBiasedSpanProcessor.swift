@@ -1,8 +1,8 @@
 import Synchronization
 
-/// Tail sampling biased towards failure: keeps every trace whose local root `keep`s (by default
-/// a failing probe or a state change) and a `ratio` of the rest, chosen deterministically by
-/// trace id like `TraceIDRatioSampler`.
+/// Tail sampling biased towards failure: keeps every trace whose local root `keep`s (the caller's
+/// rule: what makes a trace worth keeping is not this module's business) and a `ratio` of the
+/// rest, chosen deterministically by trace id like `TraceIDRatioSampler`.
 ///
 /// Whether a probe failed is known only when its root span ends, so the finished children of a
 /// local root (a span without a parent or with a remote one) wait here until it does; then all
@@ -33,7 +33,7 @@ public final class FailureBiasedSpanProcessor: SpanProcessor {
     private let state: Mutex<State>
 
     public init(ratio: Double, next: any SpanProcessor,
-                keep: @escaping @Sendable (SpanData) -> Bool = FailureBiasedSpanProcessor.isFailureOrChange,
+                keep: @escaping @Sendable (SpanData) -> Bool,
                 maxPendingTraces: Int = 1024, maxPendingSpans: Int = 16384) {
         self.sampler = TraceIDRatioSampler(ratio: ratio)
         self.ratio = sampler.ratio
@@ -42,17 +42,6 @@ public final class FailureBiasedSpanProcessor: SpanProcessor {
         self.maxPendingTraces = max(1, maxPendingTraces)
         self.maxPendingSpans = max(1, maxPendingSpans)
         self.state = Mutex(State(decided: RecentDecisions(capacity: self.maxPendingTraces)))
-    }
-
-    /// The default predicate: the root's status is ERROR, it has a `health.state_change` or
-    /// `target.restart` event, or its `health.status` is set to anything but `healthy` / `alive`.
-    public static let isFailureOrChange: @Sendable (SpanData) -> Bool = { root in
-        if root.status.code == .error { return true }
-        if root.events.contains(where: { $0.name == "health.state_change" || $0.name == "target.restart" }) {
-            return true
-        }
-        if let status = root.attributes["health.status"], status != "healthy", status != "alive" { return true }
-        return false
     }
 
     public var stats: Stats {

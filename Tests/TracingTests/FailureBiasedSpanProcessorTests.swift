@@ -2,26 +2,8 @@ import XCTest
 @testable import Tracing
 
 final class FailureBiasedSpanProcessorTests: XCTestCase {
-    let stateChange = SpanEvent(name: "health.state_change", timeUnixNano: 1)
-    let restart = SpanEvent(name: "target.restart", timeUnixNano: 1)
-    let phase = SpanEvent(name: "dns", timeUnixNano: 1)
-
-    func testDefaultKeepPredicateTable() {
-        let statuses: [(SpanStatus, Bool)] = [(.unset, false), (.ok, false), (.error("down"), true)]
-        let events: [([SpanEvent], Bool)] = [([], false), ([phase], false), ([stateChange], true), ([phase, restart], true)]
-        let health: [(AttributeValue?, Bool)] = [(nil, false), ("healthy", false), ("alive", false), ("degraded", true),
-                                                 ("unhealthy", true), ("unreachable", true), (.int(1), true)]
-        for (status, failing) in statuses {
-            for (eventList, changed) in events {
-                for (value, unhealthy) in health {
-                    let root = makeSpan(status: status, attributes: value.map { [Attribute("health.status", $0)] } ?? [],
-                                        events: eventList)
-                    XCTAssertEqual(FailureBiasedSpanProcessor.isFailureOrChange(root), failing || changed || unhealthy,
-                                   "\(status) \(eventList.map(\.name)) \(String(describing: value))")
-                }
-            }
-        }
-    }
+    /// The rule these tests keep by: a root whose status is ERROR (the agent's rule is ProbeLogic's).
+    static let failed: @Sendable (SpanData) -> Bool = { $0.status.code == .error }
 
     func testKeepDropMatrix() {
         // (root is kept by predicate, trace within ratio) → forwarded
@@ -30,7 +12,7 @@ final class FailureBiasedSpanProcessorTests: XCTestCase {
             for failing in [false, true] {
                 for traceID in [inside, outside] {
                     let next = CollectingProcessor()
-                    let processor = FailureBiasedSpanProcessor(ratio: ratio, next: next)
+                    let processor = FailureBiasedSpanProcessor(ratio: ratio, next: next, keep: Self.failed)
                     let root = makeSpan("root", traceID: traceID, status: failing ? .error("x") : .ok,
                                         attributes: [Attribute("health.status", failing ? "unhealthy" : "healthy")])
                     let child = makeSpan("child", traceID: traceID, parent: root.context.spanID)
@@ -64,7 +46,7 @@ final class FailureBiasedSpanProcessorTests: XCTestCase {
 
     func testLateChildFollowsRootDecision() {
         let next = CollectingProcessor()
-        let processor = FailureBiasedSpanProcessor(ratio: 0, next: next)
+        let processor = FailureBiasedSpanProcessor(ratio: 0, next: next, keep: Self.failed)
         let kept = makeSpan("kept", status: .error("x"))
         let dropped = makeSpan("dropped", status: .ok)
         processor.onEnd(kept)
@@ -78,7 +60,7 @@ final class FailureBiasedSpanProcessorTests: XCTestCase {
 
     func testPendingTraceBoundEvictsOldest() {
         let next = CollectingProcessor()
-        let processor = FailureBiasedSpanProcessor(ratio: 1, next: next, maxPendingTraces: 2, maxPendingSpans: 100)
+        let processor = FailureBiasedSpanProcessor(ratio: 1, next: next, keep: Self.failed, maxPendingTraces: 2, maxPendingSpans: 100)
         let roots = (0..<3).map { _ in makeSpan("root") }
         for root in roots {
             for _ in 0..<2 { processor.onEnd(makeSpan("child", traceID: root.context.traceID, parent: root.context.spanID)) }
@@ -93,7 +75,7 @@ final class FailureBiasedSpanProcessorTests: XCTestCase {
 
     func testPendingSpanBoundEvictsOldest() {
         let next = CollectingProcessor()
-        let processor = FailureBiasedSpanProcessor(ratio: 1, next: next, maxPendingTraces: 100, maxPendingSpans: 3)
+        let processor = FailureBiasedSpanProcessor(ratio: 1, next: next, keep: Self.failed, maxPendingTraces: 100, maxPendingSpans: 3)
         let a = makeSpan("a"), b = makeSpan("b")
         for _ in 0..<2 { processor.onEnd(makeSpan("a-child", traceID: a.context.traceID, parent: a.context.spanID)) }
         for _ in 0..<2 { processor.onEnd(makeSpan("b-child", traceID: b.context.traceID, parent: b.context.spanID)) }
@@ -107,7 +89,7 @@ final class FailureBiasedSpanProcessorTests: XCTestCase {
 
     func testShutdownDropsPendingAndForwards() async {
         let next = CollectingProcessor()
-        let processor = FailureBiasedSpanProcessor(ratio: 1, next: next)
+        let processor = FailureBiasedSpanProcessor(ratio: 1, next: next, keep: Self.failed)
         processor.onEnd(makeSpan("orphan", parent: SpanID(5)))
         await processor.forceFlush(deadline: .now + .seconds(1))
         XCTAssertEqual(next.flushes, 1)
@@ -120,7 +102,7 @@ final class FailureBiasedSpanProcessorTests: XCTestCase {
 
     func testWithTracerKeepsFailingProbesAndSamplesHealthyOnes() async {
         let next = CollectingProcessor()
-        let processor = FailureBiasedSpanProcessor(ratio: 0, next: next)
+        let processor = FailureBiasedSpanProcessor(ratio: 0, next: next, keep: Self.failed)
         let tracer = Tracer(processor: processor)
         for healthy in [true, false, true] {
             await tracer.withSpan("probe", root: true) { probe in

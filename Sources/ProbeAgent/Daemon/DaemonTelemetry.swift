@@ -62,7 +62,7 @@ final class DaemonTelemetry: Sendable {
             processor = queues
         case .failureBiased(let ratio):
             sampler = AlwaysOnSampler()
-            processor = FailureBiasedSpanProcessor(ratio: ratio, next: queues)
+            processor = FailureBiasedSpanProcessor(ratio: ratio, next: queues, keep: ProbeTraceRule.keeps)
         }
         let (limits, limitWarnings) = SpanLimits.fromEnvironment(env)
         limitWarnings.forEach(warn)
