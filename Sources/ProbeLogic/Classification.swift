@@ -28,6 +28,11 @@ public enum NextStep: Sendable, Equatable {
     case tryModernDiscover
 }
 
+extension HTTPClientError.Kind {
+    /// The `error.type` this transport failure stands for (the MCP spans, the deep check).
+    var probeErrorType: ProbeErrorType { Classifier.transportError(self).errorType ?? .other }
+}
+
 /// Pure decisions: an exchange or a transport error in, an outcome out. Table-tested.
 public enum Classifier {
     /// JSON-RPC codes by which a 2026-07-28 server rejects handshake-era traffic: they name the era.

@@ -159,6 +159,11 @@ enum JSONRPCResponse {
     /// Not a JSON-RPC 2.0 response with an object result; the text says what is wrong.
     case malformed(String)
 
+    /// The version a result names (`initialize`'s negotiated one), for the MCP span.
+    var protocolVersion: String? {
+        if case .result(let result) = self { result["protocolVersion"] as? String } else { nil }
+    }
+
     static func parse(_ bytes: some Collection<UInt8>, id: Int) -> JSONRPCResponse {
         guard let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any],
               object["jsonrpc"] as? String == "2.0" else { return .malformed("without a JSON-RPC answer") }

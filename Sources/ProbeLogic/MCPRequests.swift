@@ -31,7 +31,7 @@ struct MCPRequests {
 
         /// The exchange failed: the transport error's kind, classified as for the probe itself.
         static func transportFailure(_ error: HTTPClientError) -> Answer {
-            .failed(error.kind.rawValue, status: error.partialStatus, type: Classifier.transportError(error.kind).errorType ?? .other)
+            .failed(error.kind.rawValue, status: error.partialStatus, type: error.kind.probeErrorType)
         }
     }
 
@@ -73,7 +73,7 @@ struct MCPRequests {
         let (exchange, span) = await start(message, url: url, session: session, version: version, extraHeaders: extraHeaders,
                                            reading: reading, prepare: prepare)
         guard let status = exchange.status, exchange.error == nil else {
-            let type = exchange.error.map { Classifier.transportError($0.kind).errorType ?? .other } ?? .other
+            let type = exchange.error?.kind.probeErrorType ?? .other
             finish(span, .failed(type), protocolVersion: version ?? protocolVersion, httpVersion: exchange.httpVersion)
             return (exchange, nil)
         }
@@ -83,8 +83,7 @@ struct MCPRequests {
         }
         let bytes = exchange.matchedEvent.map { Array($0.data.utf8) } ?? exchange.body
         let response = bytes.isEmpty ? nil : JSONRPCResponse.parse(bytes, id: id)
-        let negotiated = if case .result(let result)? = response { result["protocolVersion"] as? String } else { String?.none }
-        finish(span, .response(response, httpStatus: status), protocolVersion: version ?? protocolVersion ?? negotiated,
+        finish(span, .response(response, httpStatus: status), protocolVersion: version ?? protocolVersion ?? response?.protocolVersion,
                httpVersion: exchange.httpVersion)
         return (exchange, response)
     }
@@ -110,10 +109,6 @@ struct MCPRequests {
         case .idMismatch: .failed("JSON-RPC result for another id", status: status, type: .jsonRPCIDMismatch)
         case .malformed(let why): .failed("HTTP \(status ?? 0) \(why)", status: status)
         }
-    }
-
-    static func answer(_ bytes: [UInt8], id: Int, status: Int?) -> Answer {
-        answer(JSONRPCResponse.parse(bytes, id: id), status: status)
     }
 }
 

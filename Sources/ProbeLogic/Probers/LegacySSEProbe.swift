@@ -141,20 +141,19 @@ public struct LegacySSEProbe: Prober {
             }
             guard let status = posted.status, posted.error == nil else {
                 let error = posted.error ?? HTTPClientError(kind: .other, message: "no response")
-                finish(.failed(Classifier.transportError(error.kind).errorType ?? .other), nil)
+                finish(.failed(error.kind.probeErrorType), nil)
                 return .failed(error)
             }
             var body = posted.body
             if message.id != nil, (200..<300).contains(status), !JSONRPCReply.isResponse(String(decoding: body, as: UTF8.self)) {
                 guard let event = await stream.next(where: { $0.event == "message" && JSONRPCReply.isResponse($0.data) }) else {
-                    finish(.failed(stream.failure.map { Classifier.transportError($0.kind).errorType ?? .other } ?? .invalidResponse), nil)
+                    finish(.failed(stream.failure?.kind.probeErrorType ?? .invalidResponse), nil)
                     return .streamEnded
                 }
                 body = Array(event.data.utf8)
             }
             let response = message.id.flatMap { id in body.isEmpty ? nil : JSONRPCResponse.parse(body, id: id) }
-            let negotiated = if case .result(let result)? = response { result["protocolVersion"] as? String } else { String?.none }
-            finish(message.id == nil ? .accepted(httpStatus: status) : .response(response, httpStatus: status), negotiated)
+            finish(message.id == nil ? .accepted(httpStatus: status) : .response(response, httpStatus: status), response?.protocolVersion)
             return .answered(status: status, headers: posted.headers, body: body, response: response)
         }
 
