@@ -72,7 +72,7 @@ public struct LegacySSEProbe: Prober {
         let rpc = MCPRequests(target: target, context: context, toTargetOrigin: endpoint.sameOrigin)
         var session = Session(stream: stream, endpoint: endpoint.url, rpc: rpc)
         let posted: HTTPHeaders, postStatus: Int, response: JSONRPCResponse?
-        switch await session.post(.initialize(clientVersion: context.clientVersion)) {
+        switch await session.post(.initialize(clientVersion: context.clientVersion), freshConnection: true) {
         case .failed(let error):
             report.record(error, during: "endpoint POST")
             return report
@@ -134,8 +134,9 @@ public struct LegacySSEProbe: Prober {
             case answered(status: Int, headers: HTTPHeaders, body: [UInt8], response: JSONRPCResponse?)
         }
 
-        func post(_ message: MCPMessage) async -> Reply {
-            let (posted, span) = await rpc.start(message, url: endpoint)
+        /// `freshConnection`: a connection of its own, closed after (the probe's first POST leaves none pooled).
+        func post(_ message: MCPMessage, freshConnection: Bool = false) async -> Reply {
+            let (posted, span) = await rpc.start(message, url: endpoint) { $0.freshConnection = freshConnection }
             let finish = { [rpc, protocolVersion] (answer: MCPClientSpan.Answer, negotiated: String?) in
                 rpc.finish(span, answer, protocolVersion: protocolVersion ?? negotiated, httpVersion: posted.httpVersion)
             }
