@@ -15,7 +15,7 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "Probe only the targets replica i of n owns, e.g. 0/3 (default: $PROBE_AGENT_SHARD, then the file's shard).")
     var shard: String?
 
-    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical (default: the config's log_level).")
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical (default: the config's log_level; when given, a reload's log_level does not change it).")
     var logLevel: String?
 
     func run() async throws {
@@ -27,11 +27,12 @@ struct RunCommand: AsyncParsableCommand {
         }
         // Log lines queue for a writer thread: a slow or absent reader of stderr never holds up a probe.
         let logs = LogQueue()
-        LoggingSystem.bootstrap { logs.handler(label: $0, level: level) }
+        let levelSwitch = LogLevelSwitch(level)
+        LoggingSystem.bootstrap { logs.handler(label: $0, level: levelSwitch) }
         defer { logs.flush(timeout: .seconds(2)) }
         let logger = Logger(label: "probe-agent")
-        let agent = try Agent(config: loaded, configPath: config, shardFlag: shard, environment: environment,
-                              logger: logger, logs: logs)
+        let agent = try Agent(config: loaded, configPath: config, shardFlag: shard, logLevelFlag: logLevel,
+                              environment: environment, logger: logger, logs: logs, logLevel: levelSwitch)
         throw ExitCode(try await agent.run())
     }
 }

@@ -10,46 +10,72 @@ import Tracing
 final class Agent: Sendable {
     let configPath: String
     let shardFlag: String?
+    /// `--log-level`: when given, it wins over the file's `log_level`, at start and on reload.
+    let logLevelFlag: String?
     let environment: [String: String]
     let logger: Logger
     let telemetry: DaemonTelemetry
     let book = TargetBook()
     let scheduler: Scheduler
     let reloadSuccess: Gauge
+    /// Unix time of the last load that applied in full (the start counts).
+    let lastReloadSuccess: Gauge
     let credentials: OAuthCredentialStore
     let metrics: ProbeMetrics
     let logs: LogQueue
-    /// nil without `discovery:`.
-    let discoveryHealth: DiscoveryHealth?
+    let logLevel: LogLevelSwitch
     private let state: Mutex<State>
 
     struct State {
+        /// The config running: the file's last good load, less what a reload could not apply.
         var config: AgentConfig
+        var shard: Shard?
+        /// The configured targets this replica owns.
         var staticTargets: [TargetSpec]
+        /// As discovery delivered them, all shards' (the shard takes its share in `currentTargets`).
         var discoveredTargets: [TargetSpec] = []
+        var discovery: DiscoveryRun?
+        /// Counts discovery (re)starts: a stopped loop's late delivery is recognised and dropped.
+        var discoveryGeneration = 0
+        var admin: AdminServer?
+        /// Set when the shutdown begins: a reload under way then opens no new listener.
+        var stopping = false
+    }
+
+    /// The discovery loop running, and what it was started with.
+    struct DiscoveryRun {
+        var settings: ContextForgeDiscovery
+        var defaults: TargetDefaults
+        var health: DiscoveryHealth
+        var task: Task<Void, Never>
+        var generation: Int
     }
 
     /// The admin server's stop may take this long at most; its endpoints are read-only.
     static let adminStopTimeout: Duration = .seconds(1)
 
     /// `logs` carries `logger`'s lines; its drops are counted on `/metrics`.
-    init(config: AgentConfig, configPath: String, shardFlag: String?, environment: [String: String],
-         logger: Logger, logs: LogQueue) throws {
+    /// `logLevel` sets the level of every logger `logs` serves.
+    init(config: AgentConfig, configPath: String, shardFlag: String?, logLevelFlag: String?, environment: [String: String],
+         logger: Logger, logs: LogQueue, logLevel: LogLevelSwitch) throws {
         self.configPath = configPath
         self.shardFlag = shardFlag
+        self.logLevelFlag = logLevelFlag
         self.environment = environment
         self.logger = logger
         self.logs = logs
+        self.logLevel = logLevel
         let logger = logger
         telemetry = try DaemonTelemetry(exporter: config.exporter, environment: environment,
                                         diagnostics: { Self.logExporterDiagnostic($0, logger) })
         reloadSuccess = telemetry.registry.gauge("probe_agent.config.reload.success", unit: "1",
                                                  description: "1 if the last config (re)load succeeded")
         reloadSuccess.set(1)
+        lastReloadSuccess = telemetry.registry.gauge("probe_agent.config.reload.last_success_timestamp", unit: "s",
+                                                     description: "Unix time of the last config (re)load that applied in full")
+        lastReloadSuccess.set(Self.unixSeconds())
         logs.countDrops(in: telemetry.registry.counter("probe_agent.log_lines.dropped", unit: "1",
                                                        description: "Log lines dropped: queue full, or the write failed"))
-        let registry = telemetry.registry
-        discoveryHealth = config.discovery.map { DiscoveryHealth(source: $0.url, registry: registry) }
         let metrics = ProbeMetrics(registry: telemetry.registry)
         self.metrics = metrics
         credentials = OAuthCredentialStore(http: TracedHTTP(client: HTTPClient.shared, tracer: telemetry.tracer,
@@ -68,8 +94,10 @@ final class Agent: Sendable {
             skipped: { logger.debug("probe skipped: the previous one is still running", metadata: ["target": "\($0)"]) },
             execute: { await executor.execute($0) })
         let shard = try Shard.effective(flag: shardFlag, environment: environment, configured: config.shard)
-        state = Mutex(State(config: config, staticTargets: Self.owned(config.targets, shard: shard)))
+        state = Mutex(State(config: config, shard: shard, staticTargets: Self.owned(config.targets, shard: shard)))
     }
+
+    static func unixSeconds() -> Double { Double(wallClockUnixNano()) / 1e9 }
 
     /// The exporter decides each line's level; this maps it onto the logger's.
     static func logExporterDiagnostic(_ diagnostic: Diagnostic, _ logger: Logger) {
@@ -90,7 +118,7 @@ final class Agent: Sendable {
     private var currentTargets: [TargetSpec] {
         state.withLock { s in
             let staticNames = Set(s.staticTargets.map(\.target.name))
-            return s.staticTargets + s.discoveredTargets.filter { !staticNames.contains($0.target.name) }
+            return s.staticTargets + Self.owned(s.discoveredTargets, shard: s.shard).filter { !staticNames.contains($0.target.name) }
         }
     }
 
@@ -111,13 +139,14 @@ final class Agent: Sendable {
         telemetry.start()
         let admin = AdminServer(listen: state.withLock { $0.config.admin.listen }, routes: adminRoutes())
         try await admin.start()
+        state.withLock { $0.admin = admin }
         await applyTargets()
         let config = state.withLock { $0.config }
         logWarnings(of: config)
         logger.notice("probe-agent started", metadata: [
             "targets": "\(currentTargets.count)", "admin": "\(config.admin.listen)", "config": "\(configPath)"])
 
-        let discovery = config.discovery.map { startDiscovery($0, defaults: config) }
+        setDiscovery(config.discovery, defaults: config.defaults)
         // Probes (child tasks of this one) run on the HTTP client's loop thread: a probe's steps
         // follow its socket events there without waking another thread.
         let scheduler = self.scheduler
@@ -127,8 +156,13 @@ final class Agent: Sendable {
         var stopSignal = SIGTERM
         for await signal in signals.stop { stopSignal = signal }
         reloading.cancel()
+        // A reload may have moved the admin listener.
+        let (discovery, currentAdmin) = state.withLock { s in
+            s.stopping = true
+            return (s.discovery?.task, s.admin)
+        }
         discovery?.cancel()
-        await shutDown(after: stopSignal, scheduling: scheduling, admin: admin)
+        await shutDown(after: stopSignal, scheduling: scheduling, admin: currentAdmin)
         withExtendedLifetime(signals) {}  // a second signal exits at once until here
         return ExitStatus.success
     }
@@ -136,7 +170,7 @@ final class Agent: Sendable {
     /// Stops scheduling, lets probes in flight run until the drain deadline and cancels the rest,
     /// flushes telemetry within its own deadline. Every wait is bounded, so the whole takes at
     /// most about drain + flush timeouts.
-    private func shutDown(after signal: Int32, scheduling: Task<Void, Never>, admin: AdminServer) async {
+    private func shutDown(after signal: Int32, scheduling: Task<Void, Never>, admin: AdminServer?) async {
         let bounds = state.withLock { $0.config.shutdown }
         logger.notice("stopping", metadata: ["signal": "\(SignalEvents.name(signal))",
                                              "drain_timeout": "\(bounds.drainTimeout.configText)",
@@ -158,47 +192,128 @@ final class Agent: Sendable {
                             until: flushDeadline + .milliseconds(200)) {
             logger.warning("telemetry flush did not finish within \(bounds.flushTimeout.configText); what was still queued is lost")
         }
-        _ = await Self.wait(for: Task { await admin.stop() }, until: .now + Self.adminStopTimeout)
+        _ = await Self.wait(for: Task { await admin?.stop() }, until: .now + Self.adminStopTimeout)
         logger.notice("stopped")
     }
 
-    /// SIGHUP: load the config again; a bad one keeps the old one running.
+    /// SIGHUP: load the config again and apply every section in place (docs/operations.md,
+    /// "Reloading the config"). A bad file keeps the old config running; a section that cannot be
+    /// applied (an admin address that cannot be bound) keeps its old value and the reload counts
+    /// as failed, so the next SIGHUP tries it again.
     func reload() async {
+        let config: AgentConfig
+        let shard: Shard?
         do {
-            let config = try ConfigLoader.load(path: configPath, environment: environment)
-            let shard = try Shard.effective(flag: shardFlag, environment: environment, configured: config.shard)
-            logWarnings(of: config)
-            state.withLock {
-                $0.config = config
-                $0.staticTargets = Self.owned(config.targets, shard: shard)
-            }
-            await applyTargets()
-            reloadSuccess.set(1)
-            logger.notice("config reloaded", metadata: ["targets": "\(currentTargets.count)"])
+            config = try ConfigLoader.load(path: configPath, environment: environment)
+            shard = try Shard.effective(flag: shardFlag, environment: environment, configured: config.shard)
         } catch {
             reloadSuccess.set(0)
             logger.error("config reload failed; keeping the running config", metadata: ["error": "\(error)"])
+            return
         }
+        logWarnings(of: config)
+        let (old, oldShard, ownedBefore) = state.withLock { ($0.config, $0.shard, $0.staticTargets) }
+        let owned = Self.owned(config.targets, shard: shard)
+        var changes = ConfigChanges(from: old, to: config, ownedBefore: ownedBefore, ownedAfter: owned,
+                                    shardApplied: shard != oldShard || old.shard == config.shard,
+                                    logLevelApplied: logLevelFlag == nil)
+        if logLevelFlag == nil, let level = Logger.Level(rawValue: config.logLevel) { logLevel.level = level }
+        await scheduler.setMaxConcurrency(config.scheduler.maxConcurrency)
+
+        var applied = config
+        if config.admin.listen != old.admin.listen, let problem = await rebindAdmin(to: config.admin.listen) {
+            applied.admin = old.admin
+            changes.failed("admin.listen", "kept \(old.admin.listen)")
+            logger.warning("\(problem); the admin endpoints stay on \(old.admin.listen)")
+        }
+        state.withLock {
+            $0.config = applied
+            $0.shard = shard
+            $0.staticTargets = owned
+        }
+        if config.discovery != old.discovery || (config.discovery != nil && config.defaults != old.defaults) {
+            setDiscovery(config.discovery, defaults: config.defaults)
+        }
+        await applyTargets()
+        if config.exporter != old.exporter {
+            // Until the exporter reloads in place (DaemonTelemetry), its changes need a restart.
+            changes.failed("exporter", "needs a restart")
+        }
+        // `shutdown` needs nothing here: the shutdown reads the bounds from the running config.
+
+        let complete = applied == config && config.exporter == old.exporter
+        reloadSuccess.set(complete ? 1 : 0)
+        if complete { lastReloadSuccess.set(Self.unixSeconds()) }
+        logger.log(level: complete ? .notice : .warning, "config reloaded: \(changes.summary)",
+                   metadata: ["targets": "\(currentTargets.count)"])
     }
 
     private func logWarnings(of config: AgentConfig) {
         for warning in config.warnings { logger.warning("config warning: \(warning)") }
     }
 
-    /// Polls the gateway; each good list replaces the discovered targets (static ones win on a name clash).
-    private func startDiscovery(_ settings: ContextForgeDiscovery, defaults: AgentConfig) -> Task<Void, Never> {
-        let discoverer = ContextForgeDiscoverer(settings: settings, client: HTTPClient.shared, defaults: defaults.defaults)
-        let logger = self.logger
-        let loop = DiscoveryLoop(discoverer: discoverer, staticTargets: [], log: { logger.notice("\($0)") },
-                                 warn: { logger.warning("\($0)") }, health: discoveryHealth) {
-            [weak self] (specs: [TargetSpec]) in
-            guard let self else { return }
-            let shard = try? Shard.effective(flag: shardFlag, environment: environment,
-                                             configured: state.withLock { $0.config.shard })
-            state.withLock { $0.discoveredTargets = Self.owned(specs, shard: shard) }
-            await applyTargets()
+    /// Listens on `listen` first, then closes the old listener; when the new address cannot be
+    /// bound the old listener stays and the problem is returned.
+    private func rebindAdmin(to listen: ListenAddress) async -> AdminServerError? {
+        let next = AdminServer(listen: listen, routes: adminRoutes())
+        do {
+            try await next.start()
+        } catch {
+            return error as? AdminServerError ?? AdminServerError(address: listen, reason: "\(error)")
         }
-        return Task { await loop.run() }
+        let (adopted, previous) = state.withLock { s -> (Bool, AdminServer?) in
+            guard !s.stopping else { return (false, nil) }
+            defer { s.admin = next }
+            return (true, s.admin)
+        }
+        let closing = adopted ? previous : next
+        _ = await Self.wait(for: Task { await closing?.stop() }, until: .now + Self.adminStopTimeout)
+        return nil
+    }
+
+    /// (Re)starts discovery with `settings`, or stops it (nil). Targets found before stay until the
+    /// new source's first good answer replaces them; without discovery they go.
+    private func setDiscovery(_ settings: ContextForgeDiscovery?, defaults: TargetDefaults) {
+        let previous = state.withLock { s in
+            defer { s.discovery = nil }
+            return s.discovery
+        }
+        previous?.task.cancel()
+        guard let settings else {
+            previous?.health.retire()
+            state.withLock { $0.discoveredTargets = [] }
+            return
+        }
+        let health: DiscoveryHealth
+        if let previous, previous.settings.url == settings.url {
+            health = previous.health
+        } else {
+            previous?.health.retire()
+            health = DiscoveryHealth(source: settings.url, registry: telemetry.registry)
+        }
+        let discoverer = ContextForgeDiscoverer(settings: settings, client: HTTPClient.shared, defaults: defaults)
+        let logger = self.logger
+        state.withLock { s in
+            s.discoveryGeneration += 1
+            let generation = s.discoveryGeneration
+            let loop = DiscoveryLoop(discoverer: discoverer, staticTargets: [], log: { logger.notice("\($0)") },
+                                     warn: { logger.warning("\($0)") }, health: health) { [weak self] specs in
+                await self?.discovered(specs, generation: generation)
+            }
+            let delivered = s.discoveredTargets.isEmpty ? nil : s.discoveredTargets
+            s.discovery = DiscoveryRun(settings: settings, defaults: defaults, health: health,
+                                       task: Task { await loop.run(after: delivered) }, generation: generation)
+        }
+    }
+
+    /// Each good list replaces the discovered targets (static ones win on a name clash).
+    private func discovered(_ specs: [TargetSpec], generation: Int) async {
+        let current = state.withLock { s in
+            guard s.discovery?.generation == generation else { return false }
+            s.discoveredTargets = specs
+            return true
+        }
+        if current { await applyTargets() }
     }
 
     private func adminRoutes() -> AdminRoutes {
@@ -209,7 +324,7 @@ final class Agent: Sendable {
             health: { heartbeat.isAlive() },
             readiness: { book.readiness() },
             metrics: { PrometheusText.render(telemetry.snapshot()) },
-            status: { [discoveryHealth] in book.statusJSON(discovery: discoveryHealth) })
+            status: { [self] in book.statusJSON(discovery: state.withLock { $0.discovery?.health }) })
     }
 
     /// Waits for `task` until `deadline`; false if it is still running then (it is left running:

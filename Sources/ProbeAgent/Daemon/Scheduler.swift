@@ -5,7 +5,7 @@ import Tracing
 /// Runs each target on its interval: start times spread, never two probes of one target at once,
 /// at most `maxConcurrency` probes in flight, monotonic clock.
 actor Scheduler {
-    private let maxConcurrency: Int
+    private var maxConcurrency: Int
     private let execute: @Sendable (TargetSpec) async -> Void
     private let isFailing: @Sendable (String) -> Bool
     private let lateness: Histogram?
@@ -48,6 +48,11 @@ actor Scheduler {
     }
 
     var inFlightCount: Int { inFlight.count }
+
+    /// A reload's new limit: a higher one starts waiting probes at the next wake-up (within a few
+    /// milliseconds when the old limit was reached); a lower one cuts no probe in flight, it only
+    /// starts none until fewer than `limit` run.
+    func setMaxConcurrency(_ limit: Int) { maxConcurrency = max(1, limit) }
 
     /// Runs until cancelled or `stop()`; returns after in-flight probes finish (cancelling the
     /// task cancels them).

@@ -13,6 +13,8 @@ final class DiscoveryHealth: Sendable {
         var lastErrorUnixNano: UInt64?
         var consecutiveFailures = 0
         var targets = 0
+        /// A reload removed this source: polls still under way record nothing.
+        var retired = false
     }
 
     let source: String
@@ -32,9 +34,10 @@ final class DiscoveryHealth: Sendable {
     /// Records a good poll; true when it ends a run of failures.
     @discardableResult
     func succeeded(found count: Int) -> Bool {
-        success.set(1)
-        targets.set(count)
-        return state.withLock { s in
+        state.withLock { s in
+            guard !s.retired else { return false }
+            success.set(1)
+            targets.set(count)
             defer {
                 s.lastSuccessUnixNano = wallClockUnixNano()
                 s.consecutiveFailures = 0
@@ -45,11 +48,22 @@ final class DiscoveryHealth: Sendable {
     }
 
     func failed(_ error: any Error) {
-        success.set(0)
         state.withLock { s in
+            guard !s.retired else { return }
+            success.set(0)
             s.lastError = "\(error)"
             s.lastErrorUnixNano = wallClockUnixNano()
             s.consecutiveFailures += 1
+        }
+    }
+
+    /// The source is no longer polled (a reload removed or replaced it): its series leave
+    /// `/metrics` until a source reports again.
+    func retire() {
+        state.withLock { s in
+            s.retired = true
+            success.remove(attributes: [])
+            targets.remove(attributes: [])
         }
     }
 

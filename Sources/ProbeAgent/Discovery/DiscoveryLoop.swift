@@ -31,9 +31,10 @@ struct DiscoveryLoop: Sendable {
                   source: { try await discoverer.fetch() }, log: log, warn: warn, health: health, update: update)
     }
 
-    /// Polls at once, then every `interval`, until the task is cancelled.
-    func run() async {
-        var delivered: [TargetSpec]?
+    /// Polls at once, then every `interval`, until the task is cancelled. `delivered`: the list
+    /// the consumer has from an earlier loop (a reload's restart), kept while polls fail.
+    func run(after delivered: [TargetSpec]? = nil) async {
+        var delivered = delivered
         while !Task.isCancelled {
             delivered = await poll(after: delivered)
             try? await Task.sleep(for: interval)

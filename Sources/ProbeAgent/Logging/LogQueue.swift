@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Synchronization
 import Tracing
 
 /// Log lines on their way to a file descriptor (standard error): callers only append to a bounded
@@ -32,11 +33,10 @@ final class LogQueue: @unchecked Sendable {
         thread.start()
     }
 
-    /// swift-log's stream handler, formatting as it always has, writing through this queue.
-    func handler(label: String, level: Logger.Level) -> StreamLogHandler {
-        var handler = StreamLogHandler(label: label, stream: Output(queue: self))
-        handler.logLevel = level
-        return handler
+    /// swift-log's stream handler, formatting as it always has, writing through this queue, at the
+    /// level `level` holds now (a reload changes it for every logger at once).
+    func handler(label: String, level: LogLevelSwitch) -> SwitchedLogHandler {
+        SwitchedLogHandler(stream: StreamLogHandler(label: label, stream: Output(queue: self)), shared: level)
     }
 
     /// Counts drops (`reason` = queue_full | write_failed) in `counter`, those before the call included.
@@ -129,4 +129,53 @@ final class LogQueue: @unchecked Sendable {
         let queue: LogQueue
         mutating func write(_ string: String) { queue.append(string) }
     }
+}
+
+/// The daemon's log level, shared by every logger: SIGHUP's `log_level` changes it in place.
+final class LogLevelSwitch: Sendable {
+    private let index: Atomic<Int>
+
+    init(_ level: Logger.Level) { index = Atomic(Self.index(of: level)) }
+
+    var level: Logger.Level {
+        get { Logger.Level.allCases[index.load(ordering: .relaxed)] }
+        set { index.store(Self.index(of: newValue), ordering: .relaxed) }
+    }
+
+    private static func index(of level: Logger.Level) -> Int { Logger.Level.allCases.firstIndex(of: level)! }
+}
+
+/// A stream handler whose level is the shared switch's, unless this logger set its own
+/// (swift-log's "global log level override" pattern, the other way round).
+struct SwitchedLogHandler: LogHandler {
+    var stream: StreamLogHandler
+    let shared: LogLevelSwitch
+    private var ownLevel: Logger.Level?
+
+    init(stream: StreamLogHandler, shared: LogLevelSwitch) {
+        self.stream = stream
+        self.shared = shared
+    }
+
+    var logLevel: Logger.Level {
+        get { ownLevel ?? shared.level }
+        set { ownLevel = newValue }
+    }
+
+    var metadata: Logger.Metadata {
+        get { stream.metadata }
+        set { stream.metadata = newValue }
+    }
+
+    var metadataProvider: Logger.MetadataProvider? {
+        get { stream.metadataProvider }
+        set { stream.metadataProvider = newValue }
+    }
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { stream[metadataKey: key] }
+        set { stream[metadataKey: key] = newValue }
+    }
+
+    func log(event: LogEvent) { stream.log(event: event) }
 }
