@@ -254,3 +254,25 @@ final class ReloadDaemonTests: XCTestCase {
         (try? await fetchJSON(server.baseURL + "/requests") as? [[String: Any]])?.count ?? 0
     }
 }
+
+/// The change list's sections, the ones the daemon tests do not reach.
+final class ConfigChangesTests: XCTestCase {
+    func changes(_ old: String, _ new: String, shardApplied: Bool = true) throws -> ConfigChanges {
+        let base = "targets:\n  - {name: a, url: \"http://127.0.0.1:9/mcp\"}\n"
+        let (before, after) = (try ConfigFixture.parse(old + base), try ConfigFixture.parse(new + base))
+        return ConfigChanges(from: before, to: after, ownedBefore: before.targets, ownedAfter: after.targets,
+                             shardApplied: shardApplied, logLevelApplied: true)
+    }
+
+    func testSectionsAndNotes() throws {
+        XCTAssertEqual(try changes("", "").summary, "no changes")
+        XCTAssertEqual(try changes("shard: 0/2\n", "shard: 1/2\n").summary, "changed shard")
+        XCTAssertEqual(try changes("shard: 0/2\n", "shard: 1/2\n", shardApplied: false).summary,
+                       "changed shard (--shard or PROBE_AGENT_SHARD wins)")
+        XCTAssertEqual(try changes("", "shutdown: {drain_timeout: 3s}\nexporter: {headers: {authorization: Bearer s3cret}}\n").summary,
+                       "changed shutdown, exporter")
+        var failed = try changes("admin: {listen: \"127.0.0.1:1\"}\n", "admin: {listen: \"127.0.0.1:2\"}\ndefaults: {interval: 7s}\n")
+        failed.failed("admin.listen", "kept 127.0.0.1:1")
+        XCTAssertEqual(failed.summary, "changed admin.listen (not applied: kept 127.0.0.1:1), defaults, targets (+0 -0 ~1)")
+    }
+}

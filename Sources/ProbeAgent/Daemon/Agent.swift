@@ -45,7 +45,6 @@ final class Agent: Sendable {
     /// The discovery loop running, and what it was started with.
     struct DiscoveryRun {
         var settings: ContextForgeDiscovery
-        var defaults: TargetDefaults
         var health: DiscoveryHealth
         var task: Task<Void, Never>
         var generation: Int
@@ -122,11 +121,18 @@ final class Agent: Sendable {
         }
     }
 
+    /// A reload and a discovery poll may apply at once, the older list last: whoever finds the
+    /// list changed after applying applies again, so the newest one ends up everywhere.
     private func applyTargets() async {
-        let targets = currentTargets
-        metrics.retain(Set(targets.map(\.target.name)))
-        for removed in book.replace(with: targets) { await credentials.forget(removed) }
-        await scheduler.setTargets(targets)
+        var targets = currentTargets
+        while true {
+            metrics.retain(Set(targets.map(\.target.name)))
+            for removed in book.replace(with: targets) { await credentials.forget(removed) }
+            await scheduler.setTargets(targets)
+            let now = currentTargets
+            if now == targets { return }
+            targets = now
+        }
     }
 
     /// Runs until SIGTERM/SIGINT; returns the exit status.
@@ -220,12 +226,20 @@ final class Agent: Sendable {
         if logLevelFlag == nil, let level = Logger.Level(rawValue: config.logLevel) { logLevel.level = level }
         await scheduler.setMaxConcurrency(config.scheduler.maxConcurrency)
 
+        // What runs from now on: a section that cannot be applied keeps its old value, so the
+        // next reload sees the difference and tries again.
         var applied = config
         if config.admin.listen != old.admin.listen, let problem = await rebindAdmin(to: config.admin.listen) {
             applied.admin = old.admin
             changes.failed("admin.listen", "kept \(old.admin.listen)")
             logger.warning("\(problem); the admin endpoints stay on \(old.admin.listen)")
         }
+        if config.exporter != old.exporter {
+            // Until the exporter reloads in place (DaemonTelemetry), its changes need a restart.
+            applied.exporter = old.exporter
+            changes.failed("exporter", "needs a restart")
+        }
+        // `shutdown` needs nothing here: the shutdown reads its bounds from the running config.
         state.withLock {
             $0.config = applied
             $0.shard = shard
@@ -235,13 +249,8 @@ final class Agent: Sendable {
             setDiscovery(config.discovery, defaults: config.defaults)
         }
         await applyTargets()
-        if config.exporter != old.exporter {
-            // Until the exporter reloads in place (DaemonTelemetry), its changes need a restart.
-            changes.failed("exporter", "needs a restart")
-        }
-        // `shutdown` needs nothing here: the shutdown reads the bounds from the running config.
 
-        let complete = applied == config && config.exporter == old.exporter
+        let complete = applied == config
         reloadSuccess.set(complete ? 1 : 0)
         if complete { lastReloadSuccess.set(Self.unixSeconds()) }
         logger.log(level: complete ? .notice : .warning, "config reloaded: \(changes.summary)",
@@ -294,6 +303,7 @@ final class Agent: Sendable {
         let discoverer = ContextForgeDiscoverer(settings: settings, client: HTTPClient.shared, defaults: defaults)
         let logger = self.logger
         state.withLock { s in
+            guard !s.stopping else { return }
             s.discoveryGeneration += 1
             let generation = s.discoveryGeneration
             let loop = DiscoveryLoop(discoverer: discoverer, staticTargets: [], log: { logger.notice("\($0)") },
@@ -301,7 +311,7 @@ final class Agent: Sendable {
                 await self?.discovered(specs, generation: generation)
             }
             let delivered = s.discoveredTargets.isEmpty ? nil : s.discoveredTargets
-            s.discovery = DiscoveryRun(settings: settings, defaults: defaults, health: health,
+            s.discovery = DiscoveryRun(settings: settings, health: health,
                                        task: Task { await loop.run(after: delivered) }, generation: generation)
         }
     }
