@@ -68,7 +68,7 @@ final class Agent: Sendable {
         telemetry = try DaemonTelemetry(exporter: config.exporter, environment: environment,
                                         diagnostics: { Self.logExporterDiagnostic($0, logger) })
         reloadSuccess = telemetry.registry.gauge("probe_agent.config.reload.success", unit: "1",
-                                                 description: "1 if the last config (re)load succeeded")
+                                                 description: "1 if the last config (re)load applied in full")
         reloadSuccess.set(1)
         lastReloadSuccess = telemetry.registry.gauge("probe_agent.config.reload.last_success_timestamp", unit: "s",
                                                      description: "Unix time of the last config (re)load that applied in full")

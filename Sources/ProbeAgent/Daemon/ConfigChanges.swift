@@ -1,6 +1,6 @@
 /// What a reload changes, section by section, for its log line: names and counts only, never a
 /// value (values may be secrets).
-struct ConfigChanges: Equatable {
+struct ConfigChanges {
     /// Changed sections in file order, each possibly with a note (`log_level (--log-level wins)`).
     private(set) var sections: [String] = []
 
