@@ -156,7 +156,7 @@ private func burstRSS(queueSize: Int, endpoint: String) async throws {
     config.compression = .gzip
     let exporter = OTLPHTTPSpanExporter(config: config)
     let processor = BatchSpanProcessor(exporter: exporter, config: BatchConfig(maxQueueSize: queueSize, maxExportBatchSize: 512))
-    let tracer = Tracer(processor: processor)
+    let tracer = Tracer(scope: .bench, processor: processor)
     let baseline = peakRSSMiB()
     let spans = 200_000
     let wall = ContinuousClock.now

@@ -37,7 +37,7 @@ public final class Span: Sendable {
         self.tracer = tracer
         var data = SpanData(context: context, parentSpanID: parentSpanID, name: name, kind: kind,
                             startTimeUnixNano: startTimeUnixNano, endTimeUnixNano: startTimeUnixNano,
-                            scope: tracer?.scope ?? InstrumentationScope(name: "probe-agent"),
+                            scope: tracer?.scope ?? InstrumentationScope(name: ""),  // without a tracer: never exported
                             parentIsRemote: parentIsRemote)
         if isRecording, let limits = tracer?.limits {
             if Self.fitsAsIs(attributes, limits) {

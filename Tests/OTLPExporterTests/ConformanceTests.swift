@@ -244,7 +244,7 @@ import Tracing
         let receiver = try Receiver()
         let env = ["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": receiver.base,
                    "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT": receiver.base + "/custom/metrics"]
-        let exporters = try OTLPExporters.fromEnvironment(env)
+        let exporters = OTLPExporters(try TelemetryConfiguration.fromEnvironment(env).0)
         #expect(await exporters.spans?.export([]) == .success)
         #expect(await exporters.spans?.export([Sample.span("a")]) == .success)
         #expect(await exporters.metrics?.export(Self.metrics) == .success)

@@ -180,7 +180,9 @@ import Tracing
         let env = ["OTEL_EXPORTER_OTLP_HEADERS": "authorization=Bearer%20s3cr3t,x-bad=%zz-s3cr3t",
                    "OTEL_EXPORTER_OTLP_ENDPOINT": "http://admin:pa55word@127.0.0.1:\(receiver.server.port)"]
         let log = LogCapture()
-        let exporter = try OTLPHTTPSpanExporter(environment: env, diagnostics: log.sink)
+        let (configuration, warnings) = try TelemetryConfiguration.fromEnvironment(env)
+        warnings.forEach { log.sink(Diagnostic(.warning, $0)) }
+        let exporter = OTLPHTTPSpanExporter(config: configuration.traces.otlp, diagnostics: log.sink)
         #expect(await exporter.export(Sample.spans(1)) == .failure)
         await exporter.shutdown(deadline: .now + .seconds(1))
         let records = try await receiver.received()

@@ -221,7 +221,7 @@ final class PrometheusTextTests: XCTestCase {
     /// `labels:` refuses `PrometheusNames.reservedTargetLabels`; that list must hold every label a
     /// probe series carries besides the target's own labels, or a target label could collide.
     func testReservedLabelNamesCoverEveryLabelOfTheProbeSeries() {
-        let registry = MetricsRegistry()
+        let registry = MetricsRegistry(scope: .test)
         var report = ProbeReport(outcome: Outcome(.healthy), probeType: .authenticated, transport: .streamableHTTP, httpStatus: 200,
                                  timings: PhaseTimings(connect: .milliseconds(2), startTransfer: .milliseconds(5), total: .milliseconds(6)))
         report.answer = ProbeAnswer(url: "https://a/", status: 200, headers: HTTPHeaders(),
@@ -252,7 +252,7 @@ final class PrometheusTextTests: XCTestCase {
 
     /// Every metric the agent exposes, as ProbeMetrics and the exporter register them.
     static func populatedRegistry() -> MetricsRegistry {
-        let registry = MetricsRegistry()
+        let registry = MetricsRegistry(scope: .test)
         let targets: [[Attribute]] = [
             [Attribute("probe.target", "payments-mcp"), Attribute("mcp.transport", "streamable_http"),
              Attribute("health.probe_type", "authenticated")],

@@ -103,7 +103,7 @@ final class FailureBiasedSpanProcessorTests: XCTestCase {
     func testWithTracerKeepsFailingProbesAndSamplesHealthyOnes() async {
         let next = CollectingProcessor()
         let processor = FailureBiasedSpanProcessor(ratio: 0, next: next, keep: Self.failed)
-        let tracer = Tracer(processor: processor)
+        let tracer = Tracer(scope: .test, processor: processor)
         for healthy in [true, false, true] {
             await tracer.withSpan("probe", root: true) { probe in
                 await tracer.withSpan("POST", kind: .client) { _ in }

@@ -110,3 +110,8 @@ struct ScriptedGenerator: RandomNumberGenerator {
     var values: [UInt64]
     mutating func next() -> UInt64 { values.isEmpty ? 0 : values.removeFirst() }
 }
+
+extension InstrumentationScope {
+    /// Tests name their own scope; the agent's is `Telemetry.scope`.
+    static let test = InstrumentationScope(name: "test")
+}

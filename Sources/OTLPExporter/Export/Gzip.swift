@@ -1,46 +1,14 @@
 import CIsal
-import CZlib
 
 public struct GzipError: Error, Equatable, CustomStringConvertible {
     public let description: String
 }
 
-/// Real gzip streams (RFC 1952 header and trailer: zlib windowBits 15 + 16), not raw zlib.
+/// Real gzip streams (RFC 1952 header and trailer), not raw zlib. Inflating is for tests only
+/// (Tests/OTLPExporterTests/Gunzip.swift): the daemon never reads gzip.
 public enum Gzip {
     public static func compress(_ input: [UInt8]) throws -> [UInt8] {
         try GzipCompressor().compress(input)
-    }
-
-    /// Inflates gzip (or zlib) data, refusing more than `limit` bytes of output.
-    public static func decompress(_ input: [UInt8], limit: Int = 64 << 20) throws -> [UInt8] {
-        var stream = z_stream()
-        guard pa_inflateInit2(&stream, 15 + 32) == Z_OK else { throw GzipError(description: "inflateInit2 failed") }
-        defer { inflateEnd(&stream) }
-        var output: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
-        var input = input
-        var status: Int32 = Z_OK
-        try input.withUnsafeMutableBufferPointer { inBuf in
-            stream.next_in = inBuf.baseAddress
-            stream.avail_in = uInt(inBuf.count)
-            while status != Z_STREAM_END {
-                let produced: Int = chunk.withUnsafeMutableBufferPointer { outBuf in
-                    stream.next_out = outBuf.baseAddress
-                    stream.avail_out = uInt(outBuf.count)
-                    status = inflate(&stream, Z_NO_FLUSH)
-                    return outBuf.count - Int(stream.avail_out)
-                }
-                guard status == Z_OK || status == Z_STREAM_END else {
-                    throw GzipError(description: "inflate failed (\(status))")
-                }
-                output.append(contentsOf: chunk[0..<produced])
-                guard output.count <= limit else { throw GzipError(description: "inflated data over \(limit) bytes") }
-                if produced == 0, stream.avail_in == 0, status != Z_STREAM_END {
-                    throw GzipError(description: "truncated gzip data")
-                }
-            }
-        }
-        return output
     }
 }
 

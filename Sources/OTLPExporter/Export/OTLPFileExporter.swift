@@ -24,16 +24,15 @@ public final class OTLPFileExporter: SpanExporter, MetricExporter {
         outage = OutageLog(subject: "OTLP/JSON export to \(name)", unit: "items", sink: diagnostics)
     }
 
-    /// Appends to `path`, creating the file if needed.
+    /// Appends to `path`, creating the file if needed. Every write goes to the end (O_APPEND), so
+    /// two exporters on one file (a reload's old one draining, the new one) never overwrite each other.
     public convenience init(path: String, resource: Resource = OTLPResource.make(),
                             diagnostics: @escaping DiagnosticsSink = { _ in }) throws {
-        if !FileManager.default.fileExists(atPath: path) {
-            guard FileManager.default.createFile(atPath: path, contents: nil) else {
-                throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: path])
-            }
+        let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else {
+            throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: path])
         }
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
-        try handle.seekToEnd()
+        let handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
         self.init(fileHandle: handle, resource: resource, closeOnShutdown: true, name: "file \(path)", diagnostics: diagnostics)
     }
 

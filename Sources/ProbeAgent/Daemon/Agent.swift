@@ -168,6 +168,7 @@ final class Agent: Sendable {
             let config = try ConfigLoader.load(path: configPath, environment: environment)
             let shard = try Shard.effective(flag: shardFlag, environment: environment, configured: config.shard)
             logWarnings(of: config)
+            _ = try telemetry.reconfigure(exporter: config.exporter, drainTimeout: config.shutdown.flushTimeout)
             state.withLock {
                 $0.config = config
                 $0.staticTargets = Self.owned(config.targets, shard: shard)
