@@ -1,13 +1,13 @@
 import CIsal
 
-public struct GzipError: Error, Equatable, CustomStringConvertible {
-    public let description: String
+package struct GzipError: Error, Equatable, CustomStringConvertible {
+    package let description: String
 }
 
 /// Real gzip streams (RFC 1952 header and trailer), not raw zlib. Inflating is for tests only
 /// (Tests/OTLPExporterTests/Gunzip.swift): the daemon never reads gzip.
-public enum Gzip {
-    public static func compress(_ input: [UInt8]) throws -> [UInt8] {
+package enum Gzip {
+    package static func compress(_ input: [UInt8]) throws -> [UInt8] {
         try GzipCompressor().compress(input)
     }
 }
@@ -17,12 +17,12 @@ public enum Gzip {
 /// state, the level buffer and the output scratch are kept between calls, so a batch does not
 /// fault in fresh pages; the result is copied out at its compressed size. Not thread-safe; one
 /// per exporter, used under its export gate.
-public final class GzipCompressor {
+package final class GzipCompressor {
     private let stream = UnsafeMutablePointer<isal_zstream>.allocate(capacity: 1)
     private let levelBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Int(pa_isal_level1_buffer_size), alignment: 16)
     private var scratch = UnsafeMutableRawBufferPointer(start: nil, count: 0)
 
-    public init() {}
+    package init() {}
 
     deinit {
         stream.deallocate()
@@ -30,18 +30,18 @@ public final class GzipCompressor {
         scratch.deallocate()
     }
 
-    public func compress(_ input: [UInt8]) throws -> [UInt8] {
+    package func compress(_ input: [UInt8]) throws -> [UInt8] {
         try input.withUnsafeBytes { try compress($0) }
     }
 
     /// Frees the output scratch if it grew past `limit` bytes (see `ProtobufScratch.release`).
-    public func release(ifOver limit: Int) {
+    package func release(ifOver limit: Int) {
         guard scratch.count > limit else { return }
         scratch.deallocate()
         scratch = UnsafeMutableRawBufferPointer(start: nil, count: 0)
     }
 
-    public func compress(_ input: UnsafeRawBufferPointer) throws -> [UInt8] {
+    package func compress(_ input: UnsafeRawBufferPointer) throws -> [UInt8] {
         guard input.count < Int(UInt32.max / 2) else { throw GzipError(description: "input over 2 GiB") }
         var room = input.count + input.count / 8 + 1024  // enough unless the data is incompressible
         while true {

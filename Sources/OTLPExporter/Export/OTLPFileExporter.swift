@@ -14,7 +14,7 @@ public final class OTLPFileExporter: SpanExporter, MetricExporter {
     private let outage: OutageLog
 
     /// - Parameter name: what the log lines call it ("file /var/log/spans.jsonl", "console").
-    public init(fileHandle: FileHandle, resource: Resource = OTLPResource.make(), closeOnShutdown: Bool = false,
+    package init(fileHandle: FileHandle, resource: Resource = OTLPResource.make(), closeOnShutdown: Bool = false,
                 name: String = "console", diagnostics: @escaping DiagnosticsSink = { _ in }) {
         output = Mutex(fileHandle)
         self.resource = resource

@@ -6,9 +6,14 @@ import Tracing
 public final class OTLPHTTPSpanExporter: SpanExporter {
     private let pipeline: OTLPExportPipeline<SpanData>
 
-    public init(config: SignalConfig, transport: any OTLPTransport = HTTPClient.shared,
-                retryPolicy: RetryPolicy = .default, clock: ExportClock = .system,
-                diagnostics: @escaping DiagnosticsSink = { _ in }) {
+    public convenience init(config: SignalConfig, diagnostics: @escaping DiagnosticsSink = { _ in }) {
+        self.init(config: config, transport: HTTPClient.shared, diagnostics: diagnostics)
+    }
+
+    /// Tests and the benchmark choose the transport, the retry policy and the clock.
+    package init(config: SignalConfig, transport: any OTLPTransport,
+                 retryPolicy: RetryPolicy = .default, clock: ExportClock = .system,
+                 diagnostics: @escaping DiagnosticsSink = { _ in }) {
         pipeline = OTLPExportPipeline(config: config, codec: .spans(config.protocol, resource: config.resource),
                                       transport: transport, retry: retryPolicy, clock: clock, diagnostics: diagnostics)
     }
@@ -26,9 +31,14 @@ public final class OTLPHTTPSpanExporter: SpanExporter {
 public final class OTLPHTTPMetricExporter: MetricExporter {
     private let pipeline: OTLPExportPipeline<MetricData>
 
-    public init(config: SignalConfig, transport: any OTLPTransport = HTTPClient.shared,
-                retryPolicy: RetryPolicy = .default, clock: ExportClock = .system,
-                diagnostics: @escaping DiagnosticsSink = { _ in }) {
+    public convenience init(config: SignalConfig, diagnostics: @escaping DiagnosticsSink = { _ in }) {
+        self.init(config: config, transport: HTTPClient.shared, diagnostics: diagnostics)
+    }
+
+    /// Tests and the benchmark choose the transport, the retry policy and the clock.
+    package init(config: SignalConfig, transport: any OTLPTransport,
+                 retryPolicy: RetryPolicy = .default, clock: ExportClock = .system,
+                 diagnostics: @escaping DiagnosticsSink = { _ in }) {
         pipeline = OTLPExportPipeline(config: config, codec: .metrics(config.protocol, resource: config.resource),
                                       transport: transport, retry: retryPolicy, clock: clock, diagnostics: diagnostics)
     }

@@ -34,7 +34,7 @@ public final class MetricsRegistry: Sendable {
                                  cardinalityLimit: cardinalityLimit, clock: clock) }
     }
 
-    public func doubleCounter(_ name: String, unit: String = "", description: String = "") -> DoubleCounter {
+    package func doubleCounter(_ name: String, unit: String = "", description: String = "") -> DoubleCounter {
         register(name) { DoubleCounter(name: name, unit: unit, description: description,
                                        cardinalityLimit: cardinalityLimit, clock: clock) }
     }
