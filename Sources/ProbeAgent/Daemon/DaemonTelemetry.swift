@@ -177,8 +177,9 @@ final class ExportSetup: Sendable {
         let exporters = [otlpSpans.map { "traces to \(HTTPURL.redact($0.config.endpoint))" },
                          otlpMetrics.map { "metrics to \(HTTPURL.redact($0.config.endpoint))" }].compactMap { $0 }
             + spanExporters.filter { $0.name != "otlp" }.map { "traces to the \($0.name)" }
-        summary = (exporters.isEmpty ? "no export" : exporters.joined(separator: ", "))
-            + ", sampler \(sampler.description)" + (processor is FailureBiasedSpanProcessor ? " + failure_biased" : "")
+        let sampling = if case .failureBiased(let ratio) = settings?.sampling { "failure_biased \(ratio)" }
+            else { "\(traces.sampler)" }
+        summary = (exporters.isEmpty ? "no export" : exporters.joined(separator: ", ")) + ", sampling \(sampling)"
     }
 
     func start() {
@@ -290,6 +291,8 @@ final class SelfMetrics: Sendable {
     private let queueSize: Gauge
     private let spansDropped: Counter
     private let seen = Mutex<[String: Int]>([:])
+    /// Every span queue reported so far: one that a reload removed reads 0, not its last size.
+    private let queueNames = Mutex<Set<String>>([])
 
     init(registry: MetricsRegistry) {
         exported = registry.counter("otlp.exporter.exported", unit: "1", description: "Items the collector accepted")
@@ -326,6 +329,9 @@ final class SelfMetrics: Sendable {
                     advance(dropped, "\(g).\(signal).dropped.\(reason)", to: count, attributes: s + [Attribute("reason", .string(reason))])
                 }
             }
+        }
+        for name in queueNames.withLock({ $0.formUnion(queueSizes.keys); return $0 }) where queueSizes[name] == nil {
+            queueSizes[name] = 0
         }
         for (name, size) in queueSizes {
             queueSize.set(size, attributes: [Attribute("signal", .string("traces")), Attribute("exporter", .string(name))])
