@@ -1,4 +1,4 @@
-/// A head sampler as the SDK names them (OTEL_TRACES_SAMPLER).
+/// The head samplers the OpenTelemetry SDK names (`always_on`, `parentbased_traceidratio`, …).
 public enum SamplerConfig: Sendable, Equatable {
     case alwaysOn
     case alwaysOff

@@ -1,6 +1,6 @@
 import Synchronization
 
-/// Caps on what one span may hold (OTEL_SPAN_* / OTEL_ATTRIBUTE_*); excess is dropped and counted.
+/// Caps on what one span may hold (the SDK's span limits); excess is dropped and counted.
 public struct SpanLimits: Sendable, Equatable {
     public var attributeCount: Int = 128
     public var attributeValueLength: Int? = nil

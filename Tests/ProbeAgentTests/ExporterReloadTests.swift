@@ -1,6 +1,7 @@
 import Foundation
 import TestSupport
 import XCTest
+@testable import ProbeAgent
 
 /// SIGHUP applies a changed `exporter:` section to the running daemon: the new exporter takes the
 /// spans that end from then on, the old one drains what it holds, and no span is lost between them.
@@ -105,5 +106,24 @@ final class ExporterReloadTests: XCTestCase {
         try await agent.waitForLog("config reloaded")
         XCTAssertFalse(agent.log.contains("exporter reconfigured"), agent.log)
         withExtendedLifetime(agent) {}
+    }
+
+    /// A section added where there was none, an unchanged one, one that cannot be built (kept
+    /// out: the running exporters stay), and the section removed again.
+    func testReconfigureStepByStep() async throws {
+        let telemetry = try DaemonTelemetry(exporter: nil, environment: [:], diagnostics: { _ in })
+        telemetry.start()
+        XCTAssertNil(telemetry.otlpSpans)
+        let section = ExporterSettings(endpoint: "http://127.0.0.1:9")
+        XCTAssertTrue(try telemetry.reconfigure(exporter: section, drainTimeout: .seconds(1)))
+        XCTAssertEqual(telemetry.otlpSpans?.config.endpoint, "http://127.0.0.1:9/v1/traces")
+        XCTAssertFalse(try telemetry.reconfigure(exporter: section, drainTimeout: .seconds(1)), "unchanged")
+        XCTAssertThrowsError(try telemetry.reconfigure(exporter: ExporterSettings(file: "/nonexistent-dir/spans.jsonl"),
+                                                       drainTimeout: .seconds(1)))
+        XCTAssertEqual(telemetry.otlpSpans?.config.endpoint, "http://127.0.0.1:9/v1/traces", "a section that fails changes nothing")
+        XCTAssertTrue(try telemetry.reconfigure(exporter: nil, drainTimeout: .seconds(1)))
+        XCTAssertNil(telemetry.otlpSpans)
+        await telemetry.shutdown(deadline: .now + .seconds(1))
+        XCTAssertFalse(try telemetry.reconfigure(exporter: section, drainTimeout: .seconds(1)), "after shutdown")
     }
 }

@@ -73,10 +73,11 @@ final class DaemonTelemetry: Sendable {
     /// from now on go to the new exporters and the metric reader's exports to the new metric
     /// exporter; what the old queues hold still goes to the old exporters, which get
     /// `drainTimeout` for it in the background (each queue's summary is logged when done).
-    /// Throws, changing nothing, when the new section cannot be built.
+    /// Throws, changing nothing, when the new section cannot be built. One call at a time (the
+    /// agent's reloads run one after another).
     func reconfigure(exporter settings: ExporterSettings?, drainTimeout: Duration) throws -> Bool {
-        let (running, generation) = state.withLock { ($0.stopped ? nil : $0.current.settings, $0.current.generation) }
-        guard let running, running != settings else { return false }
+        let (stopped, running, generation) = state.withLock { ($0.stopped, $0.current.settings, $0.current.generation) }
+        guard !stopped, running != settings else { return false }
         let next = try ExportSetup(settings: settings, environment: environment, registry: registry,
                                    generation: generation + 1, diagnostics: diagnostics)
         let (old, started) = state.withLock { s in
