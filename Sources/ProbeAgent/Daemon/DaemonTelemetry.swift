@@ -172,12 +172,13 @@ final class ExportSetup: Sendable {
             processor = queues
         }
         dropWatch = QueueDropWatch(queues: spanQueues, diagnostics: diagnostics)
-        reader = otlpMetrics.map {
-            PeriodicMetricReader(registry: registry, exporter: $0, config: metrics.reader)
-        }
+        let metricExporter: (any MetricExporter)? = otlpMetrics ?? (metrics.exporter == .console
+            ? OTLPFileExporter.standardOutput(resource: configuration.resource, diagnostics: diagnostics) : nil)
+        reader = metricExporter.map { PeriodicMetricReader(registry: registry, exporter: $0, config: metrics.reader) }
         let exporters = [otlpSpans.map { "traces to \(HTTPURL.redact($0.config.endpoint))" },
                          otlpMetrics.map { "metrics to \(HTTPURL.redact($0.config.endpoint))" }].compactMap { $0 }
             + spanExporters.filter { $0.name != "otlp" }.map { "traces to the \($0.name)" }
+            + (otlpMetrics == nil && metricExporter != nil ? ["metrics to the console"] : [])
         let sampling = if case .failureBiased(let ratio) = settings?.sampling { "failure_biased \(ratio)" }
             else { "\(traces.sampler)" }
         summary = (exporters.isEmpty ? "no export" : exporters.joined(separator: ", ")) + ", sampling \(sampling)"
