@@ -119,7 +119,9 @@ final class ExporterReloadTests: XCTestCase {
         XCTAssertEqual(telemetry.otlpSpans?.config.endpoint, "http://127.0.0.1:9/v1/traces")
         XCTAssertFalse(try telemetry.reconfigure(exporter: section, drainTimeout: .seconds(1)), "unchanged")
         XCTAssertThrowsError(try telemetry.reconfigure(exporter: ExporterSettings(file: "/nonexistent-dir/spans.jsonl"),
-                                                       drainTimeout: .seconds(1)))
+                                                       drainTimeout: .seconds(1))) {
+            XCTAssertEqual("\($0)", "cannot open /nonexistent-dir/spans.jsonl to append spans: No such file or directory")
+        }
         XCTAssertEqual(telemetry.otlpSpans?.config.endpoint, "http://127.0.0.1:9/v1/traces", "a section that fails changes nothing")
         XCTAssertTrue(try telemetry.reconfigure(exporter: nil, drainTimeout: .seconds(1)))
         XCTAssertNil(telemetry.otlpSpans)

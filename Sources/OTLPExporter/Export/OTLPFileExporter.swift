@@ -29,9 +29,7 @@ public final class OTLPFileExporter: SpanExporter, MetricExporter {
     public convenience init(path: String, resource: Resource = OTLPResource.make(),
                             diagnostics: @escaping DiagnosticsSink = { _ in }) throws {
         let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
-        guard fd >= 0 else {
-            throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: path])
-        }
+        guard fd >= 0 else { throw FileOpenError(path: path, reason: String(cString: strerror(errno))) }
         let handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
         self.init(fileHandle: handle, resource: resource, closeOnShutdown: true, name: "file \(path)", diagnostics: diagnostics)
     }
@@ -84,4 +82,10 @@ public final class OTLPFileExporter: SpanExporter, MetricExporter {
             handle = nil
         }
     }
+}
+
+struct FileOpenError: Error, CustomStringConvertible {
+    let path: String
+    let reason: String
+    var description: String { "cannot open \(path) to append spans: \(reason)" }
 }
