@@ -88,6 +88,9 @@ final class DaemonTelemetry: Sendable {
         sampler.replace(with: next.sampler)
         // From here on no span reaches the old processor: it can drain without losing a late one.
         _ = processor.replace(with: next.processor)
+        // Children a failure-biased processor holds have their root end in the new setup: they go
+        // out undecided rather than being lost.
+        (old.processor as? FailureBiasedSpanProcessor)?.releasePending()
         if started { next.start() }
         let drain = Task { [self] in
             await old.shutdown(deadline: .now + drainTimeout, diagnostics: diagnostics)
@@ -190,11 +193,9 @@ final class ExportSetup: Sendable {
     }
 
     /// Drains the span queues and the metric reader within `deadline`, every exporter at once,
-    /// and logs what each queue delivered. Children a failure-biased processor still holds
-    /// (their root ends in the next setup, or never) go out undecided rather than being lost.
+    /// and logs what each queue delivered.
     func shutdown(deadline: ContinuousClock.Instant, diagnostics: DiagnosticsSink) async {
         dropWatch.stop()
-        (processor as? FailureBiasedSpanProcessor)?.releasePending()
         async let spans: Void = processor.shutdown(deadline: deadline)
         async let metrics: Void? = reader?.shutdown(deadline: deadline)
         _ = await (spans, metrics)
