@@ -19,7 +19,7 @@ let package = Package(
         .systemLibrary(name: "CIsal", providers: [.apt(["libisal-dev"])]),
         .target(name: "HTTPClient", dependencies: ["CCurl"]),
         .target(name: "Tracing"),
-        .target(name: "OTLPExporter", dependencies: ["Tracing", "HTTPClient", "CZlib", "CIsal"]),
+        .target(name: "OTLPExporter", dependencies: ["Tracing", "HTTPClient", "CIsal"]),
         .target(name: "ProbeLogic", dependencies: ["Tracing", "HTTPClient"]),
         .executableTarget(name: "ProbeAgent", dependencies: [
             "Tracing", "HTTPClient", "OTLPExporter", "ProbeLogic",
@@ -35,7 +35,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["HTTPClient"], path: "Tests/TestSupport"),
         .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient", "TestSupport"]),
         .testTarget(name: "TracingTests", dependencies: ["Tracing"]),
-        .testTarget(name: "OTLPExporterTests", dependencies: ["OTLPExporter", "Tracing", "HTTPClient", "TestSupport"]),
+        .testTarget(name: "OTLPExporterTests", dependencies: ["OTLPExporter", "Tracing", "HTTPClient", "TestSupport", "CZlib"]),
         .testTarget(name: "ProbeLogicTests", dependencies: ["ProbeLogic", "Tracing", "HTTPClient", "TestSupport"]),
         .testTarget(name: "ProbeAgentTests", dependencies: ["ProbeAgent", "ProbeLogic", "OTLPExporter", "Tracing", "TestSupport"]),
     ]

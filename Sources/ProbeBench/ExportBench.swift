@@ -87,7 +87,7 @@ private func makeSpan(_ i: Int) -> SpanData {
             SpanEvent(name: "connect", timeUnixNano: start + 1_000_000, attributes: [Attribute("duration_ms", .double(1.25))]),
             SpanEvent(name: "first_byte", timeUnixNano: start + 20_000_000),
         ],
-        status: .ok)
+        status: .ok, scope: .bench)
 }
 
 private func endToEnd(endpoint: String, compression: OTLPCompression, batches: Int = 400) async throws {
@@ -156,7 +156,7 @@ private func burstRSS(queueSize: Int, endpoint: String) async throws {
     config.compression = .gzip
     let exporter = OTLPHTTPSpanExporter(config: config)
     let processor = BatchSpanProcessor(exporter: exporter, config: BatchConfig(maxQueueSize: queueSize, maxExportBatchSize: 512))
-    let tracer = Tracer(processor: processor)
+    let tracer = Tracer(scope: .bench, processor: processor)
     let baseline = peakRSSMiB()
     let spans = 200_000
     let wall = ContinuousClock.now

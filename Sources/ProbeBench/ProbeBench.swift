@@ -98,7 +98,7 @@ func runProbeBenchmarks() async throws {
                   executor: client.taskExecutor, fetch)
     await measurePaced("probe, HTTP client on its loop thread, paced 20 every 20 ms", total: total, perSlot: 20,
                        executor: client.taskExecutor, fetch)
-    let runner = ProbeRunner(client: client, tracer: Tracer(processor: DiscardSpans()), clientVersion: "bench")
+    let runner = ProbeRunner(client: client, tracer: Tracer(scope: .bench, processor: DiscardSpans()), clientVersion: "bench")
     let target = Target(name: "bench", url: url, kind: .http(HTTPCheck()), timeout: .milliseconds(800))
     await measure("probe, whole HTTP probe (spans discarded) on the loop thread", total: total, concurrency: 20,
                   executor: client.taskExecutor) {
@@ -108,4 +108,8 @@ func runProbeBenchmarks() async throws {
                        total: total, perSlot: 20, executor: client.taskExecutor) {
         await runner.run(target).report.outcome.health.isSuccess
     }
+}
+
+extension InstrumentationScope {
+    static let bench = InstrumentationScope(name: "probe-bench")
 }

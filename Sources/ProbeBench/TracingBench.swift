@@ -80,7 +80,7 @@ func runTracingBenchmarks() async throws {
     let queued = 100_000
     let holding = BatchSpanProcessor(exporter: NoopExporter(), config: BatchConfig(
         scheduleDelay: .seconds(3600), maxQueueSize: queued, maxExportBatchSize: queued))
-    let tracer = Tracer(processor: holding)
+    let tracer = Tracer(scope: .bench, processor: holding)
     let before = residentBytes()
     spanLoop(tracer, count: queued - 1)  // one short of a full batch: nothing is exported
     let after = residentBytes()
@@ -89,7 +89,7 @@ func runTracingBenchmarks() async throws {
     await holding.shutdown(deadline: .now)
 
     // Warm-up: page in code and let allocator caches settle.
-    spanLoop(Tracer(processor: NoopProcessor()), count: 50_000)
+    spanLoop(Tracer(scope: .bench, processor: NoopProcessor()), count: 50_000)
 
     _ = measure("TraceID.random + SpanID.random (xoshiro256**, locked)", operations: n) {
         var sink: UInt64 = 0
@@ -104,14 +104,14 @@ func runTracingBenchmarks() async throws {
     }
 
     _ = measure("span start+end, 8 attributes, no-op processor", operations: n) {
-        spanLoop(Tracer(processor: NoopProcessor()), count: n)
+        spanLoop(Tracer(scope: .bench, processor: NoopProcessor()), count: n)
     }
 
     // Through the batch processor with the default config: the worker drains into a no-op exporter.
     let batch = BatchSpanProcessor(exporter: NoopExporter())
     let wallStart = ContinuousClock.now
     let cost = measure("span start+end+enqueue, 8 attributes, BatchSpanProcessor (default config)", operations: n) {
-        spanLoop(Tracer(processor: batch), count: n)
+        spanLoop(Tracer(scope: .bench, processor: batch), count: n)
     }
     await batch.forceFlush(deadline: .now + .seconds(60))
     let wall = ContinuousClock.now - wallStart
@@ -125,7 +125,7 @@ func runTracingBenchmarks() async throws {
     let big = BatchSpanProcessor(exporter: NoopExporter(), config: BatchConfig(maxQueueSize: 1 << 20, maxExportBatchSize: 512))
     let bigStart = ContinuousClock.now
     _ = measure("span start+end+enqueue, 8 attributes, BatchSpanProcessor (queue 1M, no drops)", operations: n) {
-        spanLoop(Tracer(processor: big), count: n)
+        spanLoop(Tracer(scope: .bench, processor: big), count: n)
     }
     await big.forceFlush(deadline: .now + .seconds(60))
     let bigWall = ContinuousClock.now - bigStart
@@ -135,7 +135,7 @@ func runTracingBenchmarks() async throws {
     await big.shutdown(deadline: .now + .seconds(10))
 
     // Metrics hot path on an existing series.
-    let registry = MetricsRegistry()
+    let registry = MetricsRegistry(scope: .bench)
     let histogram = registry.histogram("probe.duration")
     let counter = registry.counter("probe.state.transitions")
     let gauge = registry.gauge("probe.success")

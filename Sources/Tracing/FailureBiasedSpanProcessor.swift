@@ -65,6 +65,19 @@ public final class FailureBiasedSpanProcessor: SpanProcessor {
         await next.forceFlush(deadline: deadline)
     }
 
+    /// Forwards the children still waiting for their root, undecided (kept): for a processor
+    /// being replaced, whose pending traces' roots end in its successor.
+    public func releasePending() {
+        let spans = state.withLock { s -> [SpanData] in
+            let spans = s.pending.values.sorted { $0.sequence < $1.sequence }.flatMap(\.spans)
+            s.stats.spansKept += UInt64(spans.count)
+            s.pending.removeAll()
+            s.pendingSpans = 0
+            return spans
+        }
+        for span in spans { next.onEnd(span) }
+    }
+
     /// Pending children of roots that never ended are dropped (counted as evicted).
     public func shutdown(deadline: ContinuousClock.Instant) async {
         state.withLock { s in

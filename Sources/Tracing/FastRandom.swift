@@ -2,11 +2,11 @@ import Synchronization
 
 /// xoshiro256** (Blackman & Vigna): fast, 256-bit state, good enough for ids that must be
 /// unique and uniformly random but not secret.
-public struct Xoshiro256StarStar: RandomNumberGenerator, Sendable {
+package struct Xoshiro256StarStar: RandomNumberGenerator, Sendable {
     private var s0, s1, s2, s3: UInt64
 
     /// Seeds from `seed` via SplitMix64, so any seed (even 0) gives a valid, non-zero state.
-    public init(seed: UInt64) {
+    package init(seed: UInt64) {
         var x = seed
         func splitMix() -> UInt64 {
             x &+= 0x9E37_79B9_7F4A_7C15
@@ -19,13 +19,13 @@ public struct Xoshiro256StarStar: RandomNumberGenerator, Sendable {
     }
 
     /// Seeded from the system's cryptographic generator.
-    public init() {
+    package init() {
         var system = SystemRandomNumberGenerator()
         self.init(seed: system.next())
     }
 
     @inline(__always)
-    public mutating func next() -> UInt64 {
+    package mutating func next() -> UInt64 {
         let result = rotl(s1 &* 5, 7) &* 9
         let t = s1 << 17
         s2 ^= s0
@@ -43,12 +43,12 @@ public struct Xoshiro256StarStar: RandomNumberGenerator, Sendable {
 
 /// The process-wide id generator: one xoshiro256** behind a mutex. An uncontended lock costs
 /// far less than a `getrandom` call per id, and the critical section is a handful of instructions.
-public struct FastRandomNumberGenerator: RandomNumberGenerator, Sendable {
+package struct FastRandomNumberGenerator: RandomNumberGenerator, Sendable {
     private static let shared = Mutex(Xoshiro256StarStar())
 
-    public init() {}
+    package init() {}
 
-    public mutating func next() -> UInt64 {
+    package mutating func next() -> UInt64 {
         Self.shared.withLock { $0.next() }
     }
 

@@ -64,7 +64,7 @@ public struct MetricData: Sendable, Equatable {
     public var points: MetricPoints
 
     public init(name: String, description: String = "", unit: String = "",
-                scope: InstrumentationScope = InstrumentationScope(name: "probe-agent"), points: MetricPoints) {
+                scope: InstrumentationScope, points: MetricPoints) {
         self.name = name
         self.description = description
         self.unit = unit

@@ -1,36 +1,36 @@
-public struct AlwaysOffSampler: Sampler {
-    public init() {}
-    public func shouldSample(parent: SpanContext?, traceID: TraceID, name: String, kind: SpanKind,
+package struct AlwaysOffSampler: Sampler {
+    package init() {}
+    package func shouldSample(parent: SpanContext?, traceID: TraceID, name: String, kind: SpanKind,
                              attributes: [Attribute], links: [SpanLink]) -> SamplingResult {
         SamplingResult(.drop)
     }
-    public var description: String { "AlwaysOffSampler" }
+    package var description: String { "AlwaysOffSampler" }
 }
 
 /// Samples a fixed fraction of traces, deterministically on the trace id: the rightmost 56 bits
 /// (the W3C Level 2 random part) are compared with a threshold, so every participant decides
 /// alike and a higher ratio samples a superset of what a lower one samples.
-public struct TraceIDRatioSampler: Sampler {
-    public let ratio: Double
+package struct TraceIDRatioSampler: Sampler {
+    package let ratio: Double
     private let threshold: UInt64
 
     /// `ratio` is clamped to [0, 1]; NaN counts as 0.
-    public init(ratio: Double) {
+    package init(ratio: Double) {
         self.ratio = ratio.isNaN ? 0 : min(max(ratio, 0), 1)
         self.threshold = Self.threshold(ratio: self.ratio)
     }
 
     /// True when a trace with this id falls within the ratio.
-    public func isSampled(_ traceID: TraceID) -> Bool {
+    package func isSampled(_ traceID: TraceID) -> Bool {
         traceID.low & Self.randomMask >= threshold
     }
 
-    public func shouldSample(parent: SpanContext?, traceID: TraceID, name: String, kind: SpanKind,
+    package func shouldSample(parent: SpanContext?, traceID: TraceID, name: String, kind: SpanKind,
                              attributes: [Attribute], links: [SpanLink]) -> SamplingResult {
         SamplingResult(isSampled(traceID) ? .recordAndSample : .drop)
     }
 
-    public var description: String { "TraceIdRatioBased{\(ratio)}" }
+    package var description: String { "TraceIdRatioBased{\(ratio)}" }
 
     private static let randomMask: UInt64 = (1 << 56) - 1
 
@@ -41,14 +41,14 @@ public struct TraceIDRatioSampler: Sampler {
 }
 
 /// Follows the parent's sampled flag; only a root consults `root`.
-public struct ParentBasedSampler: Sampler {
-    public let root: any Sampler
-    public let remoteParentSampled: any Sampler
-    public let remoteParentNotSampled: any Sampler
-    public let localParentSampled: any Sampler
-    public let localParentNotSampled: any Sampler
+package struct ParentBasedSampler: Sampler {
+    package let root: any Sampler
+    package let remoteParentSampled: any Sampler
+    package let remoteParentNotSampled: any Sampler
+    package let localParentSampled: any Sampler
+    package let localParentNotSampled: any Sampler
 
-    public init(root: any Sampler,
+    package init(root: any Sampler,
                 remoteParentSampled: any Sampler = AlwaysOnSampler(),
                 remoteParentNotSampled: any Sampler = AlwaysOffSampler(),
                 localParentSampled: any Sampler = AlwaysOnSampler(),
@@ -60,7 +60,7 @@ public struct ParentBasedSampler: Sampler {
         self.localParentNotSampled = localParentNotSampled
     }
 
-    public func shouldSample(parent: SpanContext?, traceID: TraceID, name: String, kind: SpanKind,
+    package func shouldSample(parent: SpanContext?, traceID: TraceID, name: String, kind: SpanKind,
                              attributes: [Attribute], links: [SpanLink]) -> SamplingResult {
         delegate(for: parent).shouldSample(parent: parent, traceID: traceID, name: name, kind: kind,
                                            attributes: attributes, links: links)
@@ -76,7 +76,7 @@ public struct ParentBasedSampler: Sampler {
         }
     }
 
-    public var description: String {
+    package var description: String {
         "ParentBased{root=\(root.description),remoteParentSampled=\(remoteParentSampled.description),"
             + "remoteParentNotSampled=\(remoteParentNotSampled.description),"
             + "localParentSampled=\(localParentSampled.description),"

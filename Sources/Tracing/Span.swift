@@ -1,6 +1,6 @@
 import Synchronization
 
-/// Caps on what one span may hold (OTEL_SPAN_* / OTEL_ATTRIBUTE_*); excess is dropped and counted.
+/// Caps on what one span may hold (the SDK's span limits); excess is dropped and counted.
 public struct SpanLimits: Sendable, Equatable {
     public var attributeCount: Int = 128
     public var attributeValueLength: Int? = nil
@@ -37,7 +37,7 @@ public final class Span: Sendable {
         self.tracer = tracer
         var data = SpanData(context: context, parentSpanID: parentSpanID, name: name, kind: kind,
                             startTimeUnixNano: startTimeUnixNano, endTimeUnixNano: startTimeUnixNano,
-                            scope: tracer?.scope ?? InstrumentationScope(name: "probe-agent"),
+                            scope: tracer?.scope ?? InstrumentationScope(name: ""),  // without a tracer: never exported
                             parentIsRemote: parentIsRemote)
         if isRecording, let limits = tracer?.limits {
             if Self.fitsAsIs(attributes, limits) {

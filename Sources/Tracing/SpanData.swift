@@ -93,7 +93,7 @@ public struct SpanData: Sendable, Equatable {
                 startTimeUnixNano: UInt64, endTimeUnixNano: UInt64, attributes: [Attribute] = [],
                 droppedAttributesCount: Int = 0, events: [SpanEvent] = [], droppedEventsCount: Int = 0,
                 links: [SpanLink] = [], droppedLinksCount: Int = 0, status: SpanStatus = .unset,
-                scope: InstrumentationScope = InstrumentationScope(name: "probe-agent"), parentIsRemote: Bool? = nil) {
+                scope: InstrumentationScope, parentIsRemote: Bool? = nil) {
         self.context = context
         self.parentSpanID = parentSpanID
         self.name = name

@@ -5,7 +5,8 @@ public final class Tracer: Sendable {
     public let processor: any SpanProcessor
     public let limits: SpanLimits
 
-    public init(scope: InstrumentationScope = InstrumentationScope(name: "probe-agent"),
+    /// `scope`: the caller's name for what it instruments.
+    public init(scope: InstrumentationScope,
                 sampler: any Sampler = AlwaysOnSampler(), processor: any SpanProcessor,
                 limits: SpanLimits = .default) {
         self.scope = scope

@@ -160,18 +160,18 @@ import Tracing
         let start = t0 - 60_000_000_000
         let attrs = [Attribute("probe.target", "payments")]
         return [
-            MetricData(name: "g.int", points: .gauge([
+            MetricData(name: "g.int", scope: InstrumentationScope(name: "probe-agent"), points: .gauge([
                 NumberDataPoint(attributes: attrs, startTimeUnixNano: 0, timeUnixNano: t0, value: .int(0)),
                 NumberDataPoint(attributes: [], startTimeUnixNano: 0, timeUnixNano: t0, value: .int(-5)),
             ])),
-            MetricData(name: "g.double", description: "a gauge", unit: "1", points: .gauge([
+            MetricData(name: "g.double", description: "a gauge", unit: "1", scope: InstrumentationScope(name: "probe-agent"), points: .gauge([
                 NumberDataPoint(attributes: attrs, startTimeUnixNano: 0, timeUnixNano: t0, value: .double(0.0)),
                 NumberDataPoint(attributes: attrs, startTimeUnixNano: 0, timeUnixNano: t0, value: .double(2.5)),
             ])),
-            MetricData(name: "c.mono", unit: "{transition}", points: .sum([
+            MetricData(name: "c.mono", unit: "{transition}", scope: InstrumentationScope(name: "probe-agent"), points: .sum([
                 NumberDataPoint(attributes: attrs, startTimeUnixNano: start, timeUnixNano: t0, value: .int(42)),
             ], temporality: .cumulative, isMonotonic: true)),
-            MetricData(name: "s.delta", points: .sum([
+            MetricData(name: "s.delta", scope: InstrumentationScope(name: "probe-agent"), points: .sum([
                 NumberDataPoint(attributes: [], startTimeUnixNano: start, timeUnixNano: t0, value: .double(-1.5)),
             ], temporality: .delta, isMonotonic: false)),
             MetricData(name: "h", unit: "s", scope: InstrumentationScope(name: "probe-agent.http", version: "1"), points: .histogram([
@@ -244,7 +244,7 @@ import Tracing
         let receiver = try Receiver()
         let env = ["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": receiver.base,
                    "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT": receiver.base + "/custom/metrics"]
-        let exporters = try OTLPExporters.fromEnvironment(env)
+        let exporters = OTLPExporters(try TelemetryConfiguration.fromEnvironment(env).0)
         #expect(await exporters.spans?.export([]) == .success)
         #expect(await exporters.spans?.export([Sample.span("a")]) == .success)
         #expect(await exporters.metrics?.export(Self.metrics) == .success)

@@ -5,8 +5,13 @@ import Tracing
 @testable import OTLPExporter
 
 @Suite struct EnvConfigTests {
-    static func load(_ env: [String: String], files: Set<String> = []) throws -> OTLPExporterConfig.Result {
-        try OTLPExporterConfig.fromEnvironment(env, fileExists: { files.contains($0) })
+    static func configuration(_ env: [String: String], files: Set<String> = []) throws -> (TelemetryConfiguration, warnings: [String]) {
+        try TelemetryConfiguration.fromEnvironment(env, fileExists: { files.contains($0) })
+    }
+
+    static func load(_ env: [String: String], files: Set<String> = []) throws -> (traces: SignalConfig, metrics: SignalConfig, warnings: [String]) {
+        let (c, warnings) = try configuration(env, files: files)
+        return (c.traces.otlp, c.metrics.otlp, warnings)
     }
 
     @Test func defaults() throws {
@@ -15,7 +20,9 @@ import Tracing
         #expect(metrics.endpoint == "http://localhost:4318/v1/metrics")
         #expect(traces.protocol == .httpProtobuf && traces.compression == .none)
         #expect(traces.timeout == .seconds(10))
-        #expect(traces.enabled && traces.exporter == .otlp)
+        let (c, _) = try Self.configuration([:])
+        #expect(c.traces.exporter == .otlp && c.metrics.exporter == .otlp)
+        #expect(!c.traces.endpointIsSet && !c.traces.exportsOTLP, "the default endpoint is not asked for")
         #expect(traces.maxRequestBytes == 67_108_864 && traces.maxResponseBytes == 4_194_304)
         #expect(traces.resource.attributes["service.name"] == "probe-agent")
         #expect(traces.resource.attributes["telemetry.sdk.name"] == "probe-agent")
@@ -183,31 +190,37 @@ import Tracing
     }
 
     @Test func sdkDisabledAndExporterKinds() throws {
-        let off = try Self.load(["OTEL_SDK_DISABLED": "TRUE"])
-        #expect(!off.traces.enabled && !off.metrics.enabled)
-        let no = try Self.load(["OTEL_SDK_DISABLED": "false"])
-        #expect(no.traces.enabled && no.warnings.isEmpty)
-        let odd = try Self.load(["OTEL_SDK_DISABLED": "yes"])
-        #expect(odd.traces.enabled && odd.warnings.count == 1)
-        let kinds = try Self.load(["OTEL_TRACES_EXPORTER": "console", "OTEL_METRICS_EXPORTER": "none"])
-        #expect(kinds.traces.exporter == .console && kinds.traces.enabled)
-        #expect(kinds.metrics.exporter == .none && !kinds.metrics.enabled)
-        let zipkin = try Self.load(["OTEL_TRACES_EXPORTER": "zipkin"])
-        #expect(zipkin.traces.exporter == .otlp && zipkin.warnings.count == 1)
+        let off = try Self.configuration(["OTEL_SDK_DISABLED": "TRUE", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318"]).0
+        #expect(off.traces.exporter == .none && off.metrics.exporter == .none && !off.traces.exportsOTLP)
+        let no = try Self.configuration(["OTEL_SDK_DISABLED": "false"])
+        #expect(no.0.traces.exporter == .otlp && no.warnings.isEmpty)
+        let odd = try Self.configuration(["OTEL_SDK_DISABLED": "yes"])
+        #expect(odd.0.traces.exporter == .otlp && odd.warnings.count == 1)
+        let kinds = try Self.configuration(["OTEL_TRACES_EXPORTER": "console", "OTEL_METRICS_EXPORTER": "none"]).0
+        #expect(kinds.traces.exporter == .console && kinds.metrics.exporter == .none)
+        let zipkin = try Self.configuration(["OTEL_TRACES_EXPORTER": "zipkin"])
+        #expect(zipkin.0.traces.exporter == .otlp && zipkin.warnings.count == 1)
     }
 
-    @Test func exportersFromEnvironment() throws {
-        let both = try OTLPExporters.fromEnvironment([:])
+    /// OTLP export is on for a signal when its endpoint, or the generic one, is given.
+    @Test func endpointIsSetPerSignal() throws {
+        let generic = try Self.configuration(["OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318"]).0
+        #expect(generic.traces.exportsOTLP && generic.metrics.exportsOTLP)
+        let traces = try Self.configuration(["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://c:4318/v1/traces"]).0
+        #expect(traces.traces.exportsOTLP && !traces.metrics.exportsOTLP)
+    }
+
+    @Test func exportersFromConfiguration() throws {
+        let both = OTLPExporters(try Self.configuration([:]).0)
         #expect(both.spans is OTLPHTTPSpanExporter && both.metrics is OTLPHTTPMetricExporter)
-        let mixed = try OTLPExporters.fromEnvironment(["OTEL_TRACES_EXPORTER": "console", "OTEL_METRICS_EXPORTER": "none"])
+        let mixed = OTLPExporters(try Self.configuration(["OTEL_TRACES_EXPORTER": "console", "OTEL_METRICS_EXPORTER": "none"]).0)
         #expect(mixed.spans is OTLPFileExporter && mixed.metrics == nil)
-        let off = try OTLPExporters.fromEnvironment(["OTEL_SDK_DISABLED": "true"])
+        let off = OTLPExporters(try Self.configuration(["OTEL_SDK_DISABLED": "true"]).0)
         #expect(off.spans == nil && off.metrics == nil)
         let log = LogCapture()
-        _ = try OTLPExporters.fromEnvironment(["OTEL_EXPORTER_OTLP_COMPRESSION": "brotli"], diagnostics: log.sink)
-        #expect(log.lines.contains { $0.contains("OTEL_EXPORTER_OTLP_COMPRESSION") })
+        _ = OTLPExporters(try Self.configuration([:]).0, diagnostics: log.sink)
         #expect(log.lines.contains { $0.contains("http://localhost:4318/v1/traces") })  // the final URL, logged once
-        #expect(throws: OTLPConfigError.self) { try OTLPExporters.fromEnvironment(["OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"]) }
+        #expect(throws: OTLPConfigError.self) { try Self.configuration(["OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"]) }
     }
 
     @Test func resourceAttributes() throws {
@@ -225,12 +238,6 @@ import Tracing
         #expect(bad.warnings.count == 1)
         let sdk = try Self.load(["OTEL_RESOURCE_ATTRIBUTES": "telemetry.sdk.name=opentelemetry"]).traces.resource.attributes
         #expect(sdk["telemetry.sdk.name"] == "probe-agent")
-    }
-
-    @Test func temporalityPreference() throws {
-        #expect(try Self.load(["OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE": "Delta"]).metrics.temporalityPreference == .delta)
-        let bad = try Self.load(["OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE": "weird"])
-        #expect(bad.metrics.temporalityPreference == .cumulative && bad.warnings.count == 1)
     }
 
     @Test func descriptionHidesSecrets() throws {

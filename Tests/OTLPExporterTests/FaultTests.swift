@@ -27,7 +27,7 @@ import Tracing
         var c = config(.traces, endpoint: receiver.tracesURL, protocol: proto, timeout: timeout)
         configure(&c)
         let log = LogCapture()
-        let exporter = OTLPHTTPSpanExporter(config: c, retryPolicy: retry, diagnostics: log.sink)
+        let exporter = OTLPHTTPSpanExporter(config: c, transport: HTTPClient.shared, retryPolicy: retry, diagnostics: log.sink)
         let start = ContinuousClock.now
         let result = await exporter.export(Sample.spans(spans))
         let elapsed = ContinuousClock.now - start
@@ -137,6 +137,7 @@ import Tracing
         let log = LogCapture()
         let exporter = OTLPHTTPSpanExporter(config: config(.traces, endpoint: "http://127.0.0.1:\(port)/v1/traces",
                                                            timeout: .seconds(1)),
+                                            transport: HTTPClient.shared,
                                             // Attempts unbounded here, so the 1 s deadline is what stops the retries
                                             // (with the default 10 attempts, short jittered sleeps could end earlier).
                                             retryPolicy: RetryPolicy(base: .milliseconds(50), cap: .milliseconds(200), maxAttempts: 10_000),
@@ -180,7 +181,9 @@ import Tracing
         let env = ["OTEL_EXPORTER_OTLP_HEADERS": "authorization=Bearer%20s3cr3t,x-bad=%zz-s3cr3t",
                    "OTEL_EXPORTER_OTLP_ENDPOINT": "http://admin:pa55word@127.0.0.1:\(receiver.server.port)"]
         let log = LogCapture()
-        let exporter = try OTLPHTTPSpanExporter(environment: env, diagnostics: log.sink)
+        let (configuration, warnings) = try TelemetryConfiguration.fromEnvironment(env)
+        warnings.forEach { log.sink(Diagnostic(.warning, $0)) }
+        let exporter = OTLPHTTPSpanExporter(config: configuration.traces.otlp, diagnostics: log.sink)
         #expect(await exporter.export(Sample.spans(1)) == .failure)
         await exporter.shutdown(deadline: .now + .seconds(1))
         let records = try await receiver.received()

@@ -78,7 +78,7 @@ import Tracing
     }
 
     @Test func specialDoublesInMetrics() throws {
-        let metric = MetricData(name: "g", points: .gauge([
+        let metric = MetricData(name: "g", scope: InstrumentationScope(name: "probe-agent"), points: .gauge([
             NumberDataPoint(attributes: [], startTimeUnixNano: 0, timeUnixNano: 1, value: .double(.nan)),
             NumberDataPoint(attributes: [], startTimeUnixNano: 0, timeUnixNano: 1, value: .double(-.infinity)),
         ]))

@@ -132,7 +132,7 @@ enum Sample {
     static func span(_ name: String, id: UInt64 = 0x1111, parent: SpanID? = nil, attributes: [Attribute] = []) -> SpanData {
         SpanData(context: SpanContext(traceID: traceID, spanID: SpanID(id)), parentSpanID: parent, name: name,
                  kind: .internal, startTimeUnixNano: 1_544_712_660_000_000_000, endTimeUnixNano: 1_544_712_661_000_000_000,
-                 attributes: attributes)
+                 attributes: attributes, scope: InstrumentationScope(name: "probe-agent"))
     }
 
     static func spans(_ count: Int) -> [SpanData] {

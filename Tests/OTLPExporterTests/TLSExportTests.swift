@@ -28,7 +28,7 @@ import Tracing
             config.clientCertificateFile = clientCert
             config.clientKeyFile = clientKey
             config.timeout = .seconds(5)
-            let exporter = OTLPHTTPSpanExporter(config: config, retryPolicy: RetryPolicy(maxAttempts: 1))
+            let exporter = OTLPHTTPSpanExporter(config: config, transport: HTTPClient.shared, retryPolicy: RetryPolicy(maxAttempts: 1))
             let result = await exporter.export([Sample.span("over-mtls")])
             return (result, exporter.stats)
         }

@@ -235,7 +235,7 @@ final class DiscoveryLoopTests: XCTestCase {
         let recorder = Recorder()
         // Poll results in order: a list, a failure, the same list, a new list, then failures.
         let script: [[String]?] = [["contextforge-a", "static-1"], nil, ["contextforge-a", "static-1"], ["contextforge-b"]]
-        let registry = MetricsRegistry()
+        let registry = MetricsRegistry(scope: .test)
         let health = DiscoveryHealth(source: "http://user:pw@gw/", registry: registry)
         let loop = DiscoveryLoop(
             interval: .milliseconds(20), staticTargets: [Self.spec("static-1")],

@@ -117,7 +117,7 @@ final class ExporterIndependenceTests: XCTestCase {
 
     func makeSpanData() -> SpanData {
         SpanData(context: SpanContext(traceID: .random(), spanID: .random()), parentSpanID: nil, name: "s",
-                 startTimeUnixNano: 1, endTimeUnixNano: 2)
+                 startTimeUnixNano: 1, endTimeUnixNano: 2, scope: .test)
     }
 }
 

@@ -1,5 +1,6 @@
 import Foundation
 import TestSupport
+import Tracing
 
 /// A span as `exporter.file` wrote it (OTLP/JSON), with its attributes as plain values.
 struct FileSpan {
@@ -59,4 +60,9 @@ func eventually(timeout: TimeInterval, _ condition: () async -> Bool) async -> B
         try? await Task.sleep(for: .milliseconds(200))
     }
     return await condition()
+}
+
+extension InstrumentationScope {
+    /// Tests name their own scope; the agent's is `Telemetry.scope`.
+    static let test = InstrumentationScope(name: "test")
 }

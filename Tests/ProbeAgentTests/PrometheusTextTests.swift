@@ -54,13 +54,13 @@ final class PrometheusTextTests: XCTestCase {
     func testGaugeAndCounterExposition() {
         let metrics = [
             MetricData(name: "probe.state.transitions", description: "Changes of the target's state", unit: "1",
-                       points: .sum([point(["probe.target": "b", "from": "up", "to": "down"], .int(2)),
+                       scope: .test, points: .sum([point(["probe.target": "b", "from": "up", "to": "down"], .int(2)),
                                      point(["probe.target": "a", "from": "up", "to": "down"], .int(1))],
                                     temporality: .cumulative, isMonotonic: true)),
             MetricData(name: "probe.success", description: "1 when the probe ended healthy or alive", unit: "1",
-                       points: .gauge([point(["probe.target": "b", "mcp.transport": "sse", "health.probe_type": "anonymous"], .int(0)),
+                       scope: .test, points: .gauge([point(["probe.target": "b", "mcp.transport": "sse", "health.probe_type": "anonymous"], .int(0)),
                                        point(["probe.target": "a", "mcp.transport": "streamable_http", "health.probe_type": "authenticated"], .int(1))])),
-            MetricData(name: "otlp.exporter.queue_size", unit: "1", points: .sum([point([:], .int(7))], temporality: .cumulative, isMonotonic: false)),
+            MetricData(name: "otlp.exporter.queue_size", unit: "1", scope: .test, points: .sum([point([:], .int(7))], temporality: .cumulative, isMonotonic: false)),
         ]
         XCTAssertEqual(PrometheusText.render(metrics), """
             # HELP otlp_exporter_queue_size otlp.exporter.queue_size
@@ -83,7 +83,7 @@ final class PrometheusTextTests: XCTestCase {
             attributes: [Attribute("probe.target", "a"), Attribute("phase", "connect")], startTimeUnixNano: 1, timeUnixNano: 2,
             count: 6, sum: 3.25, min: 0.001, max: 2, bucketCounts: [1, 0, 3, 2], explicitBounds: [0.005, 0.5, 1])
         let metrics = [MetricData(name: "queue.wait", description: "Connection phases", unit: "s",
-                                  points: .histogram([histogram], temporality: .cumulative))]
+                                  scope: .test, points: .histogram([histogram], temporality: .cumulative))]
         XCTAssertEqual(PrometheusText.render(metrics), """
             # HELP queue_wait_seconds Connection phases
             # TYPE queue_wait_seconds histogram
@@ -105,12 +105,12 @@ final class PrometheusTextTests: XCTestCase {
         let histogram = HistogramDataPoint(attributes: attributes, startTimeUnixNano: 1, timeUnixNano: 2, count: 1, sum: 0.25,
                                            min: 0.25, max: 0.25, bucketCounts: [0, 1], explicitBounds: [0.1])
         let metrics = [
-            MetricData(name: "probe.duration", unit: "s", points: .histogram([histogram], temporality: .cumulative)),
-            MetricData(name: "probe.http.phase.duration", unit: "s", points: .histogram([histogram], temporality: .cumulative)),
+            MetricData(name: "probe.duration", unit: "s", scope: .test, points: .histogram([histogram], temporality: .cumulative)),
+            MetricData(name: "probe.http.phase.duration", unit: "s", scope: .test, points: .histogram([histogram], temporality: .cumulative)),
             MetricData(name: "probe.last_duration", description: "Duration of the last probe", unit: "s",
-                       points: .gauge([point(["probe.target": "a"], .double(0.25))])),
+                       scope: .test, points: .gauge([point(["probe.target": "a"], .double(0.25))])),
             MetricData(name: "probe.http.phase.last_duration", description: "Phases", unit: "s",
-                       points: .gauge([point(["probe.target": "a", "phase": "connect"], .double(0.001))])),
+                       scope: .test, points: .gauge([point(["probe.target": "a", "phase": "connect"], .double(0.001))])),
         ]
         XCTAssertEqual(PrometheusText.render(metrics), """
             # HELP probe_duration_seconds Duration of the last probe
@@ -125,7 +125,7 @@ final class PrometheusTextTests: XCTestCase {
 
     func testEscapingAndValueForms() {
         let metrics = [MetricData(name: "odd", description: "back\\slash\nnew line", unit: "",
-                                  points: .gauge([point(["v": "a\"b\\c\nd"], .double(0.25)),
+                                  scope: .test, points: .gauge([point(["v": "a\"b\\c\nd"], .double(0.25)),
                                                   point(["v": "big"], .double(1e21)), point(["v": "inf"], .double(.infinity)),
                                                   point(["v": "nan"], .double(.nan)), point(["v": "whole"], .double(3)),
                                                   point(["v": "tiny"], .double(1e-7))]))]
@@ -144,8 +144,8 @@ final class PrometheusTextTests: XCTestCase {
 
     /// Found by Tests/Fuzz (prometheus): an empty metric name rendered `# HELP  `, which no scraper parses.
     func testAMetricWithoutANameIsLeftOut() {
-        let metrics = [MetricData(name: "", points: .gauge([point([:], .int(1))])),
-                       MetricData(name: "up", points: .gauge([point([:], .int(1))]))]
+        let metrics = [MetricData(name: "", scope: .test, points: .gauge([point([:], .int(1))])),
+                       MetricData(name: "up", scope: .test, points: .gauge([point([:], .int(1))]))]
         XCTAssertEqual(PrometheusText.render(metrics), "# HELP up up\n# TYPE up gauge\nup 1\n")
     }
 
@@ -156,8 +156,8 @@ final class PrometheusTextTests: XCTestCase {
                                      bucketCounts: [1, 2, 3, 4, 5], explicitBounds: [1, 1, .infinity, .nan])
         let huge = HistogramDataPoint(attributes: [], startTimeUnixNano: 1, timeUnixNano: 2, count: .max, sum: nil, min: nil, max: nil,
                                       bucketCounts: [.max, 1, 0], explicitBounds: [1, 2])
-        let metrics = [MetricData(name: "odd", points: .histogram([odd], temporality: .cumulative)),
-                       MetricData(name: "huge", points: .histogram([huge], temporality: .cumulative))]
+        let metrics = [MetricData(name: "odd", scope: .test, points: .histogram([odd], temporality: .cumulative)),
+                       MetricData(name: "huge", scope: .test, points: .histogram([huge], temporality: .cumulative))]
         XCTAssertEqual(PrometheusText.render(metrics), """
             # HELP huge huge
             # TYPE huge histogram
@@ -176,7 +176,7 @@ final class PrometheusTextTests: XCTestCase {
 
     /// A CR LF is one Character in Swift, so a Character-wise escape missed its LF and the line broke.
     func testCRLFInHelpAndLabelValuesIsEscaped() {
-        let metrics = [MetricData(name: "m", description: "a\r\nb", points: .gauge([point(["v": "c\r\nd"], .int(1))]))]
+        let metrics = [MetricData(name: "m", description: "a\r\nb", scope: .test, points: .gauge([point(["v": "c\r\nd"], .int(1))]))]
         XCTAssertEqual(PrometheusText.render(metrics), "# HELP m a\r\\nb\n# TYPE m gauge\nm{v=\"c\r\\nd\"} 1\n")
     }
 
@@ -188,9 +188,9 @@ final class PrometheusTextTests: XCTestCase {
 
     func testDeltasAreSkippedAndKindClashesKeepTheFirst() {
         let metrics = [
-            MetricData(name: "jobs", unit: "1", points: .sum([point([:], .int(5))], temporality: .delta, isMonotonic: true)),
-            MetricData(name: "jobs_total", unit: "1", points: .gauge([point([:], .int(1))])),
-            MetricData(name: "jobs", unit: "1", points: .sum([point([:], .int(9))], temporality: .cumulative, isMonotonic: true)),
+            MetricData(name: "jobs", unit: "1", scope: .test, points: .sum([point([:], .int(5))], temporality: .delta, isMonotonic: true)),
+            MetricData(name: "jobs_total", unit: "1", scope: .test, points: .gauge([point([:], .int(1))])),
+            MetricData(name: "jobs", unit: "1", scope: .test, points: .sum([point([:], .int(9))], temporality: .cumulative, isMonotonic: true)),
         ]
         XCTAssertEqual(PrometheusText.render(metrics), """
             # HELP jobs_total jobs_total
@@ -221,7 +221,7 @@ final class PrometheusTextTests: XCTestCase {
     /// `labels:` refuses `PrometheusNames.reservedTargetLabels`; that list must hold every label a
     /// probe series carries besides the target's own labels, or a target label could collide.
     func testReservedLabelNamesCoverEveryLabelOfTheProbeSeries() {
-        let registry = MetricsRegistry()
+        let registry = MetricsRegistry(scope: .test)
         var report = ProbeReport(outcome: Outcome(.healthy), probeType: .authenticated, transport: .streamableHTTP, httpStatus: 200,
                                  timings: PhaseTimings(connect: .milliseconds(2), startTransfer: .milliseconds(5), total: .milliseconds(6)))
         report.answer = ProbeAnswer(url: "https://a/", status: 200, headers: HTTPHeaders(),
@@ -252,7 +252,7 @@ final class PrometheusTextTests: XCTestCase {
 
     /// Every metric the agent exposes, as ProbeMetrics and the exporter register them.
     static func populatedRegistry() -> MetricsRegistry {
-        let registry = MetricsRegistry()
+        let registry = MetricsRegistry(scope: .test)
         let targets: [[Attribute]] = [
             [Attribute("probe.target", "payments-mcp"), Attribute("mcp.transport", "streamable_http"),
              Attribute("health.probe_type", "authenticated")],

@@ -52,7 +52,7 @@ final class WatchdogAndLogQueueTests: XCTestCase {
         defer { close(fds[0]); close(fds[1]) }
         fillPipe(fds[1])
         let queue = LogQueue(fd: fds[1], capacityBytes: 4096)
-        let registry = MetricsRegistry()
+        let registry = MetricsRegistry(scope: .test)
         let counter = registry.counter("probe_agent.log_lines.dropped")
         let line = String(repeating: "x", count: 99) + "\n"
         let start = ContinuousClock.now

@@ -25,7 +25,7 @@ struct AuthTracing {
 
     init() {
         processor = SimpleSpanProcessor(exporter: collector)
-        tracer = Tracer(processor: processor)
+        tracer = Tracer(scope: .test, processor: processor)
         http = TracedHTTP(client: HTTPClient.shared, tracer: tracer, userAgent: "probe-agent-test")
     }
 
@@ -122,4 +122,9 @@ func mcpPeer(_ mode: String, _ test: XCTestCase) throws -> FixtureServer {
         server.stop()
     }
     return server
+}
+
+extension InstrumentationScope {
+    /// Tests name their own scope; the agent's is `Telemetry.scope`.
+    static let test = InstrumentationScope(name: "test")
 }

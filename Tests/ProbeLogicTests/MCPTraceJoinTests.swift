@@ -69,9 +69,9 @@ final class MCPTraceJoinTests: XCTestCase {
     func testOperationDurationHistogram() async throws {
         let server = try FixtureServer(script: "mcp_server.py", args: ["json", "{port}"])
         defer { server.stop() }
-        let registry = MetricsRegistry()
+        let registry = MetricsRegistry(scope: .test)
         let metrics = ProbeMetrics(registry: registry)
-        let runner = ProbeRunner(client: HTTPClient.shared, tracer: Tracer(processor: SimpleSpanProcessor(exporter: SpanSink())),
+        let runner = ProbeRunner(client: HTTPClient.shared, tracer: Tracer(scope: .test, processor: SimpleSpanProcessor(exporter: SpanSink())),
                                  clientVersion: "test", metrics: metrics)
         let target = Target(name: "timed", url: server.baseURL + "/mcp",
                             kind: .mcp(MCPOptions(transport: .streamableHTTP, deep: DeepCheck())), timeout: .seconds(10))

@@ -6,7 +6,7 @@ import XCTest
 /// The series a probe run writes (through per-target bound series), and their removal when a
 /// target's attribute set changes or the target goes.
 final class ProbeMetricsTests: XCTestCase {
-    let registry = MetricsRegistry()
+    let registry = MetricsRegistry(scope: .test)
     lazy var metrics = ProbeMetrics(registry: registry)
 
     func run(_ target: String, _ health: HealthStatus, type: ProbeType = .authenticated, status: Int = 200,

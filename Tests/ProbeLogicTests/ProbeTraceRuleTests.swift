@@ -19,7 +19,7 @@ final class ProbeTraceRuleTests: XCTestCase {
                     let root = SpanData(context: SpanContext(traceID: .random(), spanID: .random()), parentSpanID: nil, name: "probe",
                                         startTimeUnixNano: 1, endTimeUnixNano: 2,
                                         attributes: value.map { [Attribute("health.status", $0)] } ?? [], events: eventList,
-                                        status: status)
+                                        status: status, scope: .test)
                     XCTAssertEqual(ProbeTraceRule.keeps(root), failing || changed || unhealthy,
                                    "\(status) \(eventList.map(\.name)) \(String(describing: value))")
                 }

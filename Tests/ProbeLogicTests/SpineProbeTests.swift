@@ -32,7 +32,7 @@ struct ProbeHarness {
     /// `oauth`: resolve credentials with the real OAuth store (token endpoints, stored tokens).
     init(oauth: Bool = false) {
         processor = SimpleSpanProcessor(exporter: sink)
-        let tracer = Tracer(processor: processor)
+        let tracer = Tracer(scope: .test, processor: processor)
         let credentials: any CredentialSource = oauth
             ? OAuthCredentialStore(http: TracedHTTP(client: HTTPClient.shared, tracer: tracer, userAgent: "test"))
             : StaticCredentials()

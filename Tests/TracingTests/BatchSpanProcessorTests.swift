@@ -168,7 +168,7 @@ final class BatchSpanProcessorTests: XCTestCase {
     func testTracerThroughBatchProcessor() async {
         let exporter = RecordingExporter()
         let processor = BatchSpanProcessor(exporter: exporter)
-        let tracer = Tracer(processor: processor)
+        let tracer = Tracer(scope: .test, processor: processor)
         await tracer.withSpan("probe") { _ in await tracer.withSpan("GET", kind: .client) { _ in } }
         await processor.shutdown(deadline: .now + .seconds(10))
         XCTAssertEqual(exporter.batches.flatMap { $0 }.map(\.name), ["GET", "probe"])
@@ -184,7 +184,7 @@ final class BatchSpanProcessorTests: XCTestCase {
 
     func testWorkerDoesNotInheritTheCreatorsSpan() async {
         let exporter = ContextSeeingExporter()
-        let tracer = Tracer(processor: CollectingProcessor())
+        let tracer = Tracer(scope: .test, processor: CollectingProcessor())
         let processor = await tracer.withSpan("creator") { _ in
             BatchSpanProcessor(exporter: exporter, config: BatchConfig(scheduleDelay: hour))
         }
@@ -206,43 +206,6 @@ final class BatchSpanProcessorTests: XCTestCase {
 }
 
 final class BatchConfigTests: XCTestCase {
-    func testDefaults() {
-        let (config, warnings) = BatchConfig.fromEnvironment([:])
-        XCTAssertEqual(config, BatchConfig())
-        XCTAssertEqual(config.scheduleDelay, .milliseconds(5000))
-        XCTAssertEqual(config.exportTimeout, .milliseconds(30000))
-        XCTAssertEqual(config.maxQueueSize, 2048)
-        XCTAssertEqual(config.maxExportBatchSize, 512)
-        XCTAssertTrue(warnings.isEmpty)
-    }
-
-    func testEnvironmentTable() {
-        let noLimit = Duration.milliseconds(Int(Int32.max))
-        let cases: [([String: String], BatchConfig, Int)] = [
-            (["OTEL_BSP_SCHEDULE_DELAY": "100"], BatchConfig(scheduleDelay: .milliseconds(100)), 0),
-            (["OTEL_BSP_SCHEDULE_DELAY": "0"], BatchConfig(scheduleDelay: .zero), 0),
-            (["OTEL_BSP_SCHEDULE_DELAY": "-1"], BatchConfig(), 1),
-            (["OTEL_BSP_SCHEDULE_DELAY": "5s"], BatchConfig(), 1),
-            (["OTEL_BSP_EXPORT_TIMEOUT": "1000"], BatchConfig(exportTimeout: .seconds(1)), 0),
-            (["OTEL_BSP_EXPORT_TIMEOUT": "0"], BatchConfig(exportTimeout: noLimit), 0),
-            (["OTEL_BSP_EXPORT_TIMEOUT": "-3"], BatchConfig(), 1),
-            (["OTEL_BSP_MAX_QUEUE_SIZE": "4096"], BatchConfig(maxQueueSize: 4096), 0),
-            (["OTEL_BSP_MAX_QUEUE_SIZE": "0"], BatchConfig(), 1),
-            (["OTEL_BSP_MAX_QUEUE_SIZE": "100"], BatchConfig(maxQueueSize: 100, maxExportBatchSize: 100), 1),
-            (["OTEL_BSP_MAX_EXPORT_BATCH_SIZE": "64"], BatchConfig(maxExportBatchSize: 64), 0),
-            (["OTEL_BSP_MAX_EXPORT_BATCH_SIZE": "0"], BatchConfig(), 1),
-            (["OTEL_BSP_MAX_EXPORT_BATCH_SIZE": "4096"], BatchConfig(maxExportBatchSize: 2048), 1),
-            (["OTEL_BSP_MAX_QUEUE_SIZE": "10", "OTEL_BSP_MAX_EXPORT_BATCH_SIZE": "10"],
-             BatchConfig(maxQueueSize: 10, maxExportBatchSize: 10), 0),
-            (["OTEL_BSP_MAX_QUEUE_SIZE": "", "OTEL_BSP_SCHEDULE_DELAY": ""], BatchConfig(), 0),
-        ]
-        for (env, expected, warningCount) in cases {
-            let (config, warnings) = BatchConfig.fromEnvironment(env)
-            XCTAssertEqual(config, expected, "\(env)")
-            XCTAssertEqual(warnings.count, warningCount, "\(env): \(warnings)")
-        }
-    }
-
     func testProcessorSanitisesConfig() {
         let processor = BatchSpanProcessor(exporter: RecordingExporter(), config: BatchConfig(
             scheduleDelay: .seconds(-1), exportTimeout: .zero, maxQueueSize: 0, maxExportBatchSize: 10))

@@ -44,6 +44,22 @@ final class FailureBiasedSpanProcessorTests: XCTestCase {
         XCTAssertEqual(next.spans.count, 2)
     }
 
+    /// A processor being replaced hands over the children it holds, in the order they came,
+    /// rather than dropping them: their roots end in its successor.
+    func testReleasePendingForwardsHeldChildren() {
+        let next = CollectingProcessor()
+        let processor = FailureBiasedSpanProcessor(ratio: 0, next: next, keep: Self.failed)
+        let first = makeSpan("first", parent: SpanID(1)), second = makeSpan("second", parent: SpanID(2))
+        processor.onEnd(first)
+        processor.onEnd(second)
+        XCTAssertTrue(next.spans.isEmpty)
+        processor.releasePending()
+        XCTAssertEqual(next.spans.map(\.name), ["first", "second"])
+        XCTAssertEqual(processor.stats.pendingSpans, 0)
+        XCTAssertEqual(processor.stats.spansKept, 2)
+        XCTAssertEqual(processor.stats.spansEvicted, 0)
+    }
+
     func testLateChildFollowsRootDecision() {
         let next = CollectingProcessor()
         let processor = FailureBiasedSpanProcessor(ratio: 0, next: next, keep: Self.failed)
@@ -103,7 +119,7 @@ final class FailureBiasedSpanProcessorTests: XCTestCase {
     func testWithTracerKeepsFailingProbesAndSamplesHealthyOnes() async {
         let next = CollectingProcessor()
         let processor = FailureBiasedSpanProcessor(ratio: 0, next: next, keep: Self.failed)
-        let tracer = Tracer(processor: processor)
+        let tracer = Tracer(scope: .test, processor: processor)
         for healthy in [true, false, true] {
             await tracer.withSpan("probe", root: true) { probe in
                 await tracer.withSpan("POST", kind: .client) { _ in }

@@ -33,7 +33,7 @@ final class MetricsTests: XCTestCase {
 
     /// A value kept elsewhere is copied in before each collection, whichever reader collects.
     func testBeforeCollectRunsOnEveryCollection() {
-        let registry = MetricsRegistry()
+        let registry = MetricsRegistry(scope: .test)
         let gauge = registry.gauge("copied")
         let source = Mutex(0)
         registry.beforeCollect { gauge.set(source.withLock { $0 += 1; return $0 }) }
@@ -47,7 +47,7 @@ final class MetricsTests: XCTestCase {
     }
 
     func testCounterSumsPerAttributeSet() throws {
-        let registry = MetricsRegistry()
+        let registry = MetricsRegistry(scope: .test)
         let counter = registry.counter("probe.state.transitions", unit: "{transition}", description: "d")
         counter.add(attributes: a)
         counter.add(2, attributes: a)
@@ -65,7 +65,7 @@ final class MetricsTests: XCTestCase {
     }
 
     func testAttributeOrderDoesNotMatter() throws {
-        let registry = MetricsRegistry()
+        let registry = MetricsRegistry(scope: .test)
         let counter = registry.counter("c")
         counter.add(1, attributes: [Attribute("x", 1), Attribute("y", "2")])
         counter.add(1, attributes: [Attribute("y", "2"), Attribute("x", 1)])
@@ -88,7 +88,7 @@ final class MetricsTests: XCTestCase {
     }
 
     func testDoubleCounter() throws {
-        let registry = MetricsRegistry()
+        let registry = MetricsRegistry(scope: .test)
         let counter = registry.doubleCounter("bytes")
         counter.add(1.5)
         counter.add(2.25)
@@ -99,7 +99,7 @@ final class MetricsTests: XCTestCase {
     }
 
     func testGaugeKeepsLastValue() throws {
-        let registry = MetricsRegistry()
+        let registry = MetricsRegistry(scope: .test)
         let gauge = registry.gauge("probe.success")
         gauge.set(1, attributes: a)
         gauge.set(0, attributes: a)
@@ -114,7 +114,7 @@ final class MetricsTests: XCTestCase {
     }
 
     func testHistogramBucketBoundaries() throws {
-        let registry = MetricsRegistry()
+        let registry = MetricsRegistry(scope: .test)
         let histogram = registry.histogram("h", bounds: [1, 2, 5])
         // bucket i holds (b[i-1], b[i]]
         let cases: [(Double, Int)] = [(-1, 0), (0, 0), (0.5, 0), (1, 0), (1.000001, 1), (2, 1), (2.5, 2), (5, 2),
@@ -136,7 +136,7 @@ final class MetricsTests: XCTestCase {
     }
 
     func testHistogramNegativeValuesOmitSum() throws {
-        let registry = MetricsRegistry()
+        let registry = MetricsRegistry(scope: .test)
         let histogram = registry.histogram("h", bounds: [0])
         histogram.record(-2)
         histogram.record(3)
@@ -148,7 +148,7 @@ final class MetricsTests: XCTestCase {
     }
 
     func testHistogramBoundsAreSanitisedAndDefaulted() {
-        let registry = MetricsRegistry()
+        let registry = MetricsRegistry(scope: .test)
         XCTAssertEqual(registry.histogram("a", bounds: [5, 1, 1, .nan, 2, .infinity]).bounds, [1, 2, 5])
         let d = registry.histogram("probe.duration")
         XCTAssertEqual(d.bounds, [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10])
@@ -162,7 +162,7 @@ final class MetricsTests: XCTestCase {
 
     func testCumulativeKeepsStartTimePerStream() throws {
         let clock = FakeClock()
-        let registry = MetricsRegistry(clock: clock.read)
+        let registry = MetricsRegistry(scope: .test, clock: clock.read)
         let counter = registry.counter("c")
         let histogram = registry.histogram("h")
         clock.set(2_000)
@@ -190,7 +190,7 @@ final class MetricsTests: XCTestCase {
 
     func testDeltaResetsAndStartsAtPreviousCollection() throws {
         let clock = FakeClock()
-        let registry = MetricsRegistry(clock: clock.read)  // created at 1000
+        let registry = MetricsRegistry(scope: .test, clock: clock.read)  // created at 1000
         let counter = registry.counter("c")
         let histogram = registry.histogram("h")
         let gauge = registry.gauge("g")
@@ -236,7 +236,7 @@ final class MetricsTests: XCTestCase {
     /// totals nor shifts the delta interval; a delta histogram's min/max cover its interval only.
     func testCumulativeAndDeltaReadersShareOneRegistry() throws {
         let clock = FakeClock()
-        let registry = MetricsRegistry(clock: clock.read)  // created at 1000
+        let registry = MetricsRegistry(scope: .test, clock: clock.read)  // created at 1000
         let counter = registry.counter("c"), histogram = registry.histogram("h")
         let gauge = registry.gauge("g")
         clock.set(2_000)
@@ -288,21 +288,11 @@ final class MetricsTests: XCTestCase {
         for (preference, kind, expected) in table {
             XCTAssertEqual(preference.temporality(for: kind), expected, "\(preference) \(kind)")
         }
-        let env: [(String?, TemporalityPreference, Int)] = [
-            (nil, .cumulative, 0), ("", .cumulative, 0), ("cumulative", .cumulative, 0), ("DELTA", .delta, 0),
-            ("LowMemory", .lowMemory, 0), ("sometimes", .cumulative, 1),
-        ]
-        for (value, expected, warningCount) in env {
-            let vars = value.map { ["OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE": $0] } ?? [:]
-            let (preference, warnings) = TemporalityPreference.fromEnvironment(vars)
-            XCTAssertEqual(preference, expected, "\(String(describing: value))")
-            XCTAssertEqual(warnings.count, warningCount)
-        }
     }
 
     func testGaugesStayGaugesUnderEveryPreference() {
         for preference in TemporalityPreference.allCases {
-            let registry = MetricsRegistry()
+            let registry = MetricsRegistry(scope: .test)
             registry.gauge("g").set(1)
             guard case .gauge = registry.collect(temporality: preference).first?.points else {
                 return XCTFail("\(preference)")
@@ -311,7 +301,7 @@ final class MetricsTests: XCTestCase {
     }
 
     func testSameNameAndKindIsOneInstrument() {
-        let registry = MetricsRegistry()
+        let registry = MetricsRegistry(scope: .test)
         let first = registry.counter("c", unit: "1")
         let again = registry.counter("c", unit: "other")
         XCTAssertTrue(first === again)
@@ -335,7 +325,7 @@ final class MetricsTests: XCTestCase {
     }
 
     func testCardinalityLimitFoldsIntoOverflowSeries() throws {
-        let registry = MetricsRegistry(cardinalityLimit: 3)
+        let registry = MetricsRegistry(scope: .test, cardinalityLimit: 3)
         let counter = registry.counter("c")
         for i in 0..<5 { counter.add(1, attributes: [Attribute("i", .int(i))]) }
         counter.add(10, attributes: [Attribute("i", 0)])  // an existing series keeps counting
@@ -351,7 +341,7 @@ final class MetricsTests: XCTestCase {
     /// overflow series past the cardinality limit.
     func testBoundSeries() throws {
         let clock = FakeClock()
-        let registry = MetricsRegistry(cardinalityLimit: 3, clock: clock.read)
+        let registry = MetricsRegistry(scope: .test, cardinalityLimit: 3, clock: clock.read)
         let counter = registry.counter("c"), gauge = registry.gauge("g"), histogram = registry.histogram("h")
         let unsorted = [Attribute("y", "2"), Attribute("x", 1)]
         let sorted = [Attribute("x", 1), Attribute("y", "2")]
@@ -395,7 +385,7 @@ final class MetricsTests: XCTestCase {
     }
 
     func testConcurrentRecordingLosesNothing() async throws {
-        let registry = MetricsRegistry()
+        let registry = MetricsRegistry(scope: .test)
         let counter = registry.counter("c")
         let histogram = registry.histogram("h")
         await withTaskGroup(of: Void.self) { group in
@@ -419,7 +409,7 @@ final class MetricsTests: XCTestCase {
 
     /// The probe metric set of the design, expressed with these instruments.
     func testProbeMetricSetIsExpressible() throws {
-        let registry = MetricsRegistry()
+        let registry = MetricsRegistry(scope: .test)
         let target: [Attribute] = [Attribute("health.probe_type", "authenticated"), Attribute("mcp.transport", "streamable_http"),
                                    Attribute("probe.target", "payments-mcp")]
         registry.gauge("probe.success", unit: "1").set(1, attributes: target)
@@ -443,27 +433,5 @@ final class MetricsTests: XCTestCase {
         XCTAssertEqual(dns?.bucketCounts[0], 1)
         XCTAssertEqual(dns?.attributes.map(\.key), ["health.probe_type", "mcp.transport", "phase", "probe.target"])
         XCTAssertEqual(metric(metrics, "probe.tls.cert.not_after")?.numberPoints.first?.value, .int(1_800_000_000))
-    }
-}
-
-final class MetricReaderConfigTests: XCTestCase {
-    func testEnvironmentTable() {
-        let noLimit = Duration.milliseconds(Int(Int32.max))
-        let cases: [([String: String], MetricReaderConfig, Int)] = [
-            ([:], MetricReaderConfig(interval: .seconds(60), timeout: .seconds(30), temporality: .cumulative), 0),
-            (["OTEL_METRIC_EXPORT_INTERVAL": "1000"], MetricReaderConfig(interval: .seconds(1)), 0),
-            (["OTEL_METRIC_EXPORT_INTERVAL": "0"], MetricReaderConfig(), 1),
-            (["OTEL_METRIC_EXPORT_INTERVAL": "-5"], MetricReaderConfig(), 1),
-            (["OTEL_METRIC_EXPORT_TIMEOUT": "500"], MetricReaderConfig(timeout: .milliseconds(500)), 0),
-            (["OTEL_METRIC_EXPORT_TIMEOUT": "0"], MetricReaderConfig(timeout: noLimit), 0),
-            (["OTEL_METRIC_EXPORT_TIMEOUT": "soon"], MetricReaderConfig(), 1),
-            (["OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE": "delta"], MetricReaderConfig(temporality: .delta), 0),
-            (["OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE": "x", "OTEL_METRIC_EXPORT_INTERVAL": "y"], MetricReaderConfig(), 2),
-        ]
-        for (env, expected, warningCount) in cases {
-            let (config, warnings) = MetricReaderConfig.fromEnvironment(env)
-            XCTAssertEqual(config, expected, "\(env)")
-            XCTAssertEqual(warnings.count, warningCount, "\(env): \(warnings)")
-        }
     }
 }

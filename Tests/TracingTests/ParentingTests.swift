@@ -4,7 +4,7 @@ import XCTest
 final class ParentingTests: XCTestCase {
     func testWithSpanIsCurrentAcrossAwait() async throws {
         let processor = CollectingProcessor()
-        let tracer = Tracer(processor: processor)
+        let tracer = Tracer(scope: .test, processor: processor)
         XCTAssertNil(Span.current)
         try await tracer.withSpan("root") { root in
             XCTAssertTrue(Span.current === root)
@@ -22,7 +22,7 @@ final class ParentingTests: XCTestCase {
 
     func testNestedWithSpanRestoresCurrent() async {
         let processor = CollectingProcessor()
-        let tracer = Tracer(processor: processor)
+        let tracer = Tracer(scope: .test, processor: processor)
         await tracer.withSpan("root") { root in
             await tracer.withSpan("mid") { mid in
                 XCTAssertEqual(mid.parentSpanID, root.context.spanID)
@@ -41,7 +41,7 @@ final class ParentingTests: XCTestCase {
     }
 
     func testAsyncLetChildrenInheritParent() async {
-        let tracer = Tracer(processor: CollectingProcessor())
+        let tracer = Tracer(scope: .test, processor: CollectingProcessor())
         await tracer.withSpan("root") { root in
             async let a = tracer.withSpan("a") { $0.parentSpanID }
             async let b = tracer.withSpan("b") { $0.parentSpanID }
@@ -52,7 +52,7 @@ final class ParentingTests: XCTestCase {
 
     func testTaskGroupChildrenInheritParent() async {
         let processor = CollectingProcessor()
-        let tracer = Tracer(processor: processor)
+        let tracer = Tracer(scope: .test, processor: processor)
         let rootID = await tracer.withSpan("root") { root in
             await withTaskGroup(of: Void.self) { group in
                 for i in 0..<8 {
@@ -67,7 +67,7 @@ final class ParentingTests: XCTestCase {
     }
 
     func testUnstructuredTaskInheritsDetachedDoesNot() async {
-        let tracer = Tracer(processor: CollectingProcessor())
+        let tracer = Tracer(scope: .test, processor: CollectingProcessor())
         await tracer.withSpan("root") { root in
             let inherited = await Task { Span.current?.context.spanID }.value
             XCTAssertEqual(inherited, root.context.spanID)
@@ -77,7 +77,7 @@ final class ParentingTests: XCTestCase {
     }
 
     func testRootIgnoresCurrentAndExplicitParentWins() async {
-        let tracer = Tracer(processor: CollectingProcessor())
+        let tracer = Tracer(scope: .test, processor: CollectingProcessor())
         let remote = SpanContext(traceID: TraceID(high: 1, low: 2), spanID: SpanID(3), isRemote: true)
         await tracer.withSpan("outer") { outer in
             let root = tracer.startSpan("new", root: true)
@@ -95,7 +95,7 @@ final class ParentingTests: XCTestCase {
 
     func testWithSpanRecordsErrorAndAlwaysEnds() async {
         let processor = CollectingProcessor()
-        let tracer = Tracer(processor: processor)
+        let tracer = Tracer(scope: .test, processor: processor)
         do {
             try await tracer.withSpan("failing") { _ in throw Boom() }
             XCTFail("should rethrow")
@@ -107,7 +107,7 @@ final class ParentingTests: XCTestCase {
 
     func testUnsampledParentPropagatesButRecordsNothing() async {
         let processor = CollectingProcessor()
-        let tracer = Tracer(sampler: ParentBasedSampler(root: AlwaysOffSampler()), processor: processor)
+        let tracer = Tracer(scope: .test, sampler: ParentBasedSampler(root: AlwaysOffSampler()), processor: processor)
         await tracer.withSpan("root") { root in
             XCTAssertFalse(root.isRecording)
             XCTAssertTrue(root.context.isValid)

@@ -18,7 +18,7 @@ final class RecordingMetricExporter: MetricExporter {
 
 final class PeriodicMetricReaderTests: XCTestCase {
     func testExportsPeriodically() async {
-        let registry = MetricsRegistry()
+        let registry = MetricsRegistry(scope: .test)
         registry.counter("c").add(1)
         let exporter = RecordingMetricExporter()
         let reader = PeriodicMetricReader(registry: registry, exporter: exporter, interval: .milliseconds(10))
@@ -37,7 +37,7 @@ final class PeriodicMetricReaderTests: XCTestCase {
     }
 
     func testForceFlushAndShutdownExportNow() async {
-        let registry = MetricsRegistry()
+        let registry = MetricsRegistry(scope: .test)
         let exporter = RecordingMetricExporter()
         let reader = PeriodicMetricReader(registry: registry, exporter: exporter, interval: .seconds(3600))
         reader.start()
@@ -55,7 +55,7 @@ final class PeriodicMetricReaderTests: XCTestCase {
     }
 
     func testDeltaReaderSendsOnlyNewData() async throws {
-        let registry = MetricsRegistry()
+        let registry = MetricsRegistry(scope: .test)
         let counter = registry.counter("c")
         let exporter = RecordingMetricExporter()
         let reader = PeriodicMetricReader(registry: registry, exporter: exporter,
@@ -71,7 +71,7 @@ final class PeriodicMetricReaderTests: XCTestCase {
     func testHungExporterTimesOutWithoutBlockingRecorders() async {
         let gate = Gate()
         defer { gate.open() }
-        let registry = MetricsRegistry()
+        let registry = MetricsRegistry(scope: .test)
         let counter = registry.counter("c")
         counter.add(1)
         let reader = PeriodicMetricReader(registry: registry, exporter: RecordingMetricExporter(gate: gate),

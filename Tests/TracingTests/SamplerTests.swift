@@ -123,13 +123,13 @@ final class SamplerTests: XCTestCase {
 
     func testTracerAppliesDecision() {
         let processor = CollectingProcessor()
-        let off = Tracer(sampler: AlwaysOffSampler(), processor: processor)
+        let off = Tracer(scope: .test, sampler: AlwaysOffSampler(), processor: processor)
         let dropped = off.startSpan("dropped", attributes: [Attribute("a", 1)])
         XCTAssertFalse(dropped.isRecording)
         XCTAssertFalse(dropped.context.isSampled)
         XCTAssertTrue(dropped.context.isValid, "a dropped span still propagates")
         dropped.end()
-        let recordOnly = Tracer(sampler: Marker(decision: .recordOnly, attributes: [Attribute("sampler", "x")]), processor: processor)
+        let recordOnly = Tracer(scope: .test, sampler: Marker(decision: .recordOnly, attributes: [Attribute("sampler", "x")]), processor: processor)
         let recorded = recordOnly.startSpan("recorded", attributes: [Attribute("a", 1)])
         XCTAssertTrue(recorded.isRecording)
         XCTAssertFalse(recorded.context.isSampled)
@@ -141,40 +141,6 @@ final class SamplerTests: XCTestCase {
 }
 
 final class SamplerConfigTests: XCTestCase {
-    func testEnvironmentTable() {
-        let cases: [([String: String], SamplerConfig, Int)] = [
-            ([:], .parentBasedAlwaysOn, 0),
-            (["OTEL_TRACES_SAMPLER": ""], .parentBasedAlwaysOn, 0),
-            (["OTEL_TRACES_SAMPLER": "always_on"], .alwaysOn, 0),
-            (["OTEL_TRACES_SAMPLER": "ALWAYS_OFF"], .alwaysOff, 0),
-            (["OTEL_TRACES_SAMPLER": "traceidratio"], .traceIDRatio(1), 0),
-            (["OTEL_TRACES_SAMPLER": "traceidratio", "OTEL_TRACES_SAMPLER_ARG": "0.25"], .traceIDRatio(0.25), 0),
-            (["OTEL_TRACES_SAMPLER": "traceidratio", "OTEL_TRACES_SAMPLER_ARG": "0"], .traceIDRatio(0), 0),
-            (["OTEL_TRACES_SAMPLER": "traceidratio", "OTEL_TRACES_SAMPLER_ARG": "1"], .traceIDRatio(1), 0),
-            (["OTEL_TRACES_SAMPLER": "traceidratio", "OTEL_TRACES_SAMPLER_ARG": "1.5"], .traceIDRatio(1), 1),
-            (["OTEL_TRACES_SAMPLER": "traceidratio", "OTEL_TRACES_SAMPLER_ARG": "-0.1"], .traceIDRatio(1), 1),
-            (["OTEL_TRACES_SAMPLER": "traceidratio", "OTEL_TRACES_SAMPLER_ARG": "half"], .traceIDRatio(1), 1),
-            (["OTEL_TRACES_SAMPLER": "traceidratio", "OTEL_TRACES_SAMPLER_ARG": "nan"], .traceIDRatio(1), 1),
-            (["OTEL_TRACES_SAMPLER": "parentbased_always_on"], .parentBasedAlwaysOn, 0),
-            (["OTEL_TRACES_SAMPLER": "parentbased_always_off"], .parentBasedAlwaysOff, 0),
-            (["OTEL_TRACES_SAMPLER": "parentbased_traceidratio", "OTEL_TRACES_SAMPLER_ARG": "0.01"],
-             .parentBasedTraceIDRatio(0.01), 0),
-            (["OTEL_TRACES_SAMPLER": "Parentbased_TraceIdRatio", "OTEL_TRACES_SAMPLER_ARG": " 0.5 "],
-             .parentBasedTraceIDRatio(0.5), 0),
-            (["OTEL_TRACES_SAMPLER": "always_on", "OTEL_TRACES_SAMPLER_ARG": "junk"], .alwaysOn, 0),
-            (["OTEL_TRACES_SAMPLER_ARG": "0.5"], .parentBasedAlwaysOn, 0),
-            (["OTEL_TRACES_SAMPLER": "jaeger_remote"], .parentBasedAlwaysOn, 1),
-            (["OTEL_TRACES_SAMPLER": "parentbased_jaeger_remote"], .parentBasedAlwaysOn, 1),
-            (["OTEL_TRACES_SAMPLER": "xray"], .parentBasedAlwaysOn, 1),
-            (["OTEL_TRACES_SAMPLER": "sometimes"], .parentBasedAlwaysOn, 1),
-        ]
-        for (env, expected, warningCount) in cases {
-            let (config, warnings) = SamplerConfig.fromEnvironment(env)
-            XCTAssertEqual(config, expected, "\(env)")
-            XCTAssertEqual(warnings.count, warningCount, "\(env): \(warnings)")
-        }
-    }
-
     func testMakeSampler() {
         let expected: [(SamplerConfig, String)] = [
             (.alwaysOn, "AlwaysOnSampler"),

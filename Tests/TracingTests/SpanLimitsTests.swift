@@ -6,7 +6,7 @@ final class SpanLimitsTests: XCTestCase {
         var limits = SpanLimits()
         configure(&limits)
         let processor = CollectingProcessor()
-        return (Tracer(processor: processor, limits: limits), processor)
+        return (Tracer(scope: .test, processor: processor, limits: limits), processor)
     }
 
     func testAttributeCountLimitDropsAndCounts() throws {
@@ -110,58 +110,5 @@ final class SpanLimitsTests: XCTestCase {
         XCTAssertTrue(span.snapshot.attributes.isEmpty)
         XCTAssertTrue(span.snapshot.events.isEmpty)
         XCTAssertEqual(span.snapshot.status, .unset)
-    }
-
-    // MARK: environment
-
-    func testEnvironmentDefaults() {
-        let (limits, warnings) = SpanLimits.fromEnvironment([:])
-        XCTAssertEqual(limits, SpanLimits())
-        XCTAssertEqual(limits.attributeCount, 128)
-        XCTAssertNil(limits.attributeValueLength)
-        XCTAssertEqual([limits.eventCount, limits.linkCount, limits.attributesPerEvent, limits.attributesPerLink],
-                       [128, 128, 128, 128])
-        XCTAssertTrue(warnings.isEmpty)
-    }
-
-    func testEnvironmentTable() {
-        typealias L = SpanLimits
-        let cases: [(env: [String: String], check: (L) -> Bool, warnings: Int, why: String)] = [
-            (["OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT": "10"], { $0.attributeCount == 10 && $0.attributesPerEvent == 128 }, 0, "specific count"),
-            (["OTEL_ATTRIBUTE_COUNT_LIMIT": "20"],
-             { $0.attributeCount == 20 && $0.attributesPerEvent == 20 && $0.attributesPerLink == 20 && $0.eventCount == 128 },
-             0, "generic count applies to span, event and link attributes"),
-            (["OTEL_ATTRIBUTE_COUNT_LIMIT": "20", "OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT": "5", "OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT": "6",
-              "OTEL_LINK_ATTRIBUTE_COUNT_LIMIT": "7"],
-             { $0.attributeCount == 5 && $0.attributesPerEvent == 6 && $0.attributesPerLink == 7 }, 0, "specific beats generic"),
-            (["OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT": "64"], { $0.attributeValueLength == 64 }, 0, "generic length"),
-            (["OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT": "64", "OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT": "32"],
-             { $0.attributeValueLength == 32 }, 0, "specific length beats generic"),
-            (["OTEL_SPAN_EVENT_COUNT_LIMIT": "3", "OTEL_SPAN_LINK_COUNT_LIMIT": "4"],
-             { $0.eventCount == 3 && $0.linkCount == 4 }, 0, "event and link counts"),
-            (["OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT": "0"], { $0.attributeCount == 0 }, 0, "zero is valid"),
-            (["OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT": " 12 "], { $0.attributeCount == 12 }, 0, "surrounding blanks"),
-            (["OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT": ""], { $0.attributeCount == 128 }, 0, "empty = unset"),
-            (["OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT": "-1"], { $0.attributeCount == 128 }, 1, "negative → default"),
-            (["OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT": "ten"], { $0.attributeCount == 128 }, 1, "not a number"),
-            (["OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT": "1.5"], { $0.attributeCount == 128 }, 1, "not an integer"),
-            (["OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT": "2147483648"], { $0.attributeCount == 128 }, 1, "over 2^31-1"),
-            (["OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT": "x", "OTEL_ATTRIBUTE_COUNT_LIMIT": "9"], { $0.attributeCount == 9 }, 1,
-             "invalid specific falls back to generic"),
-            (["OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT": "-5"], { $0.attributeValueLength == nil }, 1, "invalid length → no limit"),
-            (["OTEL_SPAN_EVENT_COUNT_LIMIT": "x", "OTEL_SPAN_LINK_COUNT_LIMIT": "y"], { $0.eventCount == 128 && $0.linkCount == 128 },
-             2, "one warning each"),
-        ]
-        for c in cases {
-            let (limits, warnings) = SpanLimits.fromEnvironment(c.env)
-            XCTAssertTrue(c.check(limits), "\(c.why): \(limits)")
-            XCTAssertEqual(warnings.count, c.warnings, "\(c.why): \(warnings)")
-        }
-    }
-
-    func testWarningNamesTheVariable() {
-        let (_, warnings) = SpanLimits.fromEnvironment(["OTEL_LINK_ATTRIBUTE_COUNT_LIMIT": "lots"])
-        XCTAssertEqual(warnings.count, 1)
-        XCTAssertTrue(warnings[0].contains("OTEL_LINK_ATTRIBUTE_COUNT_LIMIT"))
     }
 }

@@ -102,11 +102,16 @@ func makeSpan(_ name: String = "span", traceID: TraceID = .random(), parent: Spa
               events: [SpanEvent] = []) -> SpanData {
     SpanData(context: SpanContext(traceID: traceID, spanID: .random()), parentSpanID: parent, name: name,
              startTimeUnixNano: 1, endTimeUnixNano: 2, attributes: attributes, events: events, status: status,
-             parentIsRemote: parent == nil ? nil : (parentIsRemote ?? false))
+             scope: .test, parentIsRemote: parent == nil ? nil : (parentIsRemote ?? false))
 }
 
 /// A generator replaying fixed values (then zeros).
 struct ScriptedGenerator: RandomNumberGenerator {
     var values: [UInt64]
     mutating func next() -> UInt64 { values.isEmpty ? 0 : values.removeFirst() }
+}
+
+extension InstrumentationScope {
+    /// Tests name their own scope; the agent's is `Telemetry.scope`.
+    static let test = InstrumentationScope(name: "test")
 }

@@ -128,7 +128,7 @@ final class TraceContextTests: XCTestCase {
 
     func testChildOfRemoteParentKeepsTraceAndDefinedFlagsOnly() throws {
         let processor = CollectingProcessor()
-        let tracer = Tracer(processor: processor)
+        let tracer = Tracer(scope: .test, processor: processor)
         let remote = try XCTUnwrap(W3CTraceContext.parse(traceparent: "00-\(traceHex)-\(spanHex)-ff",
                                                          tracestate: "a=1"))
         let child = tracer.startSpan("child", parent: remote)

@@ -2,19 +2,19 @@ import HTTPClient
 
 /// OTLP/HTTP endpoint rules (§1.1): a per-signal endpoint is used as is; the generic one is a base
 /// that gets `v1/<signal>` appended. No other change to the URL; reading and showing it are `HTTPURL`'s.
-public enum EndpointURL {
-    public static let defaultBase = "http://localhost:4318"
+package enum EndpointURL {
+    package static let defaultBase = "http://localhost:4318"
 
-    public static func `default`(for signal: OTLPSignal) -> String { try! fromGeneric(defaultBase, signal: signal) }
+    package static func `default`(for signal: OTLPSignal) -> String { try! fromGeneric(defaultBase, signal: signal) }
 
     /// Per-signal endpoint: as is, with `/` only when there is no path.
-    public static func fromSignalSpecific(_ url: String) throws -> String {
+    package static func fromSignalSpecific(_ url: String) throws -> String {
         let parsed = try parse(url)
         return parsed.path.isEmpty ? withPath("/", in: parsed) : url
     }
 
     /// Generic endpoint: base path made to end with `/`, then `v1/<signal>`.
-    public static func fromGeneric(_ url: String, signal: OTLPSignal) throws -> String {
+    package static func fromGeneric(_ url: String, signal: OTLPSignal) throws -> String {
         let parsed = try parse(url)
         let base = parsed.path.hasSuffix("/") ? String(parsed.path) : parsed.path + "/"
         return withPath(base + signal.path, in: parsed)

@@ -26,16 +26,9 @@ public enum SignalExporterKind: String, Sendable {
     case otlp, console, none
 }
 
-public enum MetricsTemporalityPreference: String, Sendable {
-    case cumulative, delta, lowmemory
-}
-
-/// Everything one signal's exporter needs. `description` never shows header values or URL userinfo.
-public struct SignalConfig: Sendable, CustomStringConvertible {
+/// Everything one signal's OTLP/HTTP exporter needs. `description` never shows header values or URL userinfo.
+public struct SignalConfig: Sendable, Equatable, CustomStringConvertible {
     public var signal: OTLPSignal
-    /// false when OTEL_SDK_DISABLED=true or OTEL_{S}_EXPORTER=none.
-    public var enabled: Bool = true
-    public var exporter: SignalExporterKind = .otlp
     /// The final URL the exporter POSTs to.
     public var endpoint: String
     public var headers: [HTTPHeader] = []
@@ -49,8 +42,6 @@ public struct SignalConfig: Sendable, CustomStringConvertible {
     public var resource: Resource
     public var maxRequestBytes = 64 << 20
     public var maxResponseBytes = 4 << 20
-    /// Metrics only: OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE, for the metric reader.
-    public var temporalityPreference: MetricsTemporalityPreference = .cumulative
 
     public init(signal: OTLPSignal, endpoint: String? = nil, resource: Resource = OTLPResource.make()) {
         self.signal = signal
@@ -60,7 +51,7 @@ public struct SignalConfig: Sendable, CustomStringConvertible {
 
     public var description: String {
         let timeoutText = timeout.map { "\($0)" } ?? "none"
-        return "\(signal.rawValue): \(enabled ? exporter.rawValue : "disabled") \(HTTPURL.redact(endpoint)) "
+        return "\(signal.rawValue): \(HTTPURL.redact(endpoint)) "
             + "protocol=\(`protocol`.rawValue) compression=\(compression.rawValue) timeout=\(timeoutText) "
             + "headers=[\(headers.map(\.name).joined(separator: ","))] tls=\(certificateFile != nil ? "ca" : "default")"
             + (clientCertificateFile != nil ? "+mtls" : "")

@@ -2,25 +2,25 @@ import Foundation
 
 /// `Export*ServiceResponse.partial_success`: same shape for traces (rejected_spans) and metrics
 /// (rejected_data_points).
-public struct PartialSuccess: Sendable, Equatable {
-    public var rejected: Int64
-    public var errorMessage: String
+package struct PartialSuccess: Sendable, Equatable {
+    package var rejected: Int64
+    package var errorMessage: String
 
-    public init(rejected: Int64, errorMessage: String) {
+    package init(rejected: Int64, errorMessage: String) {
         self.rejected = rejected
         self.errorMessage = errorMessage
     }
 }
 
 /// Decodes response bodies by their Content-Type: protobuf unless it says JSON.
-public enum ExportResponseDecoder {
+package enum ExportResponseDecoder {
     static func isJSON(_ contentType: String?) -> Bool {
         contentType?.lowercased().contains("json") == true
     }
 
     /// nil when the body is empty, partial_success is unset, or it carries neither a count nor a
     /// message ("equivalent to it not being set").
-    public static func partialSuccess(body: [UInt8], contentType: String?) throws -> PartialSuccess? {
+    package static func partialSuccess(body: [UInt8], contentType: String?) throws -> PartialSuccess? {
         guard !body.isEmpty else { return nil }
         let result = isJSON(contentType) ? try jsonPartialSuccess(body) : try protobufPartialSuccess(body)
         guard let result, result.rejected != 0 || !result.errorMessage.isEmpty else { return nil }
@@ -28,7 +28,7 @@ public enum ExportResponseDecoder {
     }
 
     /// `google.rpc.Status.message` of an error body, if any.
-    public static func statusMessage(body: [UInt8], contentType: String?) -> String? {
+    package static func statusMessage(body: [UInt8], contentType: String?) -> String? {
         guard !body.isEmpty else { return nil }
         if isJSON(contentType) {
             guard let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any] else { return nil }

@@ -1,46 +1,14 @@
 import CIsal
-import CZlib
 
-public struct GzipError: Error, Equatable, CustomStringConvertible {
-    public let description: String
+package struct GzipError: Error, Equatable, CustomStringConvertible {
+    package let description: String
 }
 
-/// Real gzip streams (RFC 1952 header and trailer: zlib windowBits 15 + 16), not raw zlib.
-public enum Gzip {
-    public static func compress(_ input: [UInt8]) throws -> [UInt8] {
+/// Real gzip streams (RFC 1952 header and trailer), not raw zlib. Inflating is for tests only
+/// (Tests/OTLPExporterTests/Gunzip.swift): the daemon never reads gzip.
+package enum Gzip {
+    package static func compress(_ input: [UInt8]) throws -> [UInt8] {
         try GzipCompressor().compress(input)
-    }
-
-    /// Inflates gzip (or zlib) data, refusing more than `limit` bytes of output.
-    public static func decompress(_ input: [UInt8], limit: Int = 64 << 20) throws -> [UInt8] {
-        var stream = z_stream()
-        guard pa_inflateInit2(&stream, 15 + 32) == Z_OK else { throw GzipError(description: "inflateInit2 failed") }
-        defer { inflateEnd(&stream) }
-        var output: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
-        var input = input
-        var status: Int32 = Z_OK
-        try input.withUnsafeMutableBufferPointer { inBuf in
-            stream.next_in = inBuf.baseAddress
-            stream.avail_in = uInt(inBuf.count)
-            while status != Z_STREAM_END {
-                let produced: Int = chunk.withUnsafeMutableBufferPointer { outBuf in
-                    stream.next_out = outBuf.baseAddress
-                    stream.avail_out = uInt(outBuf.count)
-                    status = inflate(&stream, Z_NO_FLUSH)
-                    return outBuf.count - Int(stream.avail_out)
-                }
-                guard status == Z_OK || status == Z_STREAM_END else {
-                    throw GzipError(description: "inflate failed (\(status))")
-                }
-                output.append(contentsOf: chunk[0..<produced])
-                guard output.count <= limit else { throw GzipError(description: "inflated data over \(limit) bytes") }
-                if produced == 0, stream.avail_in == 0, status != Z_STREAM_END {
-                    throw GzipError(description: "truncated gzip data")
-                }
-            }
-        }
-        return output
     }
 }
 
@@ -49,12 +17,12 @@ public enum Gzip {
 /// state, the level buffer and the output scratch are kept between calls, so a batch does not
 /// fault in fresh pages; the result is copied out at its compressed size. Not thread-safe; one
 /// per exporter, used under its export gate.
-public final class GzipCompressor {
+package final class GzipCompressor {
     private let stream = UnsafeMutablePointer<isal_zstream>.allocate(capacity: 1)
     private let levelBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Int(pa_isal_level1_buffer_size), alignment: 16)
     private var scratch = UnsafeMutableRawBufferPointer(start: nil, count: 0)
 
-    public init() {}
+    package init() {}
 
     deinit {
         stream.deallocate()
@@ -62,18 +30,18 @@ public final class GzipCompressor {
         scratch.deallocate()
     }
 
-    public func compress(_ input: [UInt8]) throws -> [UInt8] {
+    package func compress(_ input: [UInt8]) throws -> [UInt8] {
         try input.withUnsafeBytes { try compress($0) }
     }
 
     /// Frees the output scratch if it grew past `limit` bytes (see `ProtobufScratch.release`).
-    public func release(ifOver limit: Int) {
+    package func release(ifOver limit: Int) {
         guard scratch.count > limit else { return }
         scratch.deallocate()
         scratch = UnsafeMutableRawBufferPointer(start: nil, count: 0)
     }
 
-    public func compress(_ input: UnsafeRawBufferPointer) throws -> [UInt8] {
+    package func compress(_ input: UnsafeRawBufferPointer) throws -> [UInt8] {
         guard input.count < Int(UInt32.max / 2) else { throw GzipError(description: "input over 2 GiB") }
         var room = input.count + input.count / 8 + 1024  // enough unless the data is incompressible
         while true {

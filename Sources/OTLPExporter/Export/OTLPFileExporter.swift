@@ -14,7 +14,7 @@ public final class OTLPFileExporter: SpanExporter, MetricExporter {
     private let outage: OutageLog
 
     /// - Parameter name: what the log lines call it ("file /var/log/spans.jsonl", "console").
-    public init(fileHandle: FileHandle, resource: Resource = OTLPResource.make(), closeOnShutdown: Bool = false,
+    package init(fileHandle: FileHandle, resource: Resource = OTLPResource.make(), closeOnShutdown: Bool = false,
                 name: String = "console", diagnostics: @escaping DiagnosticsSink = { _ in }) {
         output = Mutex(fileHandle)
         self.resource = resource
@@ -24,16 +24,13 @@ public final class OTLPFileExporter: SpanExporter, MetricExporter {
         outage = OutageLog(subject: "OTLP/JSON export to \(name)", unit: "items", sink: diagnostics)
     }
 
-    /// Appends to `path`, creating the file if needed.
+    /// Appends to `path`, creating the file if needed. Every write goes to the end (O_APPEND), so
+    /// two exporters on one file (a reload's old one draining, the new one) never overwrite each other.
     public convenience init(path: String, resource: Resource = OTLPResource.make(),
                             diagnostics: @escaping DiagnosticsSink = { _ in }) throws {
-        if !FileManager.default.fileExists(atPath: path) {
-            guard FileManager.default.createFile(atPath: path, contents: nil) else {
-                throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: path])
-            }
-        }
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
-        try handle.seekToEnd()
+        let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw FileOpenError(path: path, reason: String(cString: strerror(errno))) }
+        let handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
         self.init(fileHandle: handle, resource: resource, closeOnShutdown: true, name: "file \(path)", diagnostics: diagnostics)
     }
 
@@ -85,4 +82,10 @@ public final class OTLPFileExporter: SpanExporter, MetricExporter {
             handle = nil
         }
     }
+}
+
+struct FileOpenError: Error, CustomStringConvertible {
+    let path: String
+    let reason: String
+    var description: String { "cannot open \(path) to append spans: \(reason)" }
 }

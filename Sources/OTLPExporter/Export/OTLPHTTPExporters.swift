@@ -6,20 +6,18 @@ import Tracing
 public final class OTLPHTTPSpanExporter: SpanExporter {
     private let pipeline: OTLPExportPipeline<SpanData>
 
-    public init(config: SignalConfig, transport: any OTLPTransport = HTTPClient.shared,
-                retryPolicy: RetryPolicy = .default, clock: ExportClock = .system,
-                diagnostics: @escaping DiagnosticsSink = { _ in }) {
+    public convenience init(config: SignalConfig, diagnostics: @escaping DiagnosticsSink = { _ in }) {
+        self.init(config: config, transport: HTTPClient.shared, diagnostics: diagnostics)
+    }
+
+    /// Tests and the benchmark choose the transport, the retry policy and the clock.
+    package init(config: SignalConfig, transport: any OTLPTransport,
+                 retryPolicy: RetryPolicy = .default, clock: ExportClock = .system,
+                 diagnostics: @escaping DiagnosticsSink = { _ in }) {
         pipeline = OTLPExportPipeline(config: config, codec: .spans(config.protocol, resource: config.resource),
                                       transport: transport, retry: retryPolicy, clock: clock, diagnostics: diagnostics)
     }
 
-    /// Configured from OTEL_* variables; warnings go to `diagnostics`.
-    public convenience init(environment: [String: String] = ProcessInfo.processInfo.environment,
-                            diagnostics: @escaping DiagnosticsSink = { _ in }) throws {
-        let env = try OTLPExporterConfig.fromEnvironment(environment)
-        env.warnings.forEach { diagnostics(Diagnostic(.warning, $0)) }
-        self.init(config: env.traces, diagnostics: diagnostics)
-    }
 
     public var config: SignalConfig { pipeline.config }
     public var stats: ExporterStats { pipeline.stats }
@@ -33,19 +31,18 @@ public final class OTLPHTTPSpanExporter: SpanExporter {
 public final class OTLPHTTPMetricExporter: MetricExporter {
     private let pipeline: OTLPExportPipeline<MetricData>
 
-    public init(config: SignalConfig, transport: any OTLPTransport = HTTPClient.shared,
-                retryPolicy: RetryPolicy = .default, clock: ExportClock = .system,
-                diagnostics: @escaping DiagnosticsSink = { _ in }) {
+    public convenience init(config: SignalConfig, diagnostics: @escaping DiagnosticsSink = { _ in }) {
+        self.init(config: config, transport: HTTPClient.shared, diagnostics: diagnostics)
+    }
+
+    /// Tests and the benchmark choose the transport, the retry policy and the clock.
+    package init(config: SignalConfig, transport: any OTLPTransport,
+                 retryPolicy: RetryPolicy = .default, clock: ExportClock = .system,
+                 diagnostics: @escaping DiagnosticsSink = { _ in }) {
         pipeline = OTLPExportPipeline(config: config, codec: .metrics(config.protocol, resource: config.resource),
                                       transport: transport, retry: retryPolicy, clock: clock, diagnostics: diagnostics)
     }
 
-    public convenience init(environment: [String: String] = ProcessInfo.processInfo.environment,
-                            diagnostics: @escaping DiagnosticsSink = { _ in }) throws {
-        let env = try OTLPExporterConfig.fromEnvironment(environment)
-        env.warnings.forEach { diagnostics(Diagnostic(.warning, $0)) }
-        self.init(config: env.metrics, diagnostics: diagnostics)
-    }
 
     public var config: SignalConfig { pipeline.config }
     /// Counts are in data points.
@@ -56,27 +53,25 @@ public final class OTLPHTTPMetricExporter: MetricExporter {
     public func shutdown(deadline: ContinuousClock.Instant) async { await pipeline.shutdown(deadline: deadline) }
 }
 
-/// Both exporters as OTEL_* asks: OTLP/HTTP, console (OTLP/JSON lines on stdout), or none.
-public struct OTLPExporters: Sendable {
-    public var spans: (any SpanExporter)?
-    public var metrics: (any MetricExporter)?
-    public var config: OTLPExporterConfig.Result
+/// Both exporters as a configuration asks: OTLP/HTTP, console (OTLP/JSON lines on stdout), or none.
+package struct OTLPExporters: Sendable {
+    package var spans: (any SpanExporter)?
+    package var metrics: (any MetricExporter)?
 
-    public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment,
-                                       transport: any OTLPTransport = HTTPClient.shared,
-                                       diagnostics: @escaping DiagnosticsSink = { _ in }) throws -> OTLPExporters {
-        let config = try OTLPExporterConfig.fromEnvironment(environment)
-        config.warnings.forEach { diagnostics(Diagnostic(.warning, $0)) }
-        let spans: (any SpanExporter)? = switch (config.traces.enabled, config.traces.exporter) {
-        case (false, _), (_, .none): nil
-        case (_, .console): OTLPFileExporter.standardOutput(resource: config.traces.resource, diagnostics: diagnostics)
-        case (_, .otlp): OTLPHTTPSpanExporter(config: config.traces, transport: transport, diagnostics: diagnostics)
+    /// OTLP/HTTP goes to the configured endpoint, the default one included (the agent asks for
+    /// an endpoint to be set, `exportsOTLP`; tests and the benchmark need not).
+    package init(_ configuration: TelemetryConfiguration, transport: any OTLPTransport = HTTPClient.shared,
+                 diagnostics: @escaping DiagnosticsSink = { _ in }) {
+        let resource = configuration.resource
+        spans = switch configuration.traces.exporter {
+        case .none: nil
+        case .console: OTLPFileExporter.standardOutput(resource: resource, diagnostics: diagnostics)
+        case .otlp: OTLPHTTPSpanExporter(config: configuration.traces.otlp, transport: transport, diagnostics: diagnostics)
         }
-        let metrics: (any MetricExporter)? = switch (config.metrics.enabled, config.metrics.exporter) {
-        case (false, _), (_, .none): nil
-        case (_, .console): OTLPFileExporter.standardOutput(resource: config.metrics.resource, diagnostics: diagnostics)
-        case (_, .otlp): OTLPHTTPMetricExporter(config: config.metrics, transport: transport, diagnostics: diagnostics)
+        metrics = switch configuration.metrics.exporter {
+        case .none: nil
+        case .console: OTLPFileExporter.standardOutput(resource: resource, diagnostics: diagnostics)
+        case .otlp: OTLPHTTPMetricExporter(config: configuration.metrics.otlp, transport: transport, diagnostics: diagnostics)
         }
-        return OTLPExporters(spans: spans, metrics: metrics, config: config)
     }
 }

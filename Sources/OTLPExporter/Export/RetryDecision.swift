@@ -2,7 +2,7 @@ import Foundation
 import HTTPClient
 
 /// Why a batch was not delivered and will not be retried.
-public enum DropReason: Equatable, Sendable, CustomStringConvertible {
+package enum DropReason: Equatable, Sendable, CustomStringConvertible {
     case httpStatus(Int)
     case transport(HTTPClientError.Kind)
     case responseTooLarge
@@ -10,7 +10,7 @@ public enum DropReason: Equatable, Sendable, CustomStringConvertible {
     case deadlineExceeded
     case attemptsExhausted
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .httpStatus(let s): return "HTTP \(s)"
         case .transport(let kind): return "transport error (\(kind.rawValue))"
@@ -22,7 +22,7 @@ public enum DropReason: Equatable, Sendable, CustomStringConvertible {
     }
 }
 
-public enum RetryDecision: Equatable, Sendable {
+package enum RetryDecision: Equatable, Sendable {
     case success
     /// Retry after the server's delay, or after exponential backoff when nil.
     case retry(after: Duration?)
@@ -30,11 +30,11 @@ public enum RetryDecision: Equatable, Sendable {
 }
 
 /// The pure part of the export policy (§4).
-public enum RetryRules {
-    public static let retryableStatuses: Set<Int> = [429, 502, 503, 504]
+package enum RetryRules {
+    package static let retryableStatuses: Set<Int> = [429, 502, 503, 504]
 
     /// Any 2xx succeeds; only 429/502/503/504 are retried (honouring Retry-After); the rest is dropped.
-    public static func decision(status: Int, retryAfter: String?, now: Date) -> RetryDecision {
+    package static func decision(status: Int, retryAfter: String?, now: Date) -> RetryDecision {
         if (200..<300).contains(status) { return .success }
         guard retryableStatuses.contains(status) else { return .drop(.httpStatus(status)) }
         return .retry(after: retryAfter.flatMap { RetryAfter.parse($0, now: now) })
@@ -42,23 +42,23 @@ public enum RetryRules {
 
     /// Transport failures that mean "try again": no connection, or no (complete) answer. Never TLS,
     /// certificate, DNS-less or malformed-URL failures: retrying cannot fix those.
-    public static let retryableTransportKinds: Set<HTTPClientError.Kind> = [
+    package static let retryableTransportKinds: Set<HTTPClientError.Kind> = [
         .connectionRefused, .timeout, .sendFailed, .receiveFailed, .emptyReply, .connectionReset,
     ]
 
-    public static func decision(transportError kind: HTTPClientError.Kind) -> RetryDecision {
+    package static func decision(transportError kind: HTTPClientError.Kind) -> RetryDecision {
         if kind == .responseTooLarge { return .drop(.responseTooLarge) }
         return retryableTransportKinds.contains(kind) ? .retry(after: nil) : .drop(.transport(kind))
     }
 
-    public static func decision(status: Int, headers: HTTPHeaders, now: Date) -> RetryDecision {
+    package static func decision(status: Int, headers: HTTPHeaders, now: Date) -> RetryDecision {
         decision(status: status, retryAfter: headers["Retry-After"], now: now)
     }
 }
 
 /// `Retry-After`: delay-seconds or an HTTP-date (IMF-fixdate, RFC 850, asctime).
-public enum RetryAfter {
-    public static func parse(_ value: String, now: Date) -> Duration? {
+package enum RetryAfter {
+    package static func parse(_ value: String, now: Date) -> Duration? {
         let text = value.trimmingCharacters(in: .whitespaces)
         if !text.isEmpty, text.allSatisfy(\.isASCII), text.allSatisfy(\.isNumber) {
             return Int64(text).map { .seconds($0) } ?? .seconds(Int64(Int32.max))
@@ -81,15 +81,15 @@ public enum RetryAfter {
 }
 
 /// Full-jitter exponential backoff: `random(0, min(cap, base·2^attempt))`, reset per batch.
-public struct RetryPolicy: Sendable {
-    public var base: Duration
-    public var cap: Duration
+package struct RetryPolicy: Sendable {
+    package var base: Duration
+    package var cap: Duration
     /// A safety net when the export has no deadline (timeout 0).
-    public var maxAttempts: Int
+    package var maxAttempts: Int
     /// Maps the backoff ceiling to the actual delay; full jitter by default.
-    public var jitter: @Sendable (Duration) -> Duration
+    package var jitter: @Sendable (Duration) -> Duration
 
-    public init(base: Duration = .seconds(1), cap: Duration = .seconds(30), maxAttempts: Int = 10,
+    package init(base: Duration = .seconds(1), cap: Duration = .seconds(30), maxAttempts: Int = 10,
                 jitter: @escaping @Sendable (Duration) -> Duration = RetryPolicy.fullJitter) {
         self.base = base
         self.cap = cap
@@ -97,15 +97,15 @@ public struct RetryPolicy: Sendable {
         self.jitter = jitter
     }
 
-    public static let `default` = RetryPolicy()
+    package static let `default` = RetryPolicy()
 
-    @Sendable public static func fullJitter(_ ceiling: Duration) -> Duration {
+    @Sendable package static func fullJitter(_ ceiling: Duration) -> Duration {
         let ns = ceiling.nanoseconds
         return ns > 0 ? .nanoseconds(Int64.random(in: 0...ns)) : .zero
     }
 
     /// Delay before retry number `attempt + 1` (attempt 0 = after the first failure).
-    public func backoff(attempt: Int) -> Duration {
+    package func backoff(attempt: Int) -> Duration {
         let factor = Int64(1) << Int64(Swift.min(attempt, 40))
         let ceiling = base.nanoseconds.multipliedReportingOverflow(by: factor)
         let capped = ceiling.overflow ? cap.nanoseconds : Swift.min(cap.nanoseconds, ceiling.partialValue)

@@ -1,16 +1,16 @@
 /// A minimal streaming JSON writer over bytes; commas are inserted automatically.
-public struct JSONWriter {
-    public private(set) var bytes: [UInt8] = []
+package struct JSONWriter {
+    package private(set) var bytes: [UInt8] = []
     private var needsComma = false
 
-    public init(capacity: Int = 0) { bytes.reserveCapacity(capacity) }
+    package init(capacity: Int = 0) { bytes.reserveCapacity(capacity) }
 
-    public mutating func beginObject() { separate(); bytes.append(UInt8(ascii: "{")); needsComma = false }
-    public mutating func endObject() { bytes.append(UInt8(ascii: "}")); needsComma = true }
-    public mutating func beginArray() { separate(); bytes.append(UInt8(ascii: "[")); needsComma = false }
-    public mutating func endArray() { bytes.append(UInt8(ascii: "]")); needsComma = true }
+    package mutating func beginObject() { separate(); bytes.append(UInt8(ascii: "{")); needsComma = false }
+    package mutating func endObject() { bytes.append(UInt8(ascii: "}")); needsComma = true }
+    package mutating func beginArray() { separate(); bytes.append(UInt8(ascii: "[")); needsComma = false }
+    package mutating func endArray() { bytes.append(UInt8(ascii: "]")); needsComma = true }
 
-    public mutating func key(_ key: StaticString) {
+    package mutating func key(_ key: StaticString) {
         separate()
         bytes.append(UInt8(ascii: "\""))
         key.withUTF8Buffer { bytes.append(contentsOf: $0) }
@@ -18,21 +18,21 @@ public struct JSONWriter {
         needsComma = false
     }
 
-    public mutating func object(_ key: StaticString, _ body: (inout JSONWriter) -> Void) {
+    package mutating func object(_ key: StaticString, _ body: (inout JSONWriter) -> Void) {
         self.key(key)
         beginObject()
         body(&self)
         endObject()
     }
 
-    public mutating func array(_ key: StaticString, _ body: (inout JSONWriter) -> Void) {
+    package mutating func array(_ key: StaticString, _ body: (inout JSONWriter) -> Void) {
         self.key(key)
         beginArray()
         body(&self)
         endArray()
     }
 
-    public mutating func string(_ value: String) {
+    package mutating func string(_ value: String) {
         separate()
         bytes.append(UInt8(ascii: "\""))
         let utf8 = value.utf8
@@ -67,14 +67,14 @@ public struct JSONWriter {
         needsComma = true
     }
 
-    public mutating func bool(_ value: Bool) { raw(value ? "true" : "false") }
-    public mutating func int(_ value: Int) { raw(String(value)) }
+    package mutating func bool(_ value: Bool) { raw(value ? "true" : "false") }
+    package mutating func int(_ value: Int) { raw(String(value)) }
     /// 64-bit integers are decimal strings in proto3 JSON.
-    public mutating func int64String(_ value: Int64) { raw("\"\(value)\"") }
-    public mutating func uint64String(_ value: UInt64) { raw("\"\(value)\"") }
+    package mutating func int64String(_ value: Int64) { raw("\"\(value)\"") }
+    package mutating func uint64String(_ value: UInt64) { raw("\"\(value)\"") }
 
     /// A number, or "NaN" / "Infinity" / "-Infinity" as strings.
-    public mutating func double(_ value: Double) {
+    package mutating func double(_ value: Double) {
         if value.isNaN { raw("\"NaN\"") }
         else if value == .infinity { raw("\"Infinity\"") }
         else if value == -.infinity { raw("\"-Infinity\"") }
@@ -96,7 +96,7 @@ public struct JSONWriter {
     }
 
     /// Standard base64 with padding.
-    public mutating func base64(_ data: [UInt8]) {
+    package mutating func base64(_ data: [UInt8]) {
         separate()
         bytes.append(UInt8(ascii: "\""))
         var i = 0

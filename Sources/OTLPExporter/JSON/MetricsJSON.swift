@@ -1,8 +1,8 @@
 import Tracing
 
 /// `ExportMetricsServiceRequest` as OTLP/JSON.
-public enum MetricsRequestJSON {
-    public static func encode(metrics: [MetricData], resource: Resource) -> [UInt8] {
+package enum MetricsRequestJSON {
+    package static func encode(metrics: [MetricData], resource: Resource) -> [UInt8] {
         var w = JSONWriter(capacity: 256 * metrics.count)
         w.beginObject()
         let groups = groupedByScope(metrics) { $0.scope }

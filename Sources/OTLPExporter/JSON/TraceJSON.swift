@@ -1,8 +1,8 @@
 import Tracing
 
 /// `ExportTraceServiceRequest` as OTLP/JSON.
-public enum TraceRequestJSON {
-    public static func encode(spans: [SpanData], resource: Resource) -> [UInt8] {
+package enum TraceRequestJSON {
+    package static func encode(spans: [SpanData], resource: Resource) -> [UInt8] {
         var w = JSONWriter(capacity: 512 * spans.count)
         w.beginObject()
         let groups = groupedByScope(spans) { $0.scope }

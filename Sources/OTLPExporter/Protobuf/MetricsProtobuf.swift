@@ -1,18 +1,18 @@
 import Tracing
 
 /// `ExportMetricsServiceRequest` (opentelemetry.proto.collector.metrics.v1) straight from `MetricData`.
-public struct MetricsRequestProtobuf: ProtobufEncodable {
-    public let resource: Resource
+package struct MetricsRequestProtobuf: ProtobufEncodable {
+    package let resource: Resource
     let metrics: [MetricData]
     let groups: [ScopeGroup]
 
-    public init(metrics: [MetricData], resource: Resource) {
+    package init(metrics: [MetricData], resource: Resource) {
         self.resource = resource
         self.metrics = metrics
         groups = groupedByScope(metrics) { $0.scope }
     }
 
-    public func encode(into s: inout ProtobufWriter) {
+    package func encode(into s: inout ProtobufWriter) {
         guard !groups.isEmpty else { return }
         s.messageField(1) { rm in
             rm.messageField(1) { CommonProtobuf.resource(resource, into: &$0) }

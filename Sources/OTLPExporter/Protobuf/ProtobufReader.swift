@@ -1,16 +1,16 @@
-public struct ProtobufDecodingError: Error, Equatable, CustomStringConvertible {
-    public let description: String
+package struct ProtobufDecodingError: Error, Equatable, CustomStringConvertible {
+    package let description: String
     init(_ description: String) { self.description = description }
 }
 
 /// Just enough of a protobuf reader for response bodies: fields in order, unknown ones skipped
 /// by wire type.
-public struct ProtobufReader {
+package struct ProtobufReader {
     private let bytes: [UInt8]
     private var offset: Int
     private let end: Int
 
-    public init(_ bytes: [UInt8]) { self.init(bytes, range: 0..<bytes.count) }
+    package init(_ bytes: [UInt8]) { self.init(bytes, range: 0..<bytes.count) }
 
     private init(_ bytes: [UInt8], range: Range<Int>) {
         self.bytes = bytes
@@ -18,23 +18,23 @@ public struct ProtobufReader {
         end = range.upperBound
     }
 
-    public enum Value {
+    package enum Value {
         case varint(UInt64)
         case i64(UInt64)
         case i32(UInt32)
         case len(ArraySlice<UInt8>)
 
-        public var uint64: UInt64? { if case .varint(let v) = self { return v } else { return nil } }
-        public var string: String? {
+        package var uint64: UInt64? { if case .varint(let v) = self { return v } else { return nil } }
+        package var string: String? {
             if case .len(let b) = self { return String(decoding: b, as: UTF8.self) } else { return nil }
         }
-        public var message: ProtobufReader? {
+        package var message: ProtobufReader? {
             if case .len(let b) = self { return ProtobufReader(Array(b)) } else { return nil }
         }
     }
 
     /// The next (field number, value), or nil at the end.
-    public mutating func next() throws -> (field: Int, value: Value)? {
+    package mutating func next() throws -> (field: Int, value: Value)? {
         guard offset < end else { return nil }
         let key = try readVarint()
         let field = Int(key >> 3)

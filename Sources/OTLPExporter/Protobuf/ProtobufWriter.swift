@@ -5,48 +5,48 @@ import Darwin
 #endif
 
 /// Protobuf wire types (§7.1 of the OTLP reference).
-public enum WireType: UInt8, Sendable {
+package enum WireType: UInt8, Sendable {
     case varint = 0
     case i64 = 1
     case len = 2
     case i32 = 5
 }
 
-public enum ZigZag {
-    public static func encode(_ n: Int32) -> UInt32 { UInt32(bitPattern: (n << 1) ^ (n >> 31)) }
-    public static func encode(_ n: Int64) -> UInt64 { UInt64(bitPattern: (n << 1) ^ (n >> 63)) }
-    public static func decode(_ n: UInt32) -> Int32 { Int32(bitPattern: n >> 1) ^ -Int32(bitPattern: n & 1) }
-    public static func decode(_ n: UInt64) -> Int64 { Int64(bitPattern: n >> 1) ^ -Int64(bitPattern: n & 1) }
+package enum ZigZag {
+    package static func encode(_ n: Int32) -> UInt32 { UInt32(bitPattern: (n << 1) ^ (n >> 31)) }
+    package static func encode(_ n: Int64) -> UInt64 { UInt64(bitPattern: (n << 1) ^ (n >> 63)) }
+    package static func decode(_ n: UInt32) -> Int32 { Int32(bitPattern: n >> 1) ^ -Int32(bitPattern: n & 1) }
+    package static func decode(_ n: UInt64) -> Int64 { Int64(bitPattern: n >> 1) ^ -Int64(bitPattern: n & 1) }
 }
 
 /// Encodes itself as one protobuf message body.
-public protocol ProtobufEncodable {
+package protocol ProtobufEncodable {
     func encode(into writer: inout ProtobufWriter)
 }
 
 extension ProtobufEncodable {
-    public func serializedBytes() -> [UInt8] { ProtobufScratch().withEncoded(self) { Array($0) } }
+    package func serializedBytes() -> [UInt8] { ProtobufScratch().withEncoded(self) { Array($0) } }
 }
 
 /// Memory for encoding, kept between requests so a batch reuses pages instead of faulting in
 /// fresh ones. Not thread-safe: one per exporter, used under its export gate.
-public final class ProtobufScratch {
+package final class ProtobufScratch {
     private var base: UnsafeMutablePointer<UInt8>?
     private var capacity = 0
 
-    public init() {}
+    package init() {}
     deinit { free(base) }
 
     /// Frees the memory if it grew past `limit` bytes: a rare large request (a metrics snapshot of
     /// a big fleet) should not keep its buffer for good.
-    public func release(ifOver limit: Int) {
+    package func release(ifOver limit: Int) {
         guard capacity > limit else { return }
         free(base)
         (base, capacity) = (nil, 0)
     }
 
     /// Encodes `message` and hands its bytes to `use`; they are valid only inside `use`.
-    public func withEncoded<M: ProtobufEncodable, R>(_ message: M, _ use: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+    package func withEncoded<M: ProtobufEncodable, R>(_ message: M, _ use: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         var writer = ProtobufWriter(base: base, capacity: capacity)
         message.encode(into: &writer)
         (base, capacity) = (writer.base, writer.capacity)
@@ -57,10 +57,10 @@ public final class ProtobufScratch {
 /// Protobuf bytes in one pass. A nested message gets one length byte up front; a body of 128 bytes
 /// or more is moved up by the extra length bytes once it is complete (a span, a batch), which
 /// costs far less than sizing every message in a separate pass.
-public struct ProtobufWriter {
+package struct ProtobufWriter {
     fileprivate private(set) var base: UnsafeMutablePointer<UInt8>?
     fileprivate private(set) var capacity: Int
-    public private(set) var count = 0
+    package private(set) var count = 0
 
     fileprivate init(base: UnsafeMutablePointer<UInt8>?, capacity: Int) {
         self.base = base
@@ -68,7 +68,7 @@ public struct ProtobufWriter {
     }
 
     /// Runs `body` with a fresh writer and returns what it wrote.
-    public static func bytes(_ body: (inout ProtobufWriter) -> Void) -> [UInt8] {
+    package static func bytes(_ body: (inout ProtobufWriter) -> Void) -> [UInt8] {
         var writer = ProtobufWriter(base: nil, capacity: 0)
         body(&writer)
         defer { free(writer.base) }
@@ -95,7 +95,7 @@ public struct ProtobufWriter {
 
     // MARK: raw values
 
-    @inline(__always) public mutating func writeVarint(_ value: UInt64) {
+    @inline(__always) package mutating func writeVarint(_ value: UInt64) {
         Self.store(value, at: reserve(Self.varintSize(value)))
     }
 
@@ -110,19 +110,19 @@ public struct ProtobufWriter {
         p[i] = UInt8(v)
     }
 
-    @inline(__always) public mutating func writeTag(_ field: Int, _ type: WireType) {
+    @inline(__always) package mutating func writeTag(_ field: Int, _ type: WireType) {
         writeVarint(UInt64(field) << 3 | UInt64(type.rawValue))
     }
 
-    @inline(__always) public mutating func writeFixed32(_ value: UInt32) {
+    @inline(__always) package mutating func writeFixed32(_ value: UInt32) {
         UnsafeMutableRawPointer(reserve(4)).storeBytes(of: value.littleEndian, as: UInt32.self)
     }
 
-    @inline(__always) public mutating func writeFixed64(_ value: UInt64) {
+    @inline(__always) package mutating func writeFixed64(_ value: UInt64) {
         UnsafeMutableRawPointer(reserve(8)).storeBytes(of: value.littleEndian, as: UInt64.self)
     }
 
-    @inline(__always) public mutating func writeRaw(_ bytes: UnsafeBufferPointer<UInt8>) {
+    @inline(__always) package mutating func writeRaw(_ bytes: UnsafeBufferPointer<UInt8>) {
         guard let source = bytes.baseAddress, !bytes.isEmpty else { return }
         reserve(bytes.count).update(from: source, count: bytes.count)
     }
@@ -133,38 +133,38 @@ public struct ProtobufWriter {
 
     // MARK: fields
 
-    public mutating func int64Field(_ field: Int, _ value: Int64) { varintField(field, UInt64(bitPattern: value)) }
+    package mutating func int64Field(_ field: Int, _ value: Int64) { varintField(field, UInt64(bitPattern: value)) }
     /// int32 negatives are sign-extended to 10 varint bytes, like int64.
-    public mutating func int32Field(_ field: Int, _ value: Int32) { varintField(field, UInt64(bitPattern: Int64(value))) }
-    public mutating func uint32Field(_ field: Int, _ value: UInt32) { varintField(field, UInt64(value)) }
-    public mutating func boolField(_ field: Int, _ value: Bool) { varintField(field, value ? 1 : 0) }
-    public mutating func sint32Field(_ field: Int, _ value: Int32) { varintField(field, UInt64(ZigZag.encode(value))) }
-    public mutating func sint64Field(_ field: Int, _ value: Int64) { varintField(field, ZigZag.encode(value)) }
-    public mutating func doubleField(_ field: Int, _ value: Double) { fixed64Field(field, value.bitPattern) }
-    public mutating func sfixed64Field(_ field: Int, _ value: Int64) { fixed64Field(field, UInt64(bitPattern: value)) }
+    package mutating func int32Field(_ field: Int, _ value: Int32) { varintField(field, UInt64(bitPattern: Int64(value))) }
+    package mutating func uint32Field(_ field: Int, _ value: UInt32) { varintField(field, UInt64(value)) }
+    package mutating func boolField(_ field: Int, _ value: Bool) { varintField(field, value ? 1 : 0) }
+    package mutating func sint32Field(_ field: Int, _ value: Int32) { varintField(field, UInt64(ZigZag.encode(value))) }
+    package mutating func sint64Field(_ field: Int, _ value: Int64) { varintField(field, ZigZag.encode(value)) }
+    package mutating func doubleField(_ field: Int, _ value: Double) { fixed64Field(field, value.bitPattern) }
+    package mutating func sfixed64Field(_ field: Int, _ value: Int64) { fixed64Field(field, UInt64(bitPattern: value)) }
 
-    public mutating func varintField(_ field: Int, _ value: UInt64) {
+    package mutating func varintField(_ field: Int, _ value: UInt64) {
         writeTag(field, .varint)
         writeVarint(value)
     }
 
-    public mutating func fixed32Field(_ field: Int, _ value: UInt32) {
+    package mutating func fixed32Field(_ field: Int, _ value: UInt32) {
         writeTag(field, .i32)
         writeFixed32(value)
     }
 
-    public mutating func fixed64Field(_ field: Int, _ value: UInt64) {
+    package mutating func fixed64Field(_ field: Int, _ value: UInt64) {
         writeTag(field, .i64)
         writeFixed64(value)
     }
 
-    public mutating func bytesField(_ field: Int, _ value: [UInt8]) {
+    package mutating func bytesField(_ field: Int, _ value: [UInt8]) {
         writeTag(field, .len)
         writeVarint(UInt64(value.count))
         value.withUnsafeBufferPointer { writeRaw($0) }
     }
 
-    public mutating func stringField(_ field: Int, _ value: String) {
+    package mutating func stringField(_ field: Int, _ value: String) {
         writeTag(field, .len)
         var value = value
         value.withUTF8 { utf8 in  // in place for native strings, including small ones
@@ -174,7 +174,7 @@ public struct ProtobufWriter {
     }
 
     /// 8 or 16 id bytes, big-endian, as `bytes` (trace and span ids) without allocating.
-    public mutating func idField(_ field: Int, high: UInt64?, low: UInt64) {
+    package mutating func idField(_ field: Int, high: UInt64?, low: UInt64) {
         writeTag(field, .len)
         if let high {
             writeVarint(16)
@@ -185,28 +185,28 @@ public struct ProtobufWriter {
         writeBigEndian(low)
     }
 
-    public mutating func packedFixed64Field(_ field: Int, _ values: [UInt64]) {
+    package mutating func packedFixed64Field(_ field: Int, _ values: [UInt64]) {
         guard !values.isEmpty else { return }
         writeTag(field, .len)
         writeVarint(UInt64(8 * values.count))
         for v in values { writeFixed64(v) }
     }
 
-    public mutating func packedDoubleField(_ field: Int, _ values: [Double]) {
+    package mutating func packedDoubleField(_ field: Int, _ values: [Double]) {
         guard !values.isEmpty else { return }
         writeTag(field, .len)
         writeVarint(UInt64(8 * values.count))
         for v in values { writeFixed64(v.bitPattern) }
     }
 
-    public mutating func packedVarintField(_ field: Int, _ values: [UInt64]) {
+    package mutating func packedVarintField(_ field: Int, _ values: [UInt64]) {
         guard !values.isEmpty else { return }
         writeTag(field, .len)
         writeVarint(UInt64(values.reduce(0) { $0 + Self.varintSize($1) }))
         for v in values { writeVarint(v) }
     }
 
-    public mutating func messageField(_ field: Int, _ body: (inout ProtobufWriter) -> Void) {
+    package mutating func messageField(_ field: Int, _ body: (inout ProtobufWriter) -> Void) {
         writeTag(field, .len)
         let lengthAt = count
         _ = reserve(1)

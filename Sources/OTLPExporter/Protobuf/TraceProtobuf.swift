@@ -1,18 +1,18 @@
 import Tracing
 
 /// `ExportTraceServiceRequest` (opentelemetry.proto.collector.trace.v1) straight from `SpanData`.
-public struct TraceRequestProtobuf: ProtobufEncodable {
-    public let resource: Resource
+package struct TraceRequestProtobuf: ProtobufEncodable {
+    package let resource: Resource
     let spans: [SpanData]
     let groups: [ScopeGroup]
 
-    public init(spans: [SpanData], resource: Resource) {
+    package init(spans: [SpanData], resource: Resource) {
         self.resource = resource
         self.spans = spans
         groups = groupedByScope(spans) { $0.scope }
     }
 
-    public func encode(into s: inout ProtobufWriter) {
+    package func encode(into s: inout ProtobufWriter) {
         guard !groups.isEmpty else { return }  // no empty envelopes
         s.messageField(1) { rs in
             rs.messageField(1) { CommonProtobuf.resource(resource, into: &$0) }

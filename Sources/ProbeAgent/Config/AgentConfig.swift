@@ -67,7 +67,8 @@ struct ShutdownSettings: Equatable {
     var flushTimeout: Duration = .seconds(5)
 }
 
-/// The `exporter:` section. Fields left nil fall back to OTEL_* variables, then to OTLP defaults.
+/// The `exporter:` section. Fields left nil fall back to OTEL_* variables, then to OTLP defaults
+/// (`apply(to:)`, DaemonTelemetry.swift).
 struct ExporterSettings: Equatable {
     var endpoint: String?
     var `protocol`: OTLPProtocol?
@@ -79,7 +80,8 @@ struct ExporterSettings: Equatable {
     var file: String?
     /// Print spans to standard output.
     var console: Bool = false
-    var sampling: SamplingSettings = .alwaysOn
+    /// nil: OTEL_TRACES_SAMPLER, else the SDK default (parentbased_always_on).
+    var sampling: SamplingSettings?
 }
 
 enum SamplingSettings: Equatable {

@@ -72,7 +72,7 @@ enum AgentConfigDecoder {
         for (name, value) in HeaderDecoder.decode(fields["headers"]) { exporter.headers[name] = value }
         exporter.file = fields["file"]?.filePath()
         exporter.console = fields["console"]?.bool() ?? false
-        exporter.sampling = fields["sampling"].map(decodeSampling) ?? .alwaysOn
+        exporter.sampling = fields["sampling"].map(decodeSampling)
         return exporter
     }
 

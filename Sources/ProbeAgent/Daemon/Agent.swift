@@ -235,9 +235,12 @@ final class Agent: Sendable {
             logger.warning("\(problem); the admin endpoints stay on \(old.admin.listen)")
         }
         if config.exporter != old.exporter {
-            // Until the exporter reloads in place (DaemonTelemetry), its changes need a restart.
-            applied.exporter = old.exporter
-            changes.failed("exporter", "needs a restart")
+            do {
+                _ = try telemetry.reconfigure(exporter: config.exporter, drainTimeout: config.shutdown.flushTimeout)
+            } catch {
+                applied.exporter = old.exporter
+                changes.failed("exporter", "\(error)")
+            }
         }
         // `shutdown` needs nothing here: the shutdown reads its bounds from the running config.
         state.withLock {

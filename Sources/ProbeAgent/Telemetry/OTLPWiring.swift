@@ -2,7 +2,7 @@ import Foundation
 import OTLPExporter
 import Tracing
 
-/// Builds OTLP exporters from the OTEL_* environment and command-line overrides.
+/// Builds the one-shot commands' span exporter from the OTEL_* environment and the command line.
 enum OTLPWiring {
     /// nil when no endpoint is configured anywhere: then nothing is exported. For one-shot
     /// commands: the configuration's warnings go to `warnings`; the exporter's own diagnostics
@@ -10,18 +10,13 @@ enum OTLPWiring {
     /// the caller reports what was not delivered once, after shutdown (`Telemetry.exportProblem`).
     static func spanExporter(endpointOverride: String?, environment: [String: String],
                              warnings: inout [String]) throws -> (any SpanExporter)? {
-        var env = environment
-        if let endpointOverride {
-            env["OTEL_EXPORTER_OTLP_ENDPOINT"] = endpointOverride
-            env["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"] = nil
-        }
-        let configured = ["OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"]
-            .contains { !(env[$0] ?? "").trimmingCharacters(in: .whitespaces).isEmpty }
-        guard configured || env["OTEL_TRACES_EXPORTER"] == "console" else { return nil }
         do {
-            let exporters = try OTLPExporters.fromEnvironment(env)
-            warnings += exporters.config.warnings
-            return exporters.spans
+            var (configuration, environmentWarnings) = try TelemetryConfiguration.fromEnvironment(environment)
+            warnings += environmentWarnings
+            if let endpointOverride { try configuration.setEndpoint(endpointOverride, source: "--otlp-endpoint") }
+            let traces = configuration.traces
+            if traces.exporter == .console { return OTLPFileExporter.standardOutput(resource: configuration.resource) }
+            return traces.exportsOTLP ? OTLPHTTPSpanExporter(config: traces.otlp) : nil
         } catch let error as OTLPConfigError {
             throw ValidationErrorText("export configuration: \(error)")
         }

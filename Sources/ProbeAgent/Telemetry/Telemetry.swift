@@ -6,6 +6,9 @@ import Tracing
 
 /// The tracing pipeline of one command: a tracer, what its spans go to, and shutdown.
 final class Telemetry: Sendable {
+    /// The instrumentation scope of every span and metric the agent makes (`check` and `run`).
+    static let scope = InstrumentationScope(name: "probe-agent")
+
     let tracer: Tracer
     let warnings: [String]
     private let collector: CollectingSpanExporter
@@ -30,7 +33,7 @@ final class Telemetry: Sendable {
         let exporter = try OTLPWiring.spanExporter(endpointOverride: otlpEndpoint, environment: environment, warnings: &warnings)
         if let exporter { exporters.append(exporter) }
         let processor = SimpleSpanProcessor(exporter: FanOutSpanExporter(exporters))
-        return Telemetry(tracer: Tracer(processor: processor), processor: processor, collector: collector,
+        return Telemetry(tracer: Tracer(scope: scope, processor: processor), processor: processor, collector: collector,
                          otlp: exporter as? OTLPHTTPSpanExporter, warnings: warnings)
     }
 

@@ -37,10 +37,10 @@ public final class Counter: Sendable {
 }
 
 /// A monotonic sum of doubles. Negative, NaN and infinite increments are ignored.
-public final class DoubleCounter: Sendable {
-    public let name: String
-    public let unit: String
-    public let description: String
+package final class DoubleCounter: Sendable {
+    package let name: String
+    package let unit: String
+    package let description: String
     let store: SeriesStore<Double>
 
     init(name: String, unit: String, description: String, cardinalityLimit: Int, clock: @escaping @Sendable () -> UInt64) {
@@ -50,10 +50,10 @@ public final class DoubleCounter: Sendable {
         self.store = SeriesStore(initial: 0, cardinalityLimit: cardinalityLimit, clock: clock)
     }
 
-    public func add(_ value: Double, attributes: [Attribute] = []) {
+    package func add(_ value: Double, attributes: [Attribute] = []) {
         guard value >= 0, value.isFinite else { return }
         store.update(attributes) { $0 += value }
     }
 
-    public func remove(attributes: [Attribute]) { store.remove(attributes) }
+    package func remove(attributes: [Attribute]) { store.remove(attributes) }
 }

@@ -20,7 +20,8 @@ public final class MetricsRegistry: Sendable {
         var lastDeltaCollection: UInt64
     }
 
-    public init(scope: InstrumentationScope = InstrumentationScope(name: "probe-agent"), cardinalityLimit: Int = 2000,
+    /// `scope`: the caller's name for what it instruments.
+    public init(scope: InstrumentationScope, cardinalityLimit: Int = 2000,
                 clock: @escaping @Sendable () -> UInt64 = wallClockUnixNano) {
         self.scope = scope
         self.cardinalityLimit = cardinalityLimit
@@ -33,7 +34,7 @@ public final class MetricsRegistry: Sendable {
                                  cardinalityLimit: cardinalityLimit, clock: clock) }
     }
 
-    public func doubleCounter(_ name: String, unit: String = "", description: String = "") -> DoubleCounter {
+    package func doubleCounter(_ name: String, unit: String = "", description: String = "") -> DoubleCounter {
         register(name) { DoubleCounter(name: name, unit: unit, description: description,
                                        cardinalityLimit: cardinalityLimit, clock: clock) }
     }

@@ -1,4 +1,4 @@
-/// OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE: which temporality each instrument kind
+/// Which temporality each instrument kind
 /// is exported with. Gauges have none.
 public enum TemporalityPreference: String, Sendable, CaseIterable {
     case cumulative
@@ -12,13 +12,6 @@ public enum TemporalityPreference: String, Sendable, CaseIterable {
         case (.cumulative, _), (_, .gauge): .cumulative
         case (.delta, _), (.lowMemory, _): .delta
         }
-    }
-
-    public static func fromEnvironment(_ env: [String: String]) -> (TemporalityPreference, warnings: [String]) {
-        var values = EnvironmentValues(env)
-        let name = values.choice("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE",
-                                 among: allCases.map(\.rawValue))
-        return (name.flatMap(TemporalityPreference.init(rawValue:)) ?? .cumulative, values.warnings)
     }
 }
 

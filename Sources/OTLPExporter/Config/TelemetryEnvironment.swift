@@ -2,33 +2,54 @@ import Foundation
 import HTTPClient
 import Tracing
 
-/// A configuration error. The message names the variable; it never quotes a header value.
+/// A configuration error. The message names the variable or setting; it never quotes a header value.
 public struct OTLPConfigError: Error, Equatable, CustomStringConvertible {
     public let variable: String
     public let message: String
     public var description: String { "\(variable): \(message)" }
+
+    public init(variable: String, message: String) {
+        self.variable = variable
+        self.message = message
+    }
 }
 
-/// The one place that reads OTEL_* variables for export (§6).
-public enum OTLPExporterConfig {
-    public typealias Result = (traces: SignalConfig, metrics: SignalConfig, warnings: [String])
-
+/// The one place that reads OTEL_* variables (otlp.md §6, the SDK environment variables).
+extension TelemetryConfiguration {
+    /// The defaults with the environment applied; `warnings` name each variable that was ignored.
     public static func fromEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment,
                                        fileExists: @escaping (String) -> Bool = { FileManager.default.isReadableFile(atPath: $0) })
-        throws -> Result {
+        throws -> (TelemetryConfiguration, warnings: [String]) {
+        var configuration = TelemetryConfiguration()
+        let warnings = try configuration.applyEnvironmentOverrides(env, fileExists: fileExists)
+        return (configuration, warnings)
+    }
+
+    /// Every setting an OTEL_* variable names replaces the value here. A value that does not
+    /// parse or is out of range is a warning and leaves the setting as it was; a setting that
+    /// cannot work (gRPC, a missing certificate file) throws.
+    public mutating func applyEnvironmentOverrides(_ env: [String: String],
+                                                   fileExists: @escaping (String) -> Bool) throws -> [String] {
         var reader = EnvReader(env: env, fileExists: fileExists)
         if reader.value("OTEL_CONFIG_FILE") != nil {
             reader.warn("OTEL_CONFIG_FILE is not supported; using OTEL_* variables")
         }
         let disabled = reader.bool("OTEL_SDK_DISABLED")
-        let resource = reader.resource()
-        let tracesConfig = try reader.signal(OTLPSignal.traces, resource: resource, sdkDisabled: disabled)
-        let metricsConfig = try reader.signal(OTLPSignal.metrics, resource: resource, sdkDisabled: disabled)
+        resource = reader.resource()
+        traces.exporter = disabled ? .none : reader.exporterKind(.traces)
+        metrics.exporter = disabled ? .none : reader.exporterKind(.metrics)
+        traces.endpointIsSet = try reader.signal(.traces, into: &traces.otlp) || traces.endpointIsSet
+        metrics.endpointIsSet = try reader.signal(.metrics, into: &metrics.otlp) || metrics.endpointIsSet
+        reader.batch(into: &traces.batch)
+        if let sampler = reader.sampler() { traces.sampler = sampler }
+        reader.limits(into: &traces.limits)
+        reader.metricReader(into: &metrics.reader)
         var seen = Set<String>()  // generic variables are read once per signal
-        return (tracesConfig, metricsConfig, reader.warnings.filter { seen.insert($0).inserted })
+        return reader.warnings.filter { seen.insert($0).inserted }
     }
 }
 
+/// Reads variables by the SDK's rules (§6.1): empty = unset; surrounding blanks are ignored.
 struct EnvReader {
     let env: [String: String]
     let fileExists: (String) -> Bool
@@ -36,7 +57,7 @@ struct EnvReader {
 
     mutating func warn(_ message: String) { warnings.append(message) }
 
-    /// Empty = unset (§6.1).
+    /// The trimmed value, or nil when unset or empty.
     func value(_ name: String) -> String? {
         guard let v = env[name]?.trimmingCharacters(in: .whitespaces), !v.isEmpty else { return nil }
         return v
@@ -57,11 +78,37 @@ struct EnvReader {
         return v == "true"
     }
 
-    mutating func signal(_ signal: OTLPSignal, resource: Resource, sdkDisabled: Bool) throws -> SignalConfig {
-        var config = SignalConfig(signal: signal, resource: resource)
-        config.exporter = exporterKind(signal)
-        config.enabled = !sdkDisabled && config.exporter != .none
+    /// An integer in `range` (the spec's integers are 0 … 2^31-1).
+    mutating func integer(_ name: String, in range: ClosedRange<Int> = 0...Int(Int32.max)) -> Int? {
+        guard let text = value(name) else { return nil }
+        guard let value = Int(text), range.contains(value) else {
+            warn("\(name)=\(text) is not an integer in \(range.lowerBound)...\(range.upperBound); using the default")
+            return nil
+        }
+        return value
+    }
 
+    /// A millisecond timeout where 0 means no limit (the spec allows 2^31-1 ms to stand in).
+    mutating func timeout(_ name: String) -> Duration? {
+        integer(name).map { $0 == 0 ? .milliseconds(Int(Int32.max)) : .milliseconds($0) }
+    }
+
+    /// A case-insensitive choice, lowercased; unknown values are reported and ignored.
+    mutating func choice(_ name: String, among allowed: [String]) -> String? {
+        guard let text = value(name) else { return nil }
+        let value = text.lowercased()
+        guard allowed.contains(value) else {
+            warn("\(name)=\(text) is not one of \(allowed.joined(separator: ", ")); using the default")
+            return nil
+        }
+        return value
+    }
+
+    // MARK: exporters
+
+    /// One signal's OTEL_EXPORTER_OTLP_[{S}_]* variables; returns whether an endpoint was given.
+    mutating func signal(_ signal: OTLPSignal, into config: inout SignalConfig) throws -> Bool {
+        var endpointGiven = false
         if let (name, url, specific) = option("ENDPOINT", signal) {
             do {
                 config.endpoint = specific ? try EndpointURL.fromSignalSpecific(url)
@@ -69,6 +116,7 @@ struct EnvReader {
             } catch let error as EndpointError {
                 throw OTLPConfigError(variable: name, message: "\(HTTPURL.redact(url)) \(error.message)")
             }
+            endpointGiven = true
             if !specific, let path = HTTPURL(url)?.path,
                path.hasSuffix("/v1/traces") || path.hasSuffix("/v1/metrics") || path.hasSuffix("/v1/traces/") {
                 warn("\(name) is a base URL and already ends in \(path); exporting to \(HTTPURL.redact(config.endpoint)). "
@@ -98,19 +146,15 @@ struct EnvReader {
             default: warn("\(name): unknown protocol '\(text)' (http/protobuf, http/json); using http/protobuf")
             }
         }
-        config.certificateFile = try file("CERTIFICATE", signal)
-        config.clientCertificateFile = try file("CLIENT_CERTIFICATE", signal)
-        config.clientKeyFile = try file("CLIENT_KEY", signal)
+        config.certificateFile = try file("CERTIFICATE", signal) ?? config.certificateFile
+        config.clientCertificateFile = try file("CLIENT_CERTIFICATE", signal) ?? config.clientCertificateFile
+        config.clientKeyFile = try file("CLIENT_KEY", signal) ?? config.clientKeyFile
         if (config.clientCertificateFile == nil) != (config.clientKeyFile == nil) {
             let missing = config.clientKeyFile == nil ? "CLIENT_KEY" : "CLIENT_CERTIFICATE"
             throw OTLPConfigError(variable: "OTEL_EXPORTER_OTLP_[\(signal.envPart)_]\(missing)",
                                   message: "mTLS needs both a client certificate and a client key; \(missing) is missing")
         }
-        if signal == .metrics, let text = value("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE") {
-            if let t = MetricsTemporalityPreference(rawValue: text.lowercased()) { config.temporalityPreference = t }
-            else { warn("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE: unknown value '\(text)'; using cumulative") }
-        }
-        return config
+        return endpointGiven
     }
 
     mutating func exporterKind(_ signal: OTLPSignal) -> SignalExporterKind {
@@ -183,5 +227,75 @@ struct EnvReader {
             }
         }
         return OTLPResource.make(serviceName: value("OTEL_SERVICE_NAME"), attributes: attributes)
+    }
+
+    // MARK: tracing and metrics
+
+    /// OTEL_BSP_SCHEDULE_DELAY, OTEL_BSP_EXPORT_TIMEOUT (0 = no limit), OTEL_BSP_MAX_QUEUE_SIZE,
+    /// OTEL_BSP_MAX_EXPORT_BATCH_SIZE. A batch size above the queue size warns and is lowered to it.
+    mutating func batch(into config: inout BatchConfig) {
+        config.scheduleDelay = integer("OTEL_BSP_SCHEDULE_DELAY").map { .milliseconds($0) } ?? config.scheduleDelay
+        config.exportTimeout = timeout("OTEL_BSP_EXPORT_TIMEOUT") ?? config.exportTimeout
+        config.maxQueueSize = integer("OTEL_BSP_MAX_QUEUE_SIZE", in: 1...Int(Int32.max)) ?? config.maxQueueSize
+        config.maxExportBatchSize = integer("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", in: 1...Int(Int32.max))
+            ?? config.maxExportBatchSize
+        if config.maxExportBatchSize > config.maxQueueSize {
+            warn("OTEL_BSP_MAX_EXPORT_BATCH_SIZE \(config.maxExportBatchSize) exceeds "
+                + "OTEL_BSP_MAX_QUEUE_SIZE \(config.maxQueueSize); using \(config.maxQueueSize)")
+            config.maxExportBatchSize = config.maxQueueSize
+        }
+    }
+
+    /// OTEL_TRACES_SAMPLER / OTEL_TRACES_SAMPLER_ARG; nil when unset. Unknown or unsupported
+    /// samplers (`jaeger_remote`, `xray`, …) warn and give the default; a ratio argument outside
+    /// [0, 1] or unparsable warns and gives 1.0. The argument of a sampler that takes none is ignored.
+    mutating func sampler() -> SamplerConfig? {
+        let names = ["always_on", "always_off", "traceidratio",
+                     "parentbased_always_on", "parentbased_always_off", "parentbased_traceidratio"]
+        guard value("OTEL_TRACES_SAMPLER") != nil else { return nil }
+        guard let name = choice("OTEL_TRACES_SAMPLER", among: names) else { return .default }
+        func ratio() -> Double {
+            guard let text = value("OTEL_TRACES_SAMPLER_ARG") else { return 1 }
+            guard let r = Double(text), r >= 0, r <= 1 else {
+                warn("OTEL_TRACES_SAMPLER_ARG=\(text) is not a ratio in [0, 1]; using 1.0")
+                return 1
+            }
+            return r
+        }
+        switch name {
+        case "always_on": return .alwaysOn
+        case "always_off": return .alwaysOff
+        case "traceidratio": return .traceIDRatio(ratio())
+        case "parentbased_always_off": return .parentBasedAlwaysOff
+        case "parentbased_traceidratio": return .parentBasedTraceIDRatio(ratio())
+        default: return .parentBasedAlwaysOn
+        }
+    }
+
+    /// OTEL_SPAN_* / OTEL_EVENT_* / OTEL_LINK_* and the generic OTEL_ATTRIBUTE_* limits. A
+    /// model-specific variable beats the generic one; the generic attribute count applies to
+    /// span, event and link attributes alike.
+    mutating func limits(into limits: inout SpanLimits) {
+        let genericCount = integer("OTEL_ATTRIBUTE_COUNT_LIMIT")
+        let genericLength = integer("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT")
+        limits.attributeCount = integer("OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT") ?? genericCount ?? limits.attributeCount
+        limits.attributeValueLength = integer("OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT") ?? genericLength
+            ?? limits.attributeValueLength
+        limits.eventCount = integer("OTEL_SPAN_EVENT_COUNT_LIMIT") ?? limits.eventCount
+        limits.linkCount = integer("OTEL_SPAN_LINK_COUNT_LIMIT") ?? limits.linkCount
+        limits.attributesPerEvent = integer("OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT") ?? genericCount ?? limits.attributesPerEvent
+        limits.attributesPerLink = integer("OTEL_LINK_ATTRIBUTE_COUNT_LIMIT") ?? genericCount ?? limits.attributesPerLink
+    }
+
+    /// OTEL_METRIC_EXPORT_INTERVAL (≥ 1 ms), OTEL_METRIC_EXPORT_TIMEOUT (0 = no limit),
+    /// OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE.
+    mutating func metricReader(into config: inout MetricReaderConfig) {
+        config.interval = integer("OTEL_METRIC_EXPORT_INTERVAL", in: 1...Int(Int32.max)).map { .milliseconds($0) }
+            ?? config.interval
+        config.timeout = timeout("OTEL_METRIC_EXPORT_TIMEOUT") ?? config.timeout
+        if let name = choice("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE",
+                             among: TemporalityPreference.allCases.map(\.rawValue)) {
+            config.temporality = TemporalityPreference(rawValue: name) ?? config.temporality
+        }
     }
 }
