@@ -7,10 +7,11 @@ public final class OTLPHTTPSpanExporter: SpanExporter {
     private let pipeline: OTLPExportPipeline<SpanData>
 
     public init(config: SignalConfig, transport: any OTLPTransport = HTTPClient.shared,
-                retryPolicy: RetryPolicy = .default, clock: ExportClock = .system,
+                retryPolicy: RetryPolicy = .default, clock: ExportClock = .system, spool: Spool? = nil,
                 diagnostics: @escaping DiagnosticsSink = { _ in }) {
         pipeline = OTLPExportPipeline(config: config, codec: .spans(config.protocol, resource: config.resource),
-                                      transport: transport, retry: retryPolicy, clock: clock, diagnostics: diagnostics)
+                                      transport: transport, retry: retryPolicy, clock: clock, spool: spool,
+                                      diagnostics: diagnostics)
     }
 
     /// Configured from OTEL_* variables; warnings go to `diagnostics`.
@@ -34,10 +35,11 @@ public final class OTLPHTTPMetricExporter: MetricExporter {
     private let pipeline: OTLPExportPipeline<MetricData>
 
     public init(config: SignalConfig, transport: any OTLPTransport = HTTPClient.shared,
-                retryPolicy: RetryPolicy = .default, clock: ExportClock = .system,
+                retryPolicy: RetryPolicy = .default, clock: ExportClock = .system, spool: Spool? = nil,
                 diagnostics: @escaping DiagnosticsSink = { _ in }) {
         pipeline = OTLPExportPipeline(config: config, codec: .metrics(config.protocol, resource: config.resource),
-                                      transport: transport, retry: retryPolicy, clock: clock, diagnostics: diagnostics)
+                                      transport: transport, retry: retryPolicy, clock: clock, spool: spool,
+                                      diagnostics: diagnostics)
     }
 
     public convenience init(environment: [String: String] = ProcessInfo.processInfo.environment,
