@@ -22,7 +22,10 @@ final class OTLPExportPipeline<Item: Sendable>: Sendable {
     private let baseRequest: HTTPRequest
     private let gate = ExportGate()
     private let spool: Spool?
+    /// Rings the idle replay task when a record is appended.
     private let replayWake = WakeSignal()
+    /// Rings a replay task in backoff when another signal's replay got through.
+    private let recoveryWake = WakeSignal()
     /// Used only by the export holding the gate.
     private nonisolated(unsafe) let bodyBuilder: RequestBodyBuilder
     private let state = Mutex(State())
@@ -270,6 +273,7 @@ final class OTLPExportPipeline<Item: Sendable>: Sendable {
     }
 
     private func startReplay(_ spool: Spool) {
+        spool.addReplayer(recoveryWake)
         let policy = RetryPolicy(base: retry.base, cap: min(retry.cap, Self.replayProbeCap), jitter: retry.jitter)
         let task = Task.detached { [weak self] in
             var failures = 0
@@ -297,6 +301,7 @@ final class OTLPExportPipeline<Item: Sendable>: Sendable {
         case .delivered:
             await spool.io { $0.settle(ticket, done: true) }
             record { $0.replayed += stored.itemCount }
+            if failures > 0 { spool.collectorAnswered() }
             return 0
         case .rejected(let problem, let reason):
             await spool.io { $0.settle(ticket, done: true) }
@@ -312,7 +317,11 @@ final class OTLPExportPipeline<Item: Sendable>: Sendable {
             record { $0.retries += 1 }
             outage.failure("\(problem); spooled requests wait", failedAttempts: 1)
             outage.retry()
-            try? await clock.sleep(min(serverDelay ?? policy.backoff(attempt: failures), Self.maxReplayDelay))
+            if let serverDelay {
+                try? await clock.sleep(min(serverDelay, Self.maxReplayDelay))
+            } else {  // cut short when another signal's replay gets through
+                await recoveryWake.wait(until: .now + policy.backoff(attempt: failures))
+            }
             return failures + 1
         }
     }

@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import Tracing
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -50,6 +51,7 @@ public final class Spool: Sendable {
     private let state: Mutex<State>
     private let published = Mutex(SpoolStats())
     private let queue = DispatchQueue(label: "probe-agent.spool")
+    private let replayers = Mutex<[WakeSignal]>([])
 
     struct Position: Comparable, Sendable, Hashable {
         var segment: UInt64
@@ -116,6 +118,12 @@ public final class Spool: Sendable {
             queue.async { continuation.resume(returning: work(self)) }
         }
     }
+
+    /// Registers a replay task's wake-up: `collectorAnswered` rings them all.
+    func addReplayer(_ wake: WakeSignal) { replayers.withLock { $0.append(wake) } }
+
+    /// A replay got through: the other signals' replays try again now rather than after their backoff.
+    func collectorAnswered() { replayers.withLock { $0 }.forEach { $0.notify() } }
 
     // MARK: append
 

@@ -80,6 +80,8 @@ struct ExporterSettings: Equatable {
     /// Print spans to standard output.
     var console: Bool = false
     var sampling: SamplingSettings = .alwaysOn
+    /// Undeliverable export requests wait on disk (`exporter.spool`).
+    var spool: SpoolSettings?
 }
 
 enum SamplingSettings: Equatable {

@@ -27,11 +27,14 @@ final class DaemonTelemetry: Sendable {
         let config = try OTLPExporterConfig.fromEnvironment(env)
         config.warnings.forEach(warn)
         let otlpConfigured = ExporterEnvironment.hasEndpoint(env)
+        let (spoolConfig, spoolWarnings) = SpoolSettings.resolve(settings?.spool, environment: env)
+        spoolWarnings.forEach(warn)
+        let spool = otlpConfigured ? spoolConfig.map { Spool(config: $0, diagnostics: diagnostics) } : nil
 
         otlpSpans = otlpConfigured && config.traces.enabled && config.traces.exporter == .otlp
-            ? OTLPHTTPSpanExporter(config: config.traces, diagnostics: diagnostics) : nil
+            ? OTLPHTTPSpanExporter(config: config.traces, spool: spool, diagnostics: diagnostics) : nil
         otlpMetrics = otlpConfigured && config.metrics.enabled && config.metrics.exporter == .otlp
-            ? OTLPHTTPMetricExporter(config: config.metrics, diagnostics: diagnostics) : nil
+            ? OTLPHTTPMetricExporter(config: config.metrics, spool: spool, diagnostics: diagnostics) : nil
         var spanExporters: [(name: String, exporter: any SpanExporter)] = []
         if let otlpSpans { spanExporters.append(("otlp", otlpSpans)) }
         if let file = settings?.file {
@@ -76,6 +79,7 @@ final class DaemonTelemetry: Sendable {
         let selfMetrics = SelfMetrics(registry: registry)
         let (exportQueues, spans, metrics) = (spanQueues, otlpSpans, otlpMetrics)
         registry.beforeCollect { selfMetrics.update(queues: exportQueues, spans: spans?.stats, metrics: metrics?.stats) }
+        if let spool { SpoolMetrics(registry: registry, spool: spool, spans: otlpSpans, metrics: otlpMetrics) }
         reader = otlpMetrics.map {
             PeriodicMetricReader(registry: registry, exporter: $0, interval: readerConfig.interval,
                                  timeout: readerConfig.timeout, temporality: readerConfig.temporality)
@@ -173,7 +177,7 @@ final class SelfMetrics: Sendable {
     private let retries: Counter
     private let queueSize: Gauge
     private let spansDropped: Counter
-    private let seen = Mutex<[String: Int]>([:])
+    private let totals = CounterTotals()
 
     init(registry: MetricsRegistry) {
         exported = registry.counter("otlp.exporter.exported", unit: "1", description: "Items the collector accepted")
@@ -207,11 +211,7 @@ final class SelfMetrics: Sendable {
     }
 
     private func advance(_ counter: Counter, _ key: String, to total: Int, attributes: [Attribute]) {
-        let delta = seen.withLock { seen -> Int in
-            defer { seen[key] = total }
-            return total - (seen[key] ?? 0)
-        }
-        if delta >= 0 { counter.add(delta, attributes: attributes) }
+        totals.advance(counter, key, to: total, attributes: attributes)
     }
 }
 
