@@ -792,6 +792,27 @@ def _():
                 assert any(re.fullmatch(pat, n) for n in names), f"matcher {m} matches no alert"
 
 
+@check("the export spool is on storage that outlives the agent (k8s claim, compose named volume, systemd StateDirectory)")
+def _():
+    _, objs = k8s_objects()
+    (sts,) = by_kind(objs, "StatefulSet")
+    (c,) = sts["spec"]["template"]["spec"]["containers"]
+    env = {e["name"]: e.get("value") for e in c["env"]}
+    spool_dir = env.get("PROBE_AGENT_SPOOL_DIR")
+    assert spool_dir, "k8s: PROBE_AGENT_SPOOL_DIR not set"
+    claims = {t["metadata"]["name"] for t in sts["spec"].get("volumeClaimTemplates", [])}
+    mounts = {m["mountPath"]: m["name"] for m in c["volumeMounts"]}
+    assert mounts.get(spool_dir) in claims, f"k8s: {spool_dir} is not a volumeClaimTemplate's mount"
+    agent = compose()["services"]["probe-agent"]
+    spool = (load_yaml(COMPOSE_DIR / "agent.yaml").get("exporter") or {}).get("spool") or {}
+    named = [str(v).split(":") for v in agent["volumes"] if not str(v).startswith((".", "/"))]
+    assert any(len(v) >= 2 and v[1] == spool.get("dir") for v in named), f"compose: spool dir {spool.get('dir')} is not a named volume"
+    keys = unit_keys()
+    state = "/var/lib/" + keys["Service.StateDirectory"][0]
+    spool_env = [e for e in keys.get("Service.Environment", []) if e.startswith("PROBE_AGENT_SPOOL_DIR=")]
+    assert spool_env and spool_env[0].split("=", 1)[1].startswith(state + "/"), f"systemd: spool not under {state}"
+
+
 # --------------------------------------------------------------------------- systemd
 
 UNIT = DEPLOY / "systemd" / "probe-agent.service"
