@@ -131,6 +131,21 @@ import Tracing
         spool.close()
     }
 
+    @Test func aPartialSuccessOfAReplayedRequestCountsOnlyTheAcceptedAsReplayed() async throws {
+        let dir = Self.directory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let port = try freeLoopbackPort()
+        let spool = Spool(config: SpoolConfig(directory: dir))
+        let exporter = Self.exporter(port: port, spool: spool)
+        _ = await exporter.export(Self.spans(batch: 1))
+        let receiver = try Receiver(port: port)
+        try await receiver.script([["partial": ["rejected": 3, "message": "3 too old"]]])
+        try await Self.waitFor("the backlog") { spool.stats.records.isEmpty }
+        #expect(exporter.stats.replayed == 7 && exporter.stats.rejectedPartial == 3 && exporter.stats.exported == 7)
+        await exporter.shutdown(deadline: .now + .seconds(1))
+        spool.close()
+    }
+
     @Test func metricsAreSpooledAndReplayedToo() async throws {
         let dir = Self.directory()
         defer { try? FileManager.default.removeItem(atPath: dir) }

@@ -142,7 +142,8 @@ final class OTLPExportPipeline<Item: Sendable>: Sendable {
 
     /// One POST and what it came to.
     private enum Attempt {
-        case delivered
+        /// `accepted`: the items the collector took (all but those a partial success rejected).
+        case delivered(accepted: Int)
         case rejected(problem: String, DropReason)
         case retryable(problem: String, after: Duration?)
         case cancelled
@@ -161,8 +162,7 @@ final class OTLPExportPipeline<Item: Sendable>: Sendable {
             let problem = "HTTP \(response.status)" + (message.map { ": \(clipped($0))" } ?? "")
             switch decision {
             case .success:
-                accept(response, count: count)
-                return .delivered
+                return .delivered(accepted: accept(response, count: count))
             case .drop(let reason): return .rejected(problem: problem, reason)
             case .retry(let delay): return .retryable(problem: problem, after: delay)
             }
@@ -298,9 +298,9 @@ final class OTLPExportPipeline<Item: Sendable>: Sendable {
         request.body = stored.body
         request.timeout = config.timeout ?? Self.noLimit
         switch await attempt(request, count: stored.itemCount, number: failures) {
-        case .delivered:
+        case .delivered(let accepted):
             await spool.io { $0.settle(ticket, done: true) }
-            record { $0.replayed += stored.itemCount }
+            record { $0.replayed += accepted }
             if failures > 0 { spool.collectorAnswered() }
             return 0
         case .rejected(let problem, let reason):
@@ -332,8 +332,9 @@ final class OTLPExportPipeline<Item: Sendable>: Sendable {
             + "\(result), \(OutageLog.text(clock.now() - start))")
     }
 
-    /// A 2xx: everything delivered unless the body reports a partial success.
-    private func accept(_ response: HTTPResponse, count: Int) {
+    /// A 2xx: everything delivered unless the body reports a partial success. Returns the items accepted.
+    @discardableResult
+    private func accept(_ response: HTTPResponse, count: Int) -> Int {
         state.withLock { $0.collectorDown = false }
         let partial: PartialSuccess?
         do {
@@ -345,7 +346,7 @@ final class OTLPExportPipeline<Item: Sendable>: Sendable {
         guard let partial else {
             record { $0.exported += count }
             outage.success()
-            return
+            return count
         }
         let rejected = Int(clamping: max(0, min(partial.rejected, Int64(count))))
         record {
@@ -361,6 +362,7 @@ final class OTLPExportPipeline<Item: Sendable>: Sendable {
             outage.success()
             warnOnce("receiver warning\(message)")
         }
+        return count - rejected
     }
 
     private func fail(count: Int, counter: DropCounter, text: String, failedAttempt: Bool = false) {

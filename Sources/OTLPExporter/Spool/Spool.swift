@@ -52,6 +52,8 @@ public final class Spool: Sendable {
     private let published = Mutex(SpoolStats())
     private let queue = DispatchQueue(label: "probe-agent.spool")
     private let replayers = Mutex<[WakeSignal]>([])
+    /// Drops for room: the first at once, then a line a minute, and the end once the spool is empty.
+    private let fullLog: OutageLog
 
     struct Position: Comparable, Sendable, Hashable {
         var segment: UInt64
@@ -101,6 +103,7 @@ public final class Spool: Sendable {
         self.segmentBytes = segmentBytes ?? min(16 << 20, max(16 << 10, config.maxBytes / 16))
         self.retryInterval = retryInterval
         self.diagnostics = diagnostics
+        fullLog = OutageLog(subject: "OTLP spool \(config.directory)", unit: "spans or data points", sink: diagnostics)
         state = Mutex(State())
         state.withLock { s in
             openDirectory(&s)
@@ -144,8 +147,7 @@ public final class Spool: Sendable {
             guard frame.count <= config.maxBytes else { return (false, []) }
             let dropped = makeRoom(&s, for: frame.count)
             if dropped > 0 {
-                lines.append(Diagnostic(.warning, "OTLP spool \(config.directory) reached max_bytes "
-                    + "\(ByteSize.text(config.maxBytes)): dropped the oldest \(dropped) spans or data points"))
+                fullLog.failure("reached max_bytes \(ByteSize.text(config.maxBytes)), dropping the oldest", dropped: dropped)
             }
             do {
                 try write(frame, &s)
@@ -302,11 +304,13 @@ public final class Spool: Sendable {
 
     /// Deletes the segments whose records are all settled and saves the cursor.
     private func settleSegments() {
-        state.withLock { s in
+        let empty = state.withLock { s -> Bool in
             defer { publish(s) }
             removeSettledSegments(&s)
             saveCursor(s)
+            return s.segments.isEmpty
         }
+        if empty { fullLog.success() }
     }
 
     /// The active segment goes too once all of it is settled: the next append starts a new one.
