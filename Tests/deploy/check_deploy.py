@@ -686,6 +686,7 @@ AGENT_METRICS = {
     "probe_target_restarts_total", "probe_health_status", "probe_agent_config_reload_success",
     "otlp_exporter_exported_total", "otlp_exporter_dropped_total", "otlp_exporter_failed_total",
     "otlp_exporter_retries_total", "otlp_exporter_queue_size", "probe_agent_spans_dropped_total", "up",
+    "otlp_exporter_spool_oldest_age_seconds", "otlp_exporter_spool_writable",
 }
 PROMQL_KEYWORDS = {"and", "or", "unless", "bool", "offset", "by", "without", "on", "ignoring",
                    "group_left", "group_right", "inf", "nan"}
