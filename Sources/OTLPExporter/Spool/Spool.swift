@@ -135,6 +135,7 @@ public final class Spool: Sendable {
     @discardableResult
     public func append(_ record: SpoolRecord) -> Bool {
         let frame = SpoolFrame.encode(record)
+        var dropped = 0
         let (stored, lines) = state.withLock { s -> (Bool, [Diagnostic]) in
             defer { publish(s) }
             var lines: [Diagnostic] = []
@@ -145,10 +146,7 @@ public final class Spool: Sendable {
                 guard s.opened else { return (false, []) }
             }
             guard frame.count <= config.maxBytes else { return (false, []) }
-            let dropped = makeRoom(&s, for: frame.count)
-            if dropped > 0 {
-                fullLog.failure("reached max_bytes \(ByteSize.text(config.maxBytes)), dropping the oldest", dropped: dropped)
-            }
+            dropped = makeRoom(&s, for: frame.count)
             do {
                 try write(frame, &s)
             } catch {
@@ -170,6 +168,9 @@ public final class Spool: Sendable {
                 lines.append(Diagnostic(.notice, "OTLP spool \(config.directory) is writable again"))
             }
             return (true, lines)
+        }
+        if dropped > 0 {
+            fullLog.failure("reached max_bytes \(ByteSize.text(config.maxBytes)), dropping the oldest", dropped: dropped)
         }
         lines.forEach(diagnostics)
         return stored
