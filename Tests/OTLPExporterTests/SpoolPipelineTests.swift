@@ -96,13 +96,13 @@ import Tracing
         let dir = Self.directory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let port = try freeLoopbackPort()
-        let spool = Spool(config: SpoolConfig(directory: dir))
-        let exporter = Self.exporter(port: port, spool: spool)
-        for batch in 0..<30 { _ = await exporter.export(Self.spans(batch: batch, count: 2)) }
-        #expect(spool.stats.records == [.traces: 30])
+        await Self.spooledByAnEarlierRun(dir, port: port, batches: 30, spans: 2)
         let receiver = try Receiver(port: port)
         // Every POST takes 100 ms: the backlog needs 3 s.
         try await receiver.script(Array(repeating: ["delay": 0.1], count: 100))
+        let spool = Spool(config: SpoolConfig(directory: dir))
+        #expect(spool.stats.records == [.traces: 30])
+        let exporter = Self.exporter(port: port, spool: spool)
         try await Self.waitFor("replay to start") { exporter.stats.replayed > 0 }
         let fresh = ContinuousClock.now
         #expect(await exporter.export(Self.spans(batch: 99, count: 2)) == .success)
@@ -115,18 +115,29 @@ import Tracing
         spool.close()
     }
 
+    /// `batches` of 10 spans spooled by an earlier run whose collector was down: the records a
+    /// new exporter replays at once, so a receiver can be scripted before any of them arrives.
+    static func spooledByAnEarlierRun(_ dir: String, port: Int, batches: Int, spans: Int = 10) async {
+        let spool = Spool(config: SpoolConfig(directory: dir))
+        let exporter = Self.exporter(port: port, spool: spool)
+        for batch in 0..<batches { _ = await exporter.export(Self.spans(batch: batch, count: spans)) }
+        await exporter.shutdown(deadline: .now + .seconds(1))
+        spool.close()
+    }
+
     @Test func aSpooledRequestRejectedForGoodLeavesTheSpoolCounted() async throws {
         let dir = Self.directory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let port = try freeLoopbackPort()
-        let spool = Spool(config: SpoolConfig(directory: dir))
-        let exporter = Self.exporter(port: port, spool: spool)
-        for batch in 0..<3 { _ = await exporter.export(Self.spans(batch: batch)) }
+        await Self.spooledByAnEarlierRun(dir, port: port, batches: 3)
         let receiver = try Receiver(port: port)
         try await receiver.script([["status": 400, "rpc_message": "bad data"]])
+        let spool = Spool(config: SpoolConfig(directory: dir))
+        let exporter = Self.exporter(port: port, spool: spool)
         try await Self.waitFor("the backlog") { spool.stats.records.isEmpty }
         #expect(exporter.stats.droppedNonRetryable == 10 && exporter.stats.replayed == 20)
         #expect(exporter.stats.lastError?.contains("spooled request: HTTP 400: bad data") == true, "\(exporter.stats)")
+        #expect(try await Self.receivedSpanNames(receiver).filter { $0.hasPrefix("b0-") }.count == 10, "the rejected one was sent once")
         await exporter.shutdown(deadline: .now + .seconds(1))
         spool.close()
     }
@@ -135,11 +146,11 @@ import Tracing
         let dir = Self.directory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let port = try freeLoopbackPort()
-        let spool = Spool(config: SpoolConfig(directory: dir))
-        let exporter = Self.exporter(port: port, spool: spool)
-        _ = await exporter.export(Self.spans(batch: 1))
+        await Self.spooledByAnEarlierRun(dir, port: port, batches: 1)
         let receiver = try Receiver(port: port)
         try await receiver.script([["partial": ["rejected": 3, "message": "3 too old"]]])
+        let spool = Spool(config: SpoolConfig(directory: dir))
+        let exporter = Self.exporter(port: port, spool: spool)
         try await Self.waitFor("the backlog") { spool.stats.records.isEmpty }
         #expect(exporter.stats.replayed == 7 && exporter.stats.rejectedPartial == 3 && exporter.stats.exported == 7)
         await exporter.shutdown(deadline: .now + .seconds(1))

@@ -298,15 +298,16 @@ final class OTLPExportPipeline<Item: Sendable>: Sendable {
         request.body = stored.body
         request.timeout = config.timeout ?? Self.noLimit
         switch await attempt(request, count: stored.itemCount, number: failures) {
+        // Counted before it leaves the spool: whoever sees the spool empty sees the counts too.
         case .delivered(let accepted):
-            await spool.io { $0.settle(ticket, done: true) }
             record { $0.replayed += accepted }
+            await spool.io { $0.settle(ticket, done: true) }
             if failures > 0 { spool.collectorAnswered() }
             return 0
         case .rejected(let problem, let reason):
-            await spool.io { $0.settle(ticket, done: true) }
             fail(count: stored.itemCount, counter: .nonRetryable, text: "spooled request: \(problem) (\(reason), not retryable)",
                  failedAttempt: true)
+            await spool.io { $0.settle(ticket, done: true) }
             return 0
         case .cancelled:
             await spool.io { $0.settle(ticket, done: false) }
