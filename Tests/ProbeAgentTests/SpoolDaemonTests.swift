@@ -232,7 +232,7 @@ final class SpoolDaemonTests: XCTestCase {
         guard (try? runTool("/bin/mount", ["-t", "tmpfs", "-o", "size=96k", "tmpfs", mountPoint])) == 0 else {
             throw XCTSkip("cannot mount a tmpfs here (not root, or no CAP_SYS_ADMIN)")
         }
-        defer { _ = try? runTool("/bin/umount", [mountPoint]) }
+        defer { _ = try? runTool("/bin/umount", ["-l", mountPoint]) }  // lazy: even if a file is still open
         let port = try freeLoopbackPort()
         let spansFile = temporaryPath("spans")
         let agent = try RunningAgent(config: config(endpoint: "http://127.0.0.1:\(port)", spool: "dir: \(mountPoint)/spool",
