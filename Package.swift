@@ -19,7 +19,7 @@ let package = Package(
         .systemLibrary(name: "CIsal", providers: [.apt(["libisal-dev"])]),
         .target(name: "HTTPClient", dependencies: ["CCurl"]),
         .target(name: "Tracing"),
-        .target(name: "OTLPExporter", dependencies: ["Tracing", "HTTPClient", "CIsal"]),
+        .target(name: "OTLPExporter", dependencies: ["Tracing", "HTTPClient", "CIsal", "CZlib"]),
         .target(name: "ProbeLogic", dependencies: ["Tracing", "HTTPClient"]),
         .executableTarget(name: "ProbeAgent", dependencies: [
             "Tracing", "HTTPClient", "OTLPExporter", "ProbeLogic",

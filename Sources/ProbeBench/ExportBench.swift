@@ -28,6 +28,8 @@ func runExportBenchmarks() async throws {
     print("== export (release, process CPU via getrusage) ==")
     try await endToEnd(endpoint: receiver.tracesURL, compression: .gzip)
     try await endToEnd(endpoint: receiver.tracesURL, compression: .none)
+    try await endToEnd(endpoint: receiver.tracesURL, compression: .gzip, spool: true)
+    for fsync in SpoolFsync.allCases { try await spooling(fsync: fsync) }
     stages()
     fflush(nil)  // before the children write
     for queue in [2048, 200_000] { try runChild(queueSize: queue) }
@@ -90,10 +92,20 @@ private func makeSpan(_ i: Int) -> SpanData {
         status: .ok, scope: .bench)
 }
 
-private func endToEnd(endpoint: String, compression: OTLPCompression, batches: Int = 400) async throws {
+/// A spool in a fresh temporary directory, removed by `done`.
+private func temporarySpool(fsync: SpoolFsync = .batch) -> (Spool, done: () -> Void) {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("bench-spool-\(UUID().uuidString)").path
+    let spool = Spool(config: SpoolConfig(directory: dir, fsync: fsync))
+    return (spool, { spool.close(); try? FileManager.default.removeItem(atPath: dir) })
+}
+
+private func endToEnd(endpoint: String, compression: OTLPCompression, batches: Int = 400, spool withSpool: Bool = false)
+    async throws {
     var config = SignalConfig(signal: .traces, endpoint: endpoint)
     config.compression = compression
-    let exporter = OTLPHTTPSpanExporter(config: config)
+    let spool = withSpool ? temporarySpool() : nil
+    defer { spool?.done() }
+    let exporter = OTLPHTTPSpanExporter(config: config, spool: spool?.0)
     let batchSize = 512
     for i in 0..<5 { _ = await exporter.export((0..<batchSize).map { makeSpan(i * batchSize + $0) }) }
 
@@ -105,8 +117,31 @@ private func endToEnd(endpoint: String, compression: OTLPCompression, batches: I
     }
     let cpu = processCPU() - cpu0
     let spans = batches * batchSize
-    print("end to end (create + protobuf + \(compression == .gzip ? "gzip" : "no compression") + POST, batches of \(batchSize), \(spans) spans): "
-          + "\(micros(cpu, per: spans)) µs CPU/span, wall \(ContinuousClock.now - wall)")
+    print("end to end (create + protobuf + \(compression == .gzip ? "gzip" : "no compression") + POST, batches of \(batchSize), \(spans) spans"
+          + "\(withSpool ? ", with an idle spool" : "")): \(micros(cpu, per: spans)) µs CPU/span, wall \(ContinuousClock.now - wall)")
+}
+
+/// The collector down: every batch after the first goes straight to the spool (create + protobuf +
+/// gzip + append, and an fsync per batch with `fsync: batch`).
+private func spooling(fsync: SpoolFsync, batches: Int = 400) async throws {
+    var config = SignalConfig(signal: .traces, endpoint: "http://127.0.0.1:1/v1/traces")
+    config.compression = .gzip
+    let (spool, done) = temporarySpool(fsync: fsync)
+    defer { done() }
+    let exporter = OTLPHTTPSpanExporter(config: config, spool: spool)
+    let batchSize = 512
+    for i in 0..<5 { _ = await exporter.export((0..<batchSize).map { makeSpan(i * batchSize + $0) }) }
+    let bytes0 = spool.stats.bytes
+    let wall = ContinuousClock.now
+    let cpu0 = processCPU()
+    for b in 0..<batches {
+        let batch = (0..<batchSize).map { makeSpan(b * batchSize + $0) }
+        guard await exporter.export(batch) == .success else { throw BenchError("spooling failed: \(exporter.stats)") }
+    }
+    let cpu = processCPU() - cpu0
+    let spans = batches * batchSize
+    print("collector down, spooling (create + protobuf + gzip + append, fsync: \(fsync.rawValue), \(spans) spans): "
+          + "\(micros(cpu, per: spans)) µs CPU/span, \((spool.stats.bytes - bytes0) / spans) B/span on disk, wall \(ContinuousClock.now - wall)")
 }
 
 /// Where the time goes, one stage at a time, over the same 512-span batch.

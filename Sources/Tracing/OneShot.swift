@@ -52,7 +52,7 @@ func untilDeadline<T: Sendable>(_ deadline: ContinuousClock.Instant,
 }
 
 /// Wakes one long-lived worker. `notify` never blocks and is remembered if nobody waits.
-final class WakeSignal: Sendable {
+public final class WakeSignal: Sendable {
     private struct State {
         var pending = false
         var waiter: OneShot<Void>?
@@ -60,7 +60,9 @@ final class WakeSignal: Sendable {
 
     private let state = Mutex(State())
 
-    func notify() {
+    public init() {}
+
+    public func notify() {
         let waiter = state.withLock { s -> OneShot<Void>? in
             guard let w = s.waiter else { s.pending = true; return nil }
             s.waiter = nil
@@ -70,7 +72,7 @@ final class WakeSignal: Sendable {
     }
 
     /// Returns at the next `notify` (or a pending one) or at `deadline`.
-    func wait(until deadline: ContinuousClock.Instant) async {
+    public func wait(until deadline: ContinuousClock.Instant) async {
         let shot = OneShot<Void>()
         let alreadyNotified = state.withLock { s -> Bool in
             if s.pending { s.pending = false; return true }

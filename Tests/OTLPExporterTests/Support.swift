@@ -12,7 +12,8 @@ final class Receiver: Sendable {
     var tracesURL: String { base + "/v1/traces" }
     var metricsURL: String { base + "/v1/metrics" }
 
-    init() throws { server = try FixtureServer(script: "otlp_receiver.py") }
+    /// `port`: a given one (a collector that comes back where the exporter expects it).
+    init(port: Int? = nil) throws { server = try FixtureServer(script: "otlp_receiver.py", port: port) }
 
     func received() async throws -> [[String: Any]] {
         let response = try await HTTPClient.shared.execute(HTTPRequest(url: base + "/received"))

@@ -45,7 +45,9 @@ struct AgentBinary {
 }
 
 func fetchJSON(_ url: String, method: String = "GET") async throws -> Any {
-    let response = try await HTTPClient.shared.execute(HTTPRequest(method: method, url: url))
+    var request = HTTPRequest(method: method, url: url)
+    request.maxResponseBodyBytes = 256 << 20  // a receiver's record of thousands of spans
+    let response = try await HTTPClient.shared.execute(request)
     return try JSONSerialization.jsonObject(with: Data(response.body), options: [.fragmentsAllowed])
 }
 

@@ -686,6 +686,7 @@ AGENT_METRICS = {
     "probe_target_restarts_total", "probe_health_status", "probe_agent_config_reload_success",
     "otlp_exporter_exported_total", "otlp_exporter_dropped_total", "otlp_exporter_failed_total",
     "otlp_exporter_retries_total", "otlp_exporter_queue_size", "probe_agent_spans_dropped_total", "up",
+    "otlp_exporter_spool_oldest_age_seconds", "otlp_exporter_spool_writable",
 }
 PROMQL_KEYWORDS = {"and", "or", "unless", "bool", "offset", "by", "without", "on", "ignoring",
                    "group_left", "group_right", "inf", "nan"}
@@ -790,6 +791,27 @@ def _():
             if mm:
                 pat = mm.group(2) if mm.group(1) == "=~" else re.escape(mm.group(2))
                 assert any(re.fullmatch(pat, n) for n in names), f"matcher {m} matches no alert"
+
+
+@check("the export spool is on storage that outlives the agent (k8s claim, compose named volume, systemd StateDirectory)")
+def _():
+    _, objs = k8s_objects()
+    (sts,) = by_kind(objs, "StatefulSet")
+    (c,) = sts["spec"]["template"]["spec"]["containers"]
+    env = {e["name"]: e.get("value") for e in c["env"]}
+    spool_dir = env.get("PROBE_AGENT_SPOOL_DIR")
+    assert spool_dir, "k8s: PROBE_AGENT_SPOOL_DIR not set"
+    claims = {t["metadata"]["name"] for t in sts["spec"].get("volumeClaimTemplates", [])}
+    mounts = {m["mountPath"]: m["name"] for m in c["volumeMounts"]}
+    assert mounts.get(spool_dir) in claims, f"k8s: {spool_dir} is not a volumeClaimTemplate's mount"
+    agent = compose()["services"]["probe-agent"]
+    spool = (load_yaml(COMPOSE_DIR / "agent.yaml").get("exporter") or {}).get("spool") or {}
+    named = [str(v).split(":") for v in agent["volumes"] if not str(v).startswith((".", "/"))]
+    assert any(len(v) >= 2 and v[1] == spool.get("dir") for v in named), f"compose: spool dir {spool.get('dir')} is not a named volume"
+    keys = unit_keys()
+    state = "/var/lib/" + keys["Service.StateDirectory"][0]
+    spool_env = [e for e in keys.get("Service.Environment", []) if e.startswith("PROBE_AGENT_SPOOL_DIR=")]
+    assert spool_env and spool_env[0].split("=", 1)[1].startswith(state + "/"), f"systemd: spool not under {state}"
 
 
 # --------------------------------------------------------------------------- systemd

@@ -74,6 +74,8 @@ public final class OutageLog: Sendable {
         public var retries = 0
         /// Batches (export requests) given up on.
         public var failedBatches = 0
+        /// Items kept in the spool for later, not lost.
+        public var spooled = 0
         public var dropped = 0
     }
 
@@ -108,14 +110,15 @@ public final class OutageLog: Sendable {
     }
 
     /// A failed attempt (`failedAttempts`), a batch and its items given up on (`failedBatches`,
-    /// `dropped`), or both.
-    public func failure(_ reason: String, failedAttempts: Int = 0, failedBatches: Int = 0, dropped: Int = 0) {
+    /// `dropped`) or kept in the spool (`spooled`), or both.
+    public func failure(_ reason: String, failedAttempts: Int = 0, failedBatches: Int = 0, spooled: Int = 0, dropped: Int = 0) {
         let t = now()
         let line = state.withLock { s -> String? in
             if s.since == nil { s.since = t }
             s.recoveredAt = nil
             s.tally.failedAttempts += failedAttempts
             s.tally.failedBatches += failedBatches
+            s.tally.spooled += spooled
             s.tally.dropped += dropped
             s.lastReason = reason
             guard s.lastLine.map({ t - $0 >= interval }) ?? true else { return nil }
@@ -149,6 +152,7 @@ public final class OutageLog: Sendable {
         if t.failedAttempts > 0 { parts.append("\(t.failedAttempts) failed attempt\(t.failedAttempts == 1 ? "" : "s")") }
         if t.retries > 0 { parts.append("\(t.retries) retr\(t.retries == 1 ? "y" : "ies")") }
         if t.failedBatches > 0 { parts.append("\(t.failedBatches) failed batch\(t.failedBatches == 1 ? "" : "es")") }
+        if t.spooled > 0 { parts.append("\(t.spooled) \(unit) spooled") }
         parts.append("\(t.dropped) \(unit) dropped")
         return parts.joined(separator: ", ")
     }

@@ -8,6 +8,10 @@ public struct ExporterStats: Sendable, Equatable {
     public var droppedAtShutdown = 0
     /// Items the receiver reported as rejected in a partial success.
     public var rejectedPartial = 0
+    /// Items appended to the spool because the collector did not take them then.
+    public var spooled = 0
+    /// Items the collector accepted from the spool (also counted in `exported`).
+    public var replayed = 0
     /// Requests sent again.
     public var retries = 0
     /// Export calls that did not deliver everything.

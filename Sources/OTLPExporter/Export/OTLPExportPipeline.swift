@@ -5,6 +5,11 @@ import Tracing
 
 /// One signal's export path: encode, split under the request cap, compress, POST with retries
 /// bounded by a deadline, read partial success, count everything. One export in flight at a time.
+///
+/// With a spool, a request the collector does not take now (a retryable failure) is appended to
+/// it instead of being retried in memory, and while the collector is down fresh requests go
+/// straight there; a replay task sends the spool's records back, oldest first, beside the fresh
+/// exports, paced by the same backoff and `Retry-After` rules.
 final class OTLPExportPipeline<Item: Sendable>: Sendable {
     let config: SignalConfig
     private let codec: SignalCodec<Item>
@@ -16,6 +21,11 @@ final class OTLPExportPipeline<Item: Sendable>: Sendable {
     private let scrubber: SecretScrubber
     private let baseRequest: HTTPRequest
     private let gate = ExportGate()
+    private let spool: Spool?
+    /// Rings the idle replay task when a record is appended.
+    private let replayWake = WakeSignal()
+    /// Rings a replay task in backoff when another signal's replay got through.
+    private let recoveryWake = WakeSignal()
     /// Used only by the export holding the gate.
     private nonisolated(unsafe) let bodyBuilder: RequestBodyBuilder
     private let state = Mutex(State())
@@ -25,6 +35,9 @@ final class OTLPExportPipeline<Item: Sendable>: Sendable {
         var shutdownDeadline: ContinuousClock.Instant?
         var inFlight: Task<ExportResult, Never>?
         var warnedOnce = false
+        /// The last attempt failed retryably: fresh requests go to the spool until one is taken.
+        var collectorDown = false
+        var replayer: Task<Void, Never>?
     }
 
     private enum DropCounter { case nonRetryable, retryExhausted, tooLarge, atShutdown }
@@ -32,14 +45,19 @@ final class OTLPExportPipeline<Item: Sendable>: Sendable {
     static var userAgent: String { "probe-agent/\(OTLPResource.sdkVersion) (OTLP-Exporter-Swift)" }
     /// Stands in for "no limit" (timeout 0), as the spec allows.
     static var noLimit: Duration { .milliseconds(Int64(Int32.max)) }
+    /// While the collector is down, replay tries one request at least this often (backoff with
+    /// jitter up to it), and honours a `Retry-After` up to `maxReplayDelay`.
+    static var replayProbeCap: Duration { .seconds(5) }
+    static var maxReplayDelay: Duration { .seconds(300) }
 
     init(config: SignalConfig, codec: SignalCodec<Item>, transport: any OTLPTransport, retry: RetryPolicy,
-         clock: ExportClock, diagnostics: @escaping DiagnosticsSink) {
+         clock: ExportClock, spool: Spool? = nil, diagnostics: @escaping DiagnosticsSink) {
         self.config = config
         self.codec = codec
         self.transport = transport
         self.retry = retry
         self.clock = clock
+        self.spool = spool
         scrubber = SecretScrubber(config: config)
         bodyBuilder = RequestBodyBuilder(compression: config.compression)
         self.diagnostics = diagnostics
@@ -47,10 +65,17 @@ final class OTLPExportPipeline<Item: Sendable>: Sendable {
                            unit: codec.signal == .traces ? "spans" : "data points",
                            sink: diagnostics, scrubber: scrubber, now: clock.now)
 
+        baseRequest = Self.request(config, contentType: config.protocol.contentType, contentEncoding: config.contentEncoding)
+        log(.info, "OTLP exporter \(config)")
+        if let spool { startReplay(spool) }
+    }
+
+    /// The POST of every export, without its body.
+    private static func request(_ config: SignalConfig, contentType: String, contentEncoding: String?) -> HTTPRequest {
         var headers = HTTPHeaders()
-        headers.add("Content-Type", config.protocol.contentType)
+        headers.add("Content-Type", contentType)
         headers.add("User-Agent", Self.userAgent)
-        if config.compression == .gzip { headers.add("Content-Encoding", "gzip") }
+        if let contentEncoding { headers.add("Content-Encoding", contentEncoding) }
         let reserved: Set<String> = ["content-type", "content-encoding", "content-length", "user-agent"]
         for header in config.headers where !reserved.contains(header.name.lowercased()) {
             headers.add(header.name, header.value)
@@ -59,8 +84,7 @@ final class OTLPExportPipeline<Item: Sendable>: Sendable {
         request.maxResponseBodyBytes = config.maxResponseBytes
         request.tls = TLSOptions(caFile: config.certificateFile, clientCertFile: config.clientCertificateFile,
                                  clientKeyFile: config.clientKeyFile)
-        baseRequest = request
-        log(.info, "OTLP exporter \(config)")
+        return request
     }
 
     var stats: ExporterStats { state.withLock { $0.stats } }
@@ -102,7 +126,7 @@ final class OTLPExportPipeline<Item: Sendable>: Sendable {
             fail(count: tooLarge, counter: .tooLarge,
                  text: "request over \(config.maxRequestBytes) bytes even for a single item; not sent")
         }
-        for body in bodies where !(await send(body.bytes, count: body.count, exportDeadline: exportDeadline)) {
+        for body in bodies where !(await deliver(body.bytes, count: body.count, exportDeadline: exportDeadline)) {
             delivered = false
         }
         if !delivered { record { $0.failures += 1 } }
@@ -114,6 +138,43 @@ final class OTLPExportPipeline<Item: Sendable>: Sendable {
         guard let shutdown = state.withLock({ $0.shutdownDeadline }) else { return (exportDeadline, false) }
         guard let exportDeadline, exportDeadline < shutdown else { return (shutdown, true) }
         return (exportDeadline, false)
+    }
+
+    /// One POST and what it came to.
+    private enum Attempt {
+        /// `accepted`: the items the collector took (all but those a partial success rejected).
+        case delivered(accepted: Int)
+        case rejected(problem: String, DropReason)
+        case retryable(problem: String, after: Duration?)
+        case cancelled
+    }
+
+    /// POSTs `request` once; a 2xx is accepted and counted here.
+    private func attempt(_ request: HTTPRequest, count: Int, number: Int) async -> Attempt {
+        let start = clock.now()
+        let bytes = request.body?.count ?? 0
+        do {
+            let response = try await transport.execute(request)
+            logAttempt(number, count: count, bytes: bytes, result: "HTTP \(response.status)", since: start)
+            let decision = RetryRules.decision(status: response.status, headers: response.headers, now: clock.wallNow())
+            let message = decision == .success ? nil
+                : ExportResponseDecoder.statusMessage(body: response.body, contentType: response.headers["Content-Type"])
+            let problem = "HTTP \(response.status)" + (message.map { ": \(clipped($0))" } ?? "")
+            switch decision {
+            case .success:
+                return .delivered(accepted: accept(response, count: count))
+            case .drop(let reason): return .rejected(problem: problem, reason)
+            case .retry(let delay): return .retryable(problem: problem, after: delay)
+            }
+        } catch {
+            let kind = (error as? HTTPClientError)?.kind ?? .other
+            logAttempt(number, count: count, bytes: bytes, result: kind.rawValue, since: start)
+            if Task.isCancelled || kind == .cancelled { return .cancelled }
+            switch RetryRules.decision(transportError: kind) {
+            case .drop(let reason): return .rejected(problem: "\(error)", reason)
+            case .retry, .success: return .retryable(problem: "\(error)", after: nil)
+            }
+        }
     }
 
     /// POSTs one body until it is delivered or dropped; true when delivered.
@@ -131,58 +192,138 @@ final class OTLPExportPipeline<Item: Sendable>: Sendable {
                 return false
             }
             request.timeout = deadline.map { $0 - now } ?? Self.noLimit
-            let decision: RetryDecision
-            do {
-                let response = try await transport.execute(request)
-                logAttempt(attempt, count: count, bytes: body.count, result: "HTTP \(response.status)", since: now)
-                decision = RetryRules.decision(status: response.status, headers: response.headers, now: clock.wallNow())
-                if decision == .success {
-                    accept(response, count: count)
-                    return true
-                }
-                let message = ExportResponseDecoder.statusMessage(body: response.body, contentType: response.headers["Content-Type"])
-                lastProblem = "HTTP \(response.status)" + (message.map { ": \(clipped($0))" } ?? "")
-            } catch {
-                let kind = (error as? HTTPClientError)?.kind ?? .other
-                logAttempt(attempt, count: count, bytes: body.count, result: kind.rawValue, since: now)
-                if Task.isCancelled || kind == .cancelled {
-                    cancelled(count: count, after: lastProblem)
-                    return false
-                }
-                decision = RetryRules.decision(transportError: kind)
-                lastProblem = "\(error)"
-            }
-            switch decision {
-            case .success:
+            let serverDelay: Duration?
+            switch await self.attempt(request, count: count, number: attempt) {
+            case .delivered:
                 return true
-            case .drop(let reason):
-                fail(count: count, counter: .nonRetryable, text: "\(lastProblem) (\(reason), not retryable)", failedAttempt: true)
+            case .cancelled:
+                cancelled(count: count, after: lastProblem)
                 return false
-            case .retry(let serverDelay):
-                attempt += 1
-                let remaining = deadline.map { $0 - clock.now() }
-                let delay = serverDelay ?? retry.backoff(attempt: attempt - 1)
-                if attempt >= retry.maxAttempts {
-                    fail(count: count, counter: .retryExhausted, text: "\(lastProblem) (\(DropReason.attemptsExhausted))",
-                         failedAttempt: true)
-                    return false
-                }
-                if let remaining, delay >= remaining {
-                    let reason: DropReason = serverDelay.map { .retryAfterPastDeadline($0) } ?? .deadlineExceeded
-                    fail(count: count, counter: byShutdown ? .atShutdown : .retryExhausted, text: "\(lastProblem) (\(reason))",
-                         failedAttempt: true)
-                    return false
-                }
-                record { $0.retries += 1 }
-                outage.failure("\(lastProblem); retrying", failedAttempts: 1)
-                outage.retry()
-                do {
-                    try await clock.sleep(delay)
-                } catch {
-                    cancelled(count: count, after: lastProblem)
-                    return false
-                }
+            case .rejected(let problem, let reason):
+                fail(count: count, counter: .nonRetryable, text: "\(problem) (\(reason), not retryable)", failedAttempt: true)
+                return false
+            case .retryable(let problem, let delay):
+                lastProblem = problem
+                serverDelay = delay
             }
+            attempt += 1
+            let remaining = deadline.map { $0 - clock.now() }
+            let delay = serverDelay ?? retry.backoff(attempt: attempt - 1)
+            if attempt >= retry.maxAttempts {
+                fail(count: count, counter: .retryExhausted, text: "\(lastProblem) (\(DropReason.attemptsExhausted))",
+                     failedAttempt: true)
+                return false
+            }
+            if let remaining, delay >= remaining {
+                let reason: DropReason = serverDelay.map { .retryAfterPastDeadline($0) } ?? .deadlineExceeded
+                fail(count: count, counter: byShutdown ? .atShutdown : .retryExhausted, text: "\(lastProblem) (\(reason))",
+                     failedAttempt: true)
+                return false
+            }
+            record { $0.retries += 1 }
+            outage.failure("\(lastProblem); retrying", failedAttempts: 1)
+            outage.retry()
+            do {
+                try await clock.sleep(delay)
+            } catch {
+                cancelled(count: count, after: lastProblem)
+                return false
+            }
+        }
+    }
+
+    // MARK: spool
+
+    /// Delivers one body, through the spool when there is one: a single attempt (none while the
+    /// collector is down), and a body it does not take now is appended to the spool for the replay
+    /// task. A spool that refuses it (disk full, unwritable) leaves the retries to `send`, as
+    /// without a spool.
+    private func deliver(_ body: [UInt8], count: Int, exportDeadline: ContinuousClock.Instant?) async -> Bool {
+        guard let spool else { return await send(body, count: count, exportDeadline: exportDeadline) }
+        var problem = "the collector is still down"
+        var failedAttempts = 0
+        let (deadline, _) = deadline(exportDeadline)
+        let now = clock.now()
+        if !state.withLock({ $0.collectorDown }), deadline.map({ now < $0 }) ?? true {
+            var request = baseRequest
+            request.body = body
+            request.timeout = deadline.map { $0 - now } ?? Self.noLimit
+            switch await attempt(request, count: count, number: 0) {
+            case .delivered:
+                return true
+            case .rejected(let text, let reason):
+                fail(count: count, counter: .nonRetryable, text: "\(text) (\(reason), not retryable)", failedAttempt: true)
+                return false
+            case .retryable(let text, _):
+                state.withLock { $0.collectorDown = true }
+                (problem, failedAttempts) = (text, 1)
+            case .cancelled:
+                problem = "export cancelled"
+            }
+        }
+        let stored = SpoolRecord(signal: codec.signal, itemCount: count, createdAt: clock.wallNow(),
+                                 contentType: config.protocol.contentType, contentEncoding: config.contentEncoding, body: body)
+        guard await spool.io({ $0.append(stored) }) else {
+            return await send(body, count: count, exportDeadline: exportDeadline)
+        }
+        record { $0.spooled += count }
+        outage.failure("\(problem); kept in the spool", failedAttempts: failedAttempts, spooled: count)
+        replayWake.notify()
+        return true
+    }
+
+    private func startReplay(_ spool: Spool) {
+        spool.addReplayer(recoveryWake)
+        let policy = RetryPolicy(base: retry.base, cap: min(retry.cap, Self.replayProbeCap), jitter: retry.jitter)
+        let task = Task.detached { [weak self] in
+            var failures = 0
+            while !Task.isCancelled {
+                guard let self else { return }
+                failures = await self.replayOldest(spool, policy: policy, failures: failures)
+            }
+        }
+        state.withLock { $0.replayer = task }
+    }
+
+    /// Sends the spool's oldest record of this signal once and settles it, or waits a moment when
+    /// there is none; returns the failures in a row so far, which pace the next try.
+    private func replayOldest(_ spool: Spool, policy: RetryPolicy, failures: Int) async -> Int {
+        let signal = codec.signal
+        guard let (stored, ticket) = await spool.io({ $0.oldest(signal) }) else {
+            await replayWake.wait(until: .now + .seconds(1))
+            return failures
+        }
+        var request = stored.contentType == config.protocol.contentType && stored.contentEncoding == config.contentEncoding
+            ? baseRequest : Self.request(config, contentType: stored.contentType, contentEncoding: stored.contentEncoding)
+        request.body = stored.body
+        request.timeout = config.timeout ?? Self.noLimit
+        switch await attempt(request, count: stored.itemCount, number: failures) {
+        // Counted before it leaves the spool: whoever sees the spool empty sees the counts too.
+        case .delivered(let accepted):
+            record { $0.replayed += accepted }
+            await spool.io { $0.settle(ticket, done: true) }
+            if failures > 0 { spool.collectorAnswered() }
+            return 0
+        case .rejected(let problem, let reason):
+            fail(count: stored.itemCount, counter: .nonRetryable, text: "spooled request: \(problem) (\(reason), not retryable)",
+                 failedAttempt: true)
+            await spool.io { $0.settle(ticket, done: true) }
+            return 0
+        case .cancelled:
+            await spool.io { $0.settle(ticket, done: false) }
+            return failures
+        case .retryable(let problem, let serverDelay):
+            await spool.io { $0.settle(ticket, done: false) }
+            state.withLock { $0.collectorDown = true }
+            record { $0.retries += 1 }
+            outage.failure("\(problem); spooled requests wait", failedAttempts: 1)
+            outage.retry()
+            if let serverDelay {
+                try? await clock.sleep(min(serverDelay, Self.maxReplayDelay))
+            } else {  // cut short when another signal's replay gets through
+                await recoveryWake.wait(until: .now + policy.backoff(attempt: failures))
+            }
+            return failures + 1
         }
     }
 
@@ -192,8 +333,10 @@ final class OTLPExportPipeline<Item: Sendable>: Sendable {
             + "\(result), \(OutageLog.text(clock.now() - start))")
     }
 
-    /// A 2xx: everything delivered unless the body reports a partial success.
-    private func accept(_ response: HTTPResponse, count: Int) {
+    /// A 2xx: everything delivered unless the body reports a partial success. Returns the items accepted.
+    @discardableResult
+    private func accept(_ response: HTTPResponse, count: Int) -> Int {
+        state.withLock { $0.collectorDown = false }
         let partial: PartialSuccess?
         do {
             partial = try ExportResponseDecoder.partialSuccess(body: response.body, contentType: response.headers["Content-Type"])
@@ -204,7 +347,7 @@ final class OTLPExportPipeline<Item: Sendable>: Sendable {
         guard let partial else {
             record { $0.exported += count }
             outage.success()
-            return
+            return count
         }
         let rejected = Int(clamping: max(0, min(partial.rejected, Int64(count))))
         record {
@@ -220,6 +363,7 @@ final class OTLPExportPipeline<Item: Sendable>: Sendable {
             outage.success()
             warnOnce("receiver warning\(message)")
         }
+        return count - rejected
     }
 
     private func fail(count: Int, counter: DropCounter, text: String, failedAttempt: Bool = false) {
@@ -276,6 +420,8 @@ final class OTLPExportPipeline<Item: Sendable>: Sendable {
             return .some(s.inFlight)
         }
         guard let inFlight else { return }  // second shutdown
+        // Replay stops here: what it has not sent stays in the spool for the next start.
+        state.withLock { $0.replayer }?.cancel()
         if let task = inFlight, !(await finishes(task, before: deadline)) {
             task.cancel()
             // A moment for the cancelled export to count what it drops, so the report is complete.
@@ -289,6 +435,7 @@ final class OTLPExportPipeline<Item: Sendable>: Sendable {
                 + "retries exhausted \(s.droppedRetryExhausted), too large \(s.droppedTooLarge), "
                 + "at shutdown \(s.droppedAtShutdown), rejected by receiver \(s.rejectedPartial))"
         }
+        if spool != nil { line += "; spooled \(s.spooled), replayed from the spool \(s.replayed)" }
         log(.info, line)
     }
 
@@ -327,4 +474,9 @@ private final class FirstOf: Sendable {
         }
         c?.resume(returning: value)
     }
+}
+
+extension SignalConfig {
+    /// The `Content-Encoding` of its requests, nil when they are not compressed.
+    var contentEncoding: String? { compression == .gzip ? "gzip" : nil }
 }

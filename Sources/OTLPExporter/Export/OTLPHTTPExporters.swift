@@ -6,16 +6,17 @@ import Tracing
 public final class OTLPHTTPSpanExporter: SpanExporter {
     private let pipeline: OTLPExportPipeline<SpanData>
 
-    public convenience init(config: SignalConfig, diagnostics: @escaping DiagnosticsSink = { _ in }) {
-        self.init(config: config, transport: HTTPClient.shared, diagnostics: diagnostics)
+    public convenience init(config: SignalConfig, spool: Spool? = nil, diagnostics: @escaping DiagnosticsSink = { _ in }) {
+        self.init(config: config, transport: HTTPClient.shared, spool: spool, diagnostics: diagnostics)
     }
 
     /// Tests and the benchmark choose the transport, the retry policy and the clock.
     package init(config: SignalConfig, transport: any OTLPTransport,
-                 retryPolicy: RetryPolicy = .default, clock: ExportClock = .system,
+                 retryPolicy: RetryPolicy = .default, clock: ExportClock = .system, spool: Spool? = nil,
                  diagnostics: @escaping DiagnosticsSink = { _ in }) {
         pipeline = OTLPExportPipeline(config: config, codec: .spans(config.protocol, resource: config.resource),
-                                      transport: transport, retry: retryPolicy, clock: clock, diagnostics: diagnostics)
+                                      transport: transport, retry: retryPolicy, clock: clock, spool: spool,
+                                      diagnostics: diagnostics)
     }
 
 
@@ -31,16 +32,17 @@ public final class OTLPHTTPSpanExporter: SpanExporter {
 public final class OTLPHTTPMetricExporter: MetricExporter {
     private let pipeline: OTLPExportPipeline<MetricData>
 
-    public convenience init(config: SignalConfig, diagnostics: @escaping DiagnosticsSink = { _ in }) {
-        self.init(config: config, transport: HTTPClient.shared, diagnostics: diagnostics)
+    public convenience init(config: SignalConfig, spool: Spool? = nil, diagnostics: @escaping DiagnosticsSink = { _ in }) {
+        self.init(config: config, transport: HTTPClient.shared, spool: spool, diagnostics: diagnostics)
     }
 
     /// Tests and the benchmark choose the transport, the retry policy and the clock.
     package init(config: SignalConfig, transport: any OTLPTransport,
-                 retryPolicy: RetryPolicy = .default, clock: ExportClock = .system,
+                 retryPolicy: RetryPolicy = .default, clock: ExportClock = .system, spool: Spool? = nil,
                  diagnostics: @escaping DiagnosticsSink = { _ in }) {
         pipeline = OTLPExportPipeline(config: config, codec: .metrics(config.protocol, resource: config.resource),
-                                      transport: transport, retry: retryPolicy, clock: clock, diagnostics: diagnostics)
+                                      transport: transport, retry: retryPolicy, clock: clock, spool: spool,
+                                      diagnostics: diagnostics)
     }
 
 

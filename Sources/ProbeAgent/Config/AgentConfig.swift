@@ -82,6 +82,8 @@ struct ExporterSettings: Equatable {
     var console: Bool = false
     /// nil: OTEL_TRACES_SAMPLER, else the SDK default (parentbased_always_on).
     var sampling: SamplingSettings?
+    /// Undeliverable export requests wait on disk (`exporter.spool`).
+    var spool: SpoolSettings?
 }
 
 enum SamplingSettings: Equatable {

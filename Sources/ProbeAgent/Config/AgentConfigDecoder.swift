@@ -64,7 +64,7 @@ enum AgentConfigDecoder {
     static func decodeExporter(_ node: ConfigNode) -> ExporterSettings {
         var exporter = ExporterSettings()
         guard let fields = ConfigMapping(node, keys: ["endpoint", "protocol", "compression", "timeout", "headers",
-                                                      "file", "console", "sampling"]) else { return exporter }
+                                                      "file", "console", "sampling", "spool"]) else { return exporter }
         exporter.endpoint = fields["endpoint"]?.httpURL()
         exporter.protocol = fields["protocol"]?.choice(["http/protobuf", "http/json"]).flatMap(OTLPProtocol.init(rawValue:))
         exporter.compression = fields["compression"]?.choice(["gzip", "none"]).flatMap(OTLPCompression.init(rawValue:))
@@ -73,6 +73,7 @@ enum AgentConfigDecoder {
         exporter.file = fields["file"]?.filePath()
         exporter.console = fields["console"]?.bool() ?? false
         exporter.sampling = fields["sampling"].map(decodeSampling)
+        exporter.spool = fields["spool"].flatMap(SpoolSettings.decode)
         return exporter
     }
 

@@ -234,9 +234,15 @@ final class Agent: Sendable {
             changes.failed("admin.listen", "kept \(old.admin.listen)")
             logger.warning("\(problem); the admin endpoints stay on \(old.admin.listen)")
         }
-        if config.exporter != old.exporter {
+        if config.exporter?.spool != old.exporter?.spool {
+            // The spool is opened once, at start (one agent per directory): moving it needs a restart.
+            if applied.exporter == nil { applied.exporter = ExporterSettings() }
+            applied.exporter?.spool = old.exporter?.spool
+            changes.failed("exporter", "exporter.spool applies at the next start")
+        }
+        if applied.exporter != old.exporter {
             do {
-                _ = try telemetry.reconfigure(exporter: config.exporter, drainTimeout: config.shutdown.flushTimeout)
+                _ = try telemetry.reconfigure(exporter: applied.exporter, drainTimeout: config.shutdown.flushTimeout)
             } catch {
                 applied.exporter = old.exporter
                 changes.failed("exporter", "\(error)")

@@ -19,6 +19,8 @@ final class DaemonTelemetry: Sendable {
     private let sampler: SwitchableSampler
     private let processor: SwitchableSpanProcessor
     private let selfMetrics: SelfMetrics
+    /// Opened once, at start, and shared by every setup: a reload keeps it (and what it holds).
+    private let spool: Spool?
     private let diagnostics: DiagnosticsSink
     private let state: Mutex<State>
 
@@ -38,16 +40,21 @@ final class DaemonTelemetry: Sendable {
         let (environment, warnings) = try TelemetryConfiguration.fromEnvironment(env)
         warnings.forEach { diagnostics(Diagnostic(.warning, $0)) }
         self.environment = environment
+        let (spoolConfig, spoolWarnings) = SpoolSettings.resolve(settings?.spool, environment: env)
+        spoolWarnings.forEach { diagnostics(Diagnostic(.warning, $0)) }
+        let spool = spoolConfig.map { Spool(config: $0, diagnostics: diagnostics) }
+        self.spool = spool
         let registry = MetricsRegistry(scope: Telemetry.scope, cardinalityLimit: 200_000)
         self.registry = registry
-        let setup = try ExportSetup(settings: settings, environment: environment, registry: registry,
+        let setup = try ExportSetup(settings: settings, environment: environment, registry: registry, spool: spool,
                                     generation: 0, diagnostics: diagnostics)
         sampler = SwitchableSampler(setup.sampler)
         processor = SwitchableSpanProcessor(setup.processor)
         tracer = Tracer(scope: Telemetry.scope, sampler: sampler, processor: processor, limits: environment.traces.limits)
-        selfMetrics = SelfMetrics(registry: registry)
+        selfMetrics = SelfMetrics(registry: registry, spool: spool != nil)
         state = Mutex(State(current: setup))
         registry.beforeCollect { [weak self] in self?.updateSelfMetrics() }
+        if let spool { SpoolMetrics(registry: registry, spool: spool) }
     }
 
     /// The current setup's span queues, one per span exporter.
@@ -78,7 +85,7 @@ final class DaemonTelemetry: Sendable {
     func reconfigure(exporter settings: ExporterSettings?, drainTimeout: Duration) throws -> Bool {
         let (stopped, running, generation) = state.withLock { ($0.stopped, $0.current.settings, $0.current.generation) }
         guard !stopped, running != settings else { return false }
-        let next = try ExportSetup(settings: settings, environment: environment, registry: registry,
+        let next = try ExportSetup(settings: settings, environment: environment, registry: registry, spool: spool,
                                    generation: generation + 1, diagnostics: diagnostics)
         let (old, started) = state.withLock { s in
             defer { s.current = next }
@@ -116,6 +123,7 @@ final class DaemonTelemetry: Sendable {
         }
         await current.shutdown(deadline: deadline, diagnostics: diagnostics)
         for drain in drains { await drain.value }
+        spool?.close()
     }
 
     private func updateSelfMetrics() {
@@ -141,7 +149,8 @@ final class ExportSetup: Sendable {
     /// For the log line of a reload: the exporters, without header values or URL userinfo.
     let summary: String
 
-    init(settings: ExporterSettings?, environment: TelemetryConfiguration, registry: MetricsRegistry,
+    /// `spool`: the daemon's, whatever `settings.spool` says (it is opened once, at start).
+    init(settings: ExporterSettings?, environment: TelemetryConfiguration, registry: MetricsRegistry, spool: Spool?,
          generation: Int, diagnostics: @escaping DiagnosticsSink) throws {
         self.settings = settings
         self.generation = generation
@@ -149,8 +158,8 @@ final class ExportSetup: Sendable {
         try settings?.apply(to: &configuration)
         let traces = configuration.traces, metrics = configuration.metrics
 
-        otlpSpans = traces.exportsOTLP ? OTLPHTTPSpanExporter(config: traces.otlp, diagnostics: diagnostics) : nil
-        otlpMetrics = metrics.exportsOTLP ? OTLPHTTPMetricExporter(config: metrics.otlp, diagnostics: diagnostics) : nil
+        otlpSpans = traces.exportsOTLP ? OTLPHTTPSpanExporter(config: traces.otlp, spool: spool, diagnostics: diagnostics) : nil
+        otlpMetrics = metrics.exportsOTLP ? OTLPHTTPMetricExporter(config: metrics.otlp, spool: spool, diagnostics: diagnostics) : nil
         var spanExporters: [(name: String, exporter: any SpanExporter)] = []
         if let otlpSpans { spanExporters.append(("otlp", otlpSpans)) }
         if let file = settings?.file {
@@ -293,11 +302,17 @@ final class SelfMetrics: Sendable {
     private let retries: Counter
     private let queueSize: Gauge
     private let spansDropped: Counter
-    private let seen = Mutex<[String: Int]>([:])
+    private let totals = CounterTotals()
     /// Every span queue reported so far: one that a reload removed reads 0, not its last size.
     private let queueNames = Mutex<Set<String>>([])
+    /// With a spool: what went into it and came back out, per signal.
+    private let spooled: Counter?
+    private let replayed: Counter?
 
-    init(registry: MetricsRegistry) {
+    init(registry: MetricsRegistry, spool: Bool) {
+        spooled = spool ? registry.counter("otlp.exporter.spool.spooled", unit: "1", description: "Items kept in the spool for later") : nil
+        replayed = spool ? registry.counter("otlp.exporter.spool.replayed", unit: "1",
+                                            description: "Items the collector accepted from the spool") : nil
         exported = registry.counter("otlp.exporter.exported", unit: "1", description: "Items the collector accepted")
         dropped = registry.counter("otlp.exporter.dropped", unit: "1", description: "Items dropped, by reason")
         failed = registry.counter("otlp.exporter.failed", unit: "1", description: "Export requests that failed")
@@ -326,6 +341,10 @@ final class SelfMetrics: Sendable {
                 advance(exported, "\(g).\(signal).exported", to: stats.exported, attributes: s)
                 advance(failed, "\(g).\(signal).failed", to: stats.failures, attributes: s)
                 advance(retries, "\(g).\(signal).retries", to: stats.retries, attributes: s)
+                if let spooled, let replayed {
+                    advance(spooled, "\(g).\(signal).spooled", to: stats.spooled, attributes: s)
+                    advance(replayed, "\(g).\(signal).replayed", to: stats.replayed, attributes: s)
+                }
                 for (reason, count) in [("non_retryable", stats.droppedNonRetryable), ("retry_exhausted", stats.droppedRetryExhausted),
                                         ("too_large", stats.droppedTooLarge), ("shutdown", stats.droppedAtShutdown),
                                         ("rejected", stats.rejectedPartial)] {
@@ -343,14 +362,10 @@ final class SelfMetrics: Sendable {
 
     /// A drained setup's counters are final: its bookkeeping goes.
     func forget(generation: Int) {
-        seen.withLock { seen in seen = seen.filter { !$0.key.hasPrefix("\(generation).") } }
+        totals.forget(prefix: "\(generation).")
     }
 
     private func advance(_ counter: Counter, _ key: String, to total: Int, attributes: [Attribute]) {
-        let delta = seen.withLock { seen -> Int in
-            defer { seen[key] = total }
-            return total - (seen[key] ?? 0)
-        }
-        if delta >= 0 { counter.add(delta, attributes: attributes) }
+        totals.advance(counter, key, to: total, attributes: attributes)
     }
 }
