@@ -138,6 +138,8 @@ final class ContextForgeGatewayTests: XCTestCase {
         let restart = try XCTUnwrap(restarts.first)
         XCTAssertGreaterThan(restart.startNanos, restartedAt)
         let lateBy = Double(Int64(restart.startNanos) - Int64(backAt)) / 1e9
+        print("ContextForge restart: down for \(Double(backAt - restartedAt) / 1e9) s (failure_threshold × interval = 120 s), "
+              + "target.restart on the probe that started \(lateBy) s after /health answered again")
         XCTAssertLessThan(lateBy, interval + 1.5, "the first probe after the gateway is back (\(lateBy) s after) sees the restart")
         XCTAssertEqual(restart.attributes["health.status"] as? String, "alive")
         let evidence = restart.events("target.restart").first?["evidence"] as? String ?? ""
