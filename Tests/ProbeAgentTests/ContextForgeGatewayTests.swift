@@ -160,14 +160,14 @@ final class ContextForgeGatewayTests: XCTestCase {
         XCTAssertFalse(agent.log.contains(adminToken) || spanText.contains(adminToken), "the admin token never shows")
     }
 
-    /// A discovery token the gateway rejects (signed with a key it does not use, as after a
-    /// rotation) is in `/status`, on `/metrics` and in the log; once the gateway checks with that
-    /// key, the recovery is too, and the peer is probed.
+    /// A discovery token the gateway stops accepting (its signing key rotated) is in `/status`, on
+    /// `/metrics` and in the log, while the peer found before keeps being probed; once the gateway
+    /// accepts the token again, the recovery is visible too.
     func testARejectedDiscoveryTokenAndTheRecoveryAreVisible() async throws {
         let setup = try await Self.setup()
         let gateway = setup.gateway
-        let rotated = RealContextForge.randomSecret()
-        let token = try gateway.mintAdminToken(secret: rotated)
+        let key = gateway.jwtSecret
+        let token = try gateway.mintAdminToken()
         let agent = try RunningAgent(config: """
             admin:
               listen: {admin}
@@ -179,31 +179,46 @@ final class ContextForgeGatewayTests: XCTestCase {
                 token_file: \(try Self.file(token))
                 interval: 1s
             """)
-        try await agent.waitFor("discovery failing in /status", timeout: 30) {
-            await DiscoveryHealthDaemonTests.discovery(agent)["last_error"] != nil
+        try await agent.waitFor("the peer found and up", timeout: 30) {
+            (try? await agent.status())?[Self.peerTarget]?["state"] as? String == "up"
         }
-        let failing = await DiscoveryHealthDaemonTests.discovery(agent)
-        XCTAssertTrue((failing["last_error"] as? String)?.contains("HTTP 401: the token was rejected") == true, "\(failing)")
-        XCTAssertNil(failing["last_success"])
-        let metrics = try await agent.get("/metrics").1
-        XCTAssertEqual(sample(metrics, "probe_agent_discovery_success", labels: [:]), 0, metrics)
-        try await agent.waitForLog("discovery failed")
 
         gateway.stop()
-        try await gateway.start(jwtSecret: rotated)
+        try await gateway.start(jwtSecret: RealContextForge.randomSecret())
+        try await agent.waitFor("the token rejected in /status", timeout: 30) {
+            (await DiscoveryHealthDaemonTests.discovery(agent)["last_error"] as? String)?.contains("HTTP 401: the token was rejected") == true
+        }
+        let failing = await DiscoveryHealthDaemonTests.discovery(agent)
+        XCTAssertGreaterThanOrEqual(failing["consecutive_failures"] as? Int ?? 0, 1, "\(failing)")
+        XCTAssertNotNil(failing["last_success"], "the success before the rotation is kept")
+        let metrics = try await agent.get("/metrics").1
+        XCTAssertEqual(sample(metrics, "probe_agent_discovery_success", labels: [:]), 0, metrics)
+        try await agent.waitForLog("discovery failed, keeping the last good list (1 targets)")
+        let probedAt = try await Self.lastResultTime(of: Self.peerTarget, agent)
+        try await agent.waitFor("the peer probed while discovery fails", timeout: 10) {
+            (try? await Self.lastResultTime(of: Self.peerTarget, agent)).map { $0 != probedAt } ?? false
+        }
+        let peerState = try await agent.status()[Self.peerTarget]?["state"] as? String
+        XCTAssertEqual(peerState, "up", "the peer found before stays a target")
+
+        gateway.stop()
+        try await gateway.start(jwtSecret: key)
         try await agent.waitFor("discovery recovered in /status", timeout: 30) {
             await DiscoveryHealthDaemonTests.discovery(agent)["consecutive_failures"] as? Int == 0
         }
         let recovered = await DiscoveryHealthDaemonTests.discovery(agent)
         XCTAssertEqual(recovered["targets"] as? Int, 1, "\(recovered)")
-        XCTAssertNotNil(recovered["last_success"])
         let after = try await agent.get("/metrics").1
         XCTAssertEqual(sample(after, "probe_agent_discovery_success", labels: [:]), 1, after)
         XCTAssertEqual(sample(after, "probe_agent_discovery_targets", labels: [:]), 1)
         try await agent.waitForLog("discovery recovered: 1 targets found")
-        try await agent.waitFor("the peer probed", timeout: 15) { (try? await agent.status())?[Self.peerTarget]?["state"] as? String == "up" }
         let (_, statusBody) = try await agent.get("/status")
         XCTAssertFalse(statusBody.contains(token) || agent.log.contains(token), "the token never shows")
+    }
+
+    static func lastResultTime(of target: String, _ agent: RunningAgent) async throws -> String {
+        let status = try await agent.status()
+        return try XCTUnwrap((status[target]?["last_result"] as? [String: Any])?["time"] as? String)
     }
 
     /// A file holding `text`, in a directory of its own.
