@@ -57,11 +57,11 @@ final class ContextForgeGatewayTests: XCTestCase {
             admin:
               listen: {admin}
             log_level: info
-            defaults: {interval: 1s, timeout: 1s}
+            defaults: {interval: 2s, timeout: 2s}
             discovery:
               contextforge:
                 url: \(gateway.baseURL)
-                token_file: \(try Self.file(token))
+                token_file: \(try gateway.file(token))
                 interval: 1s
             targets:
               - name: gateway
@@ -113,7 +113,7 @@ final class ContextForgeGatewayTests: XCTestCase {
                   - json_field: uptime_seconds
                     url: \(gateway.baseURL)/version
                     mode: decreases
-                    auth: {type: bearer, token_file: \(try Self.file(adminToken))}
+                    auth: {type: bearer, token_file: \(try gateway.file(adminToken))}
             """, environment: ["OTEL_BSP_SCHEDULE_DELAY": "200"])
         try await agent.waitFor("2 alive probes that read the uptime", timeout: 30) {
             spans.successfulProbes(of: "gateway").filter { $0.events("target.restart_signal.unread").isEmpty }.count >= 2
@@ -172,11 +172,11 @@ final class ContextForgeGatewayTests: XCTestCase {
             admin:
               listen: {admin}
             log_level: info
-            defaults: {interval: 1s, timeout: 1s}
+            defaults: {interval: 2s, timeout: 2s}
             discovery:
               contextforge:
                 url: \(gateway.baseURL)
-                token_file: \(try Self.file(token))
+                token_file: \(try gateway.file(token))
                 interval: 1s
             """)
         try await agent.waitFor("the peer found and up", timeout: 30) {
@@ -219,12 +219,5 @@ final class ContextForgeGatewayTests: XCTestCase {
     static func lastResultTime(of target: String, _ agent: RunningAgent) async throws -> String {
         let status = try await agent.status()
         return try XCTUnwrap((status[target]?["last_result"] as? [String: Any])?["time"] as? String)
-    }
-
-    /// A file holding `text`, in a directory of its own.
-    static func file(_ text: String) throws -> String {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("cf-token-\(UUID().uuidString)").path
-        try text.write(toFile: path, atomically: true, encoding: .utf8)
-        return path
     }
 }

@@ -175,6 +175,13 @@ final class RealContextForge: @unchecked Sendable {
         return uptime
     }
 
+    /// A new file holding `text` (a token for the agent) in the gateway's directory, removed with it.
+    func file(_ text: String) throws -> String {
+        let path = directory.appendingPathComponent("token-\(UUID().uuidString)").path
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
     func tail() -> String {
         String(((try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "").suffix(3000))
     }
