@@ -113,11 +113,13 @@ enum RestartSignalDecoder {
             } else {
                 firstReader[source] = (index, read.mark?.line)
             }
+            // One document is fetched once per probe, so with one set of credentials.
             if let document = RestartMarks.documentSources([signal]).first {
-                // One document is fetched once per probe, so with one set of credentials.
-                if let first = documentAuth[document.url], first.auth != document.auth {
-                    read.report("reads the same url as restart_detection[\(first.index)] with other auth; give both the same auth")
-                } else if documentAuth[document.url] == nil {
+                if let first = documentAuth[document.url] {
+                    if first.auth != document.auth {
+                        read.report("reads the same url as restart_detection[\(first.index)] with other auth; give both the same auth")
+                    }
+                } else {
                     documentAuth[document.url] = (document.auth, index)
                 }
             }
