@@ -145,7 +145,8 @@ final class ContextForgeGatewayTests: XCTestCase {
         let evidence = restart.events("target.restart").first?["evidence"] as? String ?? ""
         XCTAssertTrue(evidence.hasPrefix("json uptime_seconds went down from"), evidence)
         let outage = probes.filter { $0.startNanos > restartedAt && $0.startNanos < backAt }
-        XCTAssertTrue(outage.contains { !$0.isOK }, "the gateway was seen unreachable while it restarted")
+        XCTAssertTrue(outage.contains { $0.attributes["error.type"] as? String == "connection_refused" },
+                      "the gateway was seen unreachable while it restarted")
         XCTAssertTrue(probes.allSatisfy { $0.events("health.state_change").allSatisfy { $0["to"] as? String != "down" } },
                       "a restart shorter than failure_threshold never makes the target down")
         let state = try await agent.status()["gateway"]?["state"] as? String
