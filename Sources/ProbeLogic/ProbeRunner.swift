@@ -54,8 +54,8 @@ public struct ProbeRunner: Sendable {
             }
             run.report.applyTokenFailurePolicy(target.auth.tokenFailurePolicy)
 
-            let urls = run.report.answer == nil ? [] : RestartMarks.documentURLs(target.restartSignals)
-            let documents = await RestartMarks.fetch(urls, for: target, context: context)
+            let sources = run.report.answer == nil ? [] : RestartMarks.documentSources(target.restartSignals)
+            let documents = await RestartMarks.fetch(sources, for: target, context: context)
             run.restart = RestartMarks.read(signals: target.restartSignals, report: run.report, documents: documents)
             run.step = health.next(TargetHealth.Observation(health: run.report.outcome.health, probe: span.context,
                                                             marks: run.restart.marks), policy: target.policy)

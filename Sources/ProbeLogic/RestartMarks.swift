@@ -32,7 +32,7 @@ public enum RestartMarks {
             case .headerChanges(let name):
                 if let value = answer.headers[name] { reading.marks["header \(name)"] = RestartMark(value) }
                 else { reading.problems.append("header \(name): not in the answer") }
-            case .jsonFieldChanges(let url, let path), .jsonFieldDecreases(let url, let path):
+            case .jsonFieldChanges(let url, let path, _), .jsonFieldDecreases(let url, let path, _):
                 let key = "json \(path)"
                 let body: [UInt8]
                 switch url.map({ documents[$0] ?? .unreadable("not fetched") }) ?? .body(answer.body) {
@@ -53,23 +53,27 @@ public enum RestartMarks {
         return reading
     }
 
-    /// The URLs that must be fetched for `signals`, each once.
-    public static func documentURLs(_ signals: [RestartSignal]) -> [String] {
+    /// The documents that must be fetched for `signals`, each URL once (with the first signal's
+    /// credentials: the config loader rejects one URL with two).
+    public static func documentSources(_ signals: [RestartSignal]) -> [RestartDocumentSource] {
         var seen = Set<String>()
         return signals.compactMap {
             switch $0 {
-            case .jsonFieldChanges(let url?, _), .jsonFieldDecreases(let url?, _): seen.insert(url).inserted ? url : nil
+            case .jsonFieldChanges(let url?, _, let auth), .jsonFieldDecreases(let url?, _, let auth):
+                seen.insert(url).inserted ? RestartDocumentSource(url: url, auth: auth) : nil
             default: nil
             }
         }
     }
 
     /// GETs each document (e.g. a gateway's `/version`) in its own CLIENT span, with the target's
-    /// headers, credentials and TLS, bounded by the target's timeout (at most 5 s) and 256 KiB.
-    static func fetch(_ urls: [String], for target: Target, context: ProbeContext) async -> [String: RestartDocument] {
+    /// headers and TLS and either the document's own credentials or the target's, bounded by the
+    /// target's timeout (at most 5 s) and 256 KiB.
+    static func fetch(_ sources: [RestartDocumentSource], for target: Target, context: ProbeContext) async -> [String: RestartDocument] {
         var documents: [String: RestartDocument] = [:]
-        for url in urls {
-            var request = HTTPRequest(url: url, headers: context.headers(for: target), timeout: min(target.timeout, .seconds(5)))
+        for source in sources {
+            let url = source.url
+            var request = HTTPRequest(url: url, headers: source.headers(for: target, context: context), timeout: min(target.timeout, .seconds(5)))
             request.headers.add("Accept", "application/json")
             request.tls = target.tls
             request.maxResponseBodyBytes = 256 * 1024
@@ -83,5 +87,26 @@ public enum RestartMarks {
             }
         }
         return documents
+    }
+}
+
+/// Where a restart signal's own document is, and the credentials it is read with (nil: the target's).
+public struct RestartDocumentSource: Sendable, Equatable {
+    public var url: String
+    /// Static credentials (none, bearer, basic) of their own, e.g. an admin token for a gateway's
+    /// `/version` while the target itself is probed without one.
+    public var auth: AuthConfig?
+
+    public init(url: String, auth: AuthConfig? = nil) {
+        self.url = url
+        self.auth = auth
+    }
+
+    func headers(for target: Target, context: ProbeContext) -> HTTPHeaders {
+        guard let auth else { return context.headers(for: target) }
+        // The document's credentials replace the target's, an Authorization among its headers too.
+        var headers = HTTPHeaders(target.headers.filter { $0.name.lowercased() != "authorization" })
+        if let authorization = StaticCredentials.resolve(auth).authorization { headers.add("Authorization", authorization) }
+        return headers
     }
 }

@@ -1,8 +1,9 @@
 """A stand-in for IBM ContextForge's `GET /gateways`, for the discovery tests. Stdlib only; binds 127.0.0.1.
 
-The real gateway needs Python >= 3.12 and a database; this machine has 3.11, so the tests use this
-stub. It follows /work/shared/reference/contextforge.md section 4: camelCase `GatewayRead` fields,
-JWT Bearer auth (here: one fixed token, 401 otherwise), `include_inactive` (default false),
+For the answers the real gateway does not give on demand (a bare array from before pagination, an
+HTML page, a slow answer, a fixed page size); ContextForgeGatewayTests runs the real one. It
+follows /work/shared/reference/contextforge.md section 4: camelCase `GatewayRead` fields, JWT
+Bearer auth (here: one fixed token, 401 otherwise), `include_inactive` (default false),
 `include_pagination` (default false: a bare JSON array) with `limit` and `cursor`.
 
 usage: contextforge_stub.py PORT --token TOKEN [--page-size N] [--mode normal|legacy|html|slow]

@@ -315,6 +315,22 @@ final class ConfigErrorTests: XCTestCase {
                 "agent.yaml:6:36: targets[0].restart_detection[1].mode: \"grows\" is not one of: changes, decreases",
                 "agent.yaml:7:9: targets[0].restart_detection[2]: expected header: NAME or json_field: PATH",
             ]),
+        Case(name: "restart document auth", yaml: """
+            targets:
+              - name: a
+                url: http://127.0.0.1/mcp
+                restart_detection:
+                  - {json_field: uptime, auth: {type: bearer, token: t}}
+                  - {header: X-Instance-Id, auth: {type: none}}
+                  - {json_field: pod, url: "http://127.0.0.1/version", auth: {type: client_credentials, token_url: "http://127.0.0.1/t", client_id: c, client_secret: s}}
+                  - {json_field: uptime_seconds, url: "http://127.0.0.1/v2", auth: {type: bearer, token: one}}
+                  - {json_field: host, url: "http://127.0.0.1/v2", auth: {type: bearer, token: two}}
+            """, expected: [
+                "agent.yaml:5:36: targets[0].restart_detection[0].auth: applies only with url: (the probe's own answer is read with the target's auth)",
+                "agent.yaml:6:39: targets[0].restart_detection[1].auth: applies only to json_field signals",
+                "agent.yaml:7:73: targets[0].restart_detection[2].auth.type: \"client_credentials\" is not one of: none, bearer, basic",
+                "agent.yaml:9:22: targets[0].restart_detection[4].json_field: reads the same url as restart_detection[3] with other auth; give both the same auth",
+            ]),
         Case(name: "more labels than a root span has room for", yaml: """
             targets:
               - name: a

@@ -59,7 +59,7 @@ final class ConfigLoadTests: XCTestCase {
                   expect_contains: hi
             restart_detection:
               - header: X-Instance-Id
-              - {json_field: uptime_seconds, url: "https://gw.example.com/version", mode: decreases}
+              - {json_field: uptime_seconds, url: "https://gw.example.com/version", mode: decreases, auth: {type: bearer, token: admin-jwt}}
               - {json_field: mcp_runtime.pod_id, mode: changes}
               - {json_field: started_at}
           - name: status-page
@@ -141,7 +141,7 @@ final class ConfigLoadTests: XCTestCase {
                 policy: HealthPolicy(failureThreshold: 5, successThreshold: 3),
                 restartSignals: [
                     .headerChanges(name: "X-Instance-Id"),
-                    .jsonFieldDecreases(url: "https://gw.example.com/version", path: "uptime_seconds"),
+                    .jsonFieldDecreases(url: "https://gw.example.com/version", path: "uptime_seconds", auth: .bearer(token: Secret("admin-jwt"))),
                     .jsonFieldChanges(url: nil, path: "mcp_runtime.pod_id"),
                     .jsonFieldChanges(url: nil, path: "started_at"),
                 ],
@@ -246,7 +246,7 @@ final class ConfigLoadTests: XCTestCase {
         let config = try ConfigFixture.parse(Self.fullYAML, env: Self.environment, files: Self.files)
         let printed = String(describing: config) + String(reflecting: config)
         XCTAssertTrue(printed.contains("<redacted>"))
-        for secret in ["otlp-t", "cf-jwt", "client-s", "pw-s", "bearer-t", "cc-s"] {
+        for secret in ["otlp-t", "cf-jwt", "client-s", "pw-s", "bearer-t", "cc-s", "admin-jwt"] {
             XCTAssertFalse(printed.contains(secret), secret)
         }
     }

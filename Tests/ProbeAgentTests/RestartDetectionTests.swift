@@ -208,6 +208,46 @@ final class RestartDetectionTests: XCTestCase {
         stopAgent(agent)
     }
 
+    /// A document with `auth:` of its own (a gateway's admin-only `/version` while the target is
+    /// probed with other credentials, or none): the document GET carries that auth, never the
+    /// target's (an `Authorization` among its headers included), and the restart is seen.
+    func testDocumentWithItsOwnAuthIsReadWithIt() async throws {
+        var peer = try FixtureServer(script: "http_server.py", args: ["{port}", "--instance", "i-1", "--token", Self.token])
+        defer { peer.stop() }
+        let targets = [("no_auth", "auth: {type: none}"), ("other_bearer", "auth: {type: bearer, token: not-the-token}"),
+                       ("authorization_header", "headers: {Authorization: Bearer not-the-token}")].map { name, credentials in
+            """
+              - name: \(name)
+                kind: http
+                url: \(peer.baseURL)/instance
+                \(credentials)
+                restart_detection:
+                  - json_field: instance
+                    url: \(peer.baseURL)/_test/instance
+                    auth: {type: bearer, token: \(Self.token)}
+            """
+        }
+        let names = ["no_auth", "other_bearer", "authorization_header"]
+        let spans = ProbeSpanFile()
+        let agent = try RunningAgent(config: Self.config(spans: spans, failureThreshold: 10, targets: targets),
+                                     environment: ["OTEL_BSP_SCHEDULE_DELAY": "200"])
+        try await waitForSuccessfulProbes(2, of: names, in: spans, agent: agent, what: "2 successful probes before the restart")
+        let restartedAt = unixNanosNow()
+        peer = try peer.restarted(args: ["{port}", "--instance", "i-2", "--token", Self.token])
+        try await waitForSuccessfulProbes(2, of: names, in: spans, after: restartedAt, agent: agent, what: "2 successful probes after the restart")
+
+        for name in names {
+            let probes = spans.probes(of: name)
+            XCTAssertEqual(probes.flatMap { $0.events("target.restart") }.count, 1, "\(name): the restart is seen")
+            XCTAssertEqual(probes.flatMap { $0.events("target.restart_signal.unread") }.count, 0, "\(name): the document was always read")
+        }
+        let documentRequests = try await fetchJSON(peer.baseURL + "/_test/instance-stats") as? [String: Int] ?? [:]
+        XCTAssertGreaterThan(documentRequests["authorized"] ?? 0, 0, "\(documentRequests)")
+        XCTAssertEqual(documentRequests["refused"] ?? -1, 0, "every document GET carried the document's own token: \(documentRequests)")
+        XCTAssertFalse(agent.log.contains(Self.token), "the token never shows in the log")
+        stopAgent(agent)
+    }
+
     /// The document is fetched outside the probe's duration: a document that takes 300 ms to
     /// answer leaves a fast probe's `probe_duration_seconds` well under 0.3 s.
     func testDocumentFetchIsNotPartOfProbeDuration() async throws {

@@ -41,7 +41,22 @@ final class RestartMarksTests: XCTestCase {
             "json pod: document https://gw/private answered HTTP 401",
             "json missing: the answer is not JSON or has no value at missing",
         ])
-        XCTAssertEqual(RestartMarks.documentURLs(signals + signals), ["https://gw/version", "https://gw/private"])
+        XCTAssertEqual(RestartMarks.documentSources(signals + signals).map(\.url), ["https://gw/version", "https://gw/private"])
+    }
+
+    /// A document with credentials of its own is fetched with those, once per URL.
+    func testDocumentSourcesCarryTheirOwnAuth() {
+        let admin = AuthConfig.bearer(token: Secret("admin-jwt"))
+        let signals: [RestartSignal] = [
+            .jsonFieldDecreases(url: "https://gw/version", path: "uptime_seconds", auth: admin),
+            .jsonFieldChanges(url: "https://gw/version", path: "host", auth: admin),
+            .jsonFieldChanges(url: "https://gw/health", path: "status"),
+            .jsonFieldChanges(url: nil, path: "started"),
+        ]
+        XCTAssertEqual(RestartMarks.documentSources(signals), [
+            RestartDocumentSource(url: "https://gw/version", auth: admin),
+            RestartDocumentSource(url: "https://gw/health"),
+        ])
     }
 
     func testNoAnswerNoMarksAndNoProblems() {

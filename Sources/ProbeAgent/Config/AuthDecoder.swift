@@ -17,10 +17,13 @@ enum AuthDecoder {
                           "token_url", "client_id", "client_secret", "client_secret_file", "scope", "resource",
                           "on_token_failure"]
 
-    static func decode(_ node: ConfigNode) -> AuthConfig {
+    /// The static types: credentials given in the config, no token endpoint.
+    static let staticTypes = ["none", "bearer", "basic"]
+
+    /// `types`: the auth types this place takes (default: every one).
+    static func decode(_ node: ConfigNode, types: [String] = fieldsByType.map(\.type)) -> AuthConfig {
         guard let fields = ConfigMapping(node, keys: allKeys),
-              let type = fields.required("type", fieldsByType.map(\.type).joined(separator: ", "))?
-                  .choice(fieldsByType.map(\.type)),
+              let type = fields.required("type", types.joined(separator: ", "))?.choice(types),
               let allowed = fieldsByType.first(where: { $0.type == type })?.fields else { return .none }
         for key in allKeys.dropFirst() where fields.has(key) && !allowed.contains(key) {
             let takes = allowed.isEmpty ? "no other fields" : allowed.joined(separator: ", ")
@@ -99,6 +102,7 @@ enum AuthDecoder {
 enum RestartSignalDecoder {
     static func decodeAll(_ node: ConfigNode, target: Target) -> [RestartSignal] {
         var firstReader: [[String]: (index: Int, line: Int?)] = [:]
+        var documentAuth: [String: (auth: AuthConfig?, index: Int)] = [:]
         var signals: [RestartSignal] = []
         for (index, element) in (node.list() ?? []).enumerated() {
             guard let (signal, read) = decode(element, target: target) else { continue }
@@ -109,6 +113,16 @@ enum RestartSignalDecoder {
             } else {
                 firstReader[source] = (index, read.mark?.line)
             }
+            // One document is fetched once per probe, so with one set of credentials.
+            if let document = RestartMarks.documentSources([signal]).first {
+                if let first = documentAuth[document.url] {
+                    if first.auth != document.auth {
+                        read.report("reads the same url as restart_detection[\(first.index)] with other auth; give both the same auth")
+                    }
+                } else {
+                    documentAuth[document.url] = (document.auth, index)
+                }
+            }
             signals.append(signal)
         }
         return signals
@@ -116,11 +130,11 @@ enum RestartSignalDecoder {
 
     /// The signal, and the node naming what it reads (its header or JSON field).
     static func decode(_ node: ConfigNode, target: Target) -> (RestartSignal, read: ConfigNode)? {
-        guard let fields = ConfigMapping(node, keys: ["header", "json_field", "url", "mode"]) else { return nil }
+        guard let fields = ConfigMapping(node, keys: ["header", "json_field", "url", "mode", "auth"]) else { return nil }
         let mode = fields["mode"]?.choice(["changes", "decreases"])
         switch (fields["header"], fields["json_field"]) {
         case (let header?, nil):
-            for key in ["url", "mode"] where fields.has(key) { fields.field(key).report("applies only to json_field signals") }
+            for key in ["url", "mode", "auth"] where fields.has(key) { fields.field(key).report("applies only to json_field signals") }
             guard let name = header.text() else { return nil }
             guard !name.isEmpty, name.allSatisfy(HeaderDecoder.isTokenCharacter) else {
                 return header.fail("\"\(name)\" is not an HTTP header name")
@@ -132,10 +146,15 @@ enum RestartSignalDecoder {
             if !fields.has("url"), case .http(let check) = target.kind, check.method == "HEAD" {
                 field.warn("never fires: a HEAD request gets no body (give url: to read another document, or use a header)")
             }
-            if let url, url == target.url {
+            let auth = fields["auth"].map { AuthDecoder.decode($0, types: AuthDecoder.staticTypes) }
+            if fields.has("auth"), !fields.has("url") {
+                fields.field("auth").report("applies only with url: (the probe's own answer is read with the target's auth)")
+            }
+            if let url, url == target.url, auth == nil {
                 fields.field("url").warn("is the target's own url: leave it out, so the probe's own answer is read without a second request")
             }
-            return (mode == "decreases" ? .jsonFieldDecreases(url: url, path: path) : .jsonFieldChanges(url: url, path: path), field)
+            return (mode == "decreases" ? .jsonFieldDecreases(url: url, path: path, auth: auth)
+                                        : .jsonFieldChanges(url: url, path: path, auth: auth), field)
         case (_?, _?):
             return fields.field("json_field").fail("give header or json_field, not both")
         case (nil, nil):
@@ -147,7 +166,7 @@ enum RestartSignalDecoder {
     static func reads(_ signal: RestartSignal) -> (source: [String], what: String) {
         switch signal {
         case .headerChanges(let name): (["header", name.lowercased()], "header")
-        case .jsonFieldChanges(let url, let path), .jsonFieldDecreases(let url, let path): (["json_field", path, url ?? ""], "JSON field")
+        case .jsonFieldChanges(let url, let path, _), .jsonFieldDecreases(let url, let path, _): (["json_field", path, url ?? ""], "JSON field")
         }
     }
 }

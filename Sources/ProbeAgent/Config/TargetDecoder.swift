@@ -53,7 +53,7 @@ enum TargetDecoder {
         var target = Target(
             name: name ?? "", url: url ?? "", kind: kind, timeout: schedule.probeTimeout,
             headers: HeaderDecoder.decode(fields["headers"]).map { HTTPHeader($0.name, $0.value.value) },
-            auth: fields["auth"].map(AuthDecoder.decode) ?? .none,
+            auth: fields["auth"].map { AuthDecoder.decode($0) } ?? .none,
             tls: fields["tls"].map(AuthDecoder.decodeTLS) ?? TLSOptions(), policy: schedule.policy,
             labels: fields["labels"].map(decodeLabels) ?? [:])
         // Signals are checked against the target they watch (validate's warnings).
