@@ -128,4 +128,30 @@ final class ExporterReloadTests: XCTestCase {
         await telemetry.shutdown(deadline: .now + .seconds(1))
         XCTAssertFalse(try telemetry.reconfigure(exporter: section, drainTimeout: .seconds(1)), "after shutdown")
     }
+    /// The spool is opened once, at start: a reload that moves it applies the rest of `exporter:`,
+    /// keeps the running spool, says so, and counts as failed until the file matches what runs.
+    func testSIGHUPKeepsTheRunningSpoolAndSaysSo() async throws {
+        let mcp = try FixtureServer(script: "mcp_server.py", args: ["json", "{port}"])
+        let first = try FixtureServer(script: "otlp_receiver.py", args: ["{port}"])
+        let second = try FixtureServer(script: "otlp_receiver.py", args: ["{port}"])
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("spool-reload-\(UUID())").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let file = ProbeSpanFile()
+        func text(_ receiver: FixtureServer, spool: String) -> String {
+            config(mcp: mcp, receiver: receiver, file: file.path).replacingOccurrences(
+                of: "  file: \(file.path)", with: "  file: \(file.path)\n  spool: {dir: \(dir)/\(spool)}")
+        }
+        let agent = try RunningAgent(config: text(first, spool: "a"), environment: ["OTEL_BSP_SCHEDULE_DELAY": "100"])
+        try await agent.waitForLog("probe-agent started")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/a"))
+
+        try agent.rewriteConfig(text(second, spool: "b"))
+        agent.signal(SIGHUP)
+        try await agent.waitForLog("config reloaded: changed exporter (not applied: exporter.spool applies at the next start)")
+        XCTAssertTrue(agent.log.contains("exporter reconfigured: traces to \(second.baseURL)/v1/traces"), agent.log)
+        try await agent.waitFor("spans at the second receiver") { ((try? await spanIDs(second)) ?? []).count >= 2 }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/b"), "the running spool stays in a")
+        let (_, body) = try await agent.get("/metrics")
+        XCTAssertEqual(sample(body, "probe_agent_config_reload_success", labels: [:]), 0)
+    }
 }
