@@ -5,7 +5,8 @@ import XCTest
 
 /// The daemon against the real ContextForge gateway (issue 15 item 5): discovery of the gateways
 /// registered with it, its own `/mcp` probed without a token, a restart read from the admin-only
-/// `/version`, and a rejected discovery token. One gateway (and one registered MCP server) for the
+/// `/version`, a rejected discovery token (signing key rotated) and a revoked one (`DELETE /tokens/{id}`,
+/// then a new token by SIGHUP). One gateway (and one registered MCP server) for the
 /// whole class: ContextForge takes tens of seconds to start.
 final class ContextForgeGatewayTests: XCTestCase {
     struct Setup: Sendable {
@@ -215,6 +216,68 @@ final class ContextForgeGatewayTests: XCTestCase {
         try await agent.waitForLog("discovery recovered: 1 targets found")
         let (_, statusBody) = try await agent.get("/status")
         XCTAssertFalse(statusBody.contains(token) || agent.log.contains(token), "the token never shows")
+    }
+
+    /// A discovery API token revoked at the gateway (`DELETE /tokens/{id}`) is seen at the next poll
+    /// (`/status`, `/metrics`), the peer found before keeps being probed, and a new token given by
+    /// SIGHUP brings discovery back.
+    func testARevokedDiscoveryTokenAndANewOneBySIGHUP() async throws {
+        let setup = try await Self.setup()
+        let gateway = setup.gateway
+        let admin = try gateway.mintAdminToken()
+        func apiToken() async throws -> (id: String, token: String) {
+            let (status, body) = try await gateway.api("POST", "/tokens", token: admin,
+                                                       json: #"{"name":"discovery-\#(UUID().uuidString)","expires_in_days":1}"#)
+            let created = body as? [String: Any]
+            guard status == 201, let token = created?["access_token"] as? String,
+                  let id = (created?["token"] as? [String: Any])?["id"] as? String else {
+                throw FixtureError("POST /tokens answered \(status): \(String(describing: body))")
+            }
+            return (id, token)
+        }
+        let first = try await apiToken()
+        func config(_ token: String) throws -> String {
+            """
+            admin:
+              listen: {admin}
+            log_level: info
+            defaults: {interval: 2s, timeout: 2s}
+            discovery:
+              contextforge:
+                url: \(gateway.baseURL)
+                token_file: \(try gateway.file(token))
+                interval: 1s
+            """
+        }
+        let agent = try RunningAgent(config: try config(first.token))
+        try await agent.waitFor("the peer found and up", timeout: 30) {
+            (try? await agent.status())?[Self.peerTarget]?["state"] as? String == "up"
+        }
+
+        let (revoked, _) = try await gateway.api("DELETE", "/tokens/\(first.id)", token: admin)
+        XCTAssertEqual(revoked, 204)
+        try await agent.waitFor("the revoked token in /status", timeout: 30) {
+            (await DiscoveryHealthDaemonTests.discovery(agent)["last_error"] as? String)?.contains("HTTP 401") == true
+        }
+        let metrics = try await agent.get("/metrics").1
+        XCTAssertEqual(sample(metrics, "probe_agent_discovery_success", labels: [:]), 0, metrics)
+        let peerState = try await agent.status()[Self.peerTarget]?["state"] as? String
+        XCTAssertEqual(peerState, "up", "the peer found before stays a target")
+
+        let second = try await apiToken()
+        try agent.rewriteConfig(try config(second.token))
+        agent.signal(SIGHUP)
+        try await agent.waitForLog("config reloaded: changed discovery")
+        try await agent.waitFor("discovery recovered in /status", timeout: 30) {
+            await DiscoveryHealthDaemonTests.discovery(agent)["consecutive_failures"] as? Int == 0
+        }
+        let after = try await agent.get("/metrics").1
+        XCTAssertEqual(sample(after, "probe_agent_discovery_success", labels: [:]), 1, after)
+        XCTAssertEqual(sample(after, "probe_agent_discovery_targets", labels: [:]), 1)
+        let (_, statusBody) = try await agent.get("/status")
+        for token in [first.token, second.token, admin] {
+            XCTAssertFalse(statusBody.contains(token) || agent.log.contains(token), "a token never shows")
+        }
     }
 
     static func lastResultTime(of target: String, _ agent: RunningAgent) async throws -> String {
