@@ -54,16 +54,8 @@ final class ContextForgeGatewayTests: XCTestCase {
         let setup = try await Self.setup()
         let gateway = setup.gateway
         let token = try gateway.mintAdminToken()
-        let agent = try RunningAgent(config: """
-            admin:
-              listen: {admin}
-            log_level: info
-            defaults: {interval: 2s, timeout: 2s}
-            discovery:
-              contextforge:
-                url: \(gateway.baseURL)
-                token_file: \(try gateway.file(token))
-                interval: 1s
+        let agent = try RunningAgent(config: try Self.discoveryConfig(gateway, token: token) + """
+
             targets:
               - name: gateway
                 url: \(gateway.baseURL)/mcp
@@ -170,17 +162,7 @@ final class ContextForgeGatewayTests: XCTestCase {
         let gateway = setup.gateway
         let key = gateway.jwtSecret
         let token = try gateway.mintAdminToken()
-        let agent = try RunningAgent(config: """
-            admin:
-              listen: {admin}
-            log_level: info
-            defaults: {interval: 2s, timeout: 2s}
-            discovery:
-              contextforge:
-                url: \(gateway.baseURL)
-                token_file: \(try gateway.file(token))
-                interval: 1s
-            """)
+        let agent = try RunningAgent(config: try Self.discoveryConfig(gateway, token: token))
         try await agent.waitFor("the peer found and up", timeout: 30) {
             (try? await agent.status())?[Self.peerTarget]?["state"] as? String == "up"
         }
@@ -236,20 +218,7 @@ final class ContextForgeGatewayTests: XCTestCase {
             return (id, token)
         }
         let first = try await apiToken()
-        func config(_ token: String) throws -> String {
-            """
-            admin:
-              listen: {admin}
-            log_level: info
-            defaults: {interval: 2s, timeout: 2s}
-            discovery:
-              contextforge:
-                url: \(gateway.baseURL)
-                token_file: \(try gateway.file(token))
-                interval: 1s
-            """
-        }
-        let agent = try RunningAgent(config: try config(first.token))
+        let agent = try RunningAgent(config: try Self.discoveryConfig(gateway, token: first.token))
         try await agent.waitFor("the peer found and up", timeout: 30) {
             (try? await agent.status())?[Self.peerTarget]?["state"] as? String == "up"
         }
@@ -265,7 +234,7 @@ final class ContextForgeGatewayTests: XCTestCase {
         XCTAssertEqual(peerState, "up", "the peer found before stays a target")
 
         let second = try await apiToken()
-        try agent.rewriteConfig(try config(second.token))
+        try agent.rewriteConfig(try Self.discoveryConfig(gateway, token: second.token))
         agent.signal(SIGHUP)
         try await agent.waitForLog("config reloaded: changed discovery")
         try await agent.waitFor("discovery recovered in /status", timeout: 30) {
@@ -278,6 +247,21 @@ final class ContextForgeGatewayTests: XCTestCase {
         for token in [first.token, second.token, admin] {
             XCTAssertFalse(statusBody.contains(token) || agent.log.contains(token), "a token never shows")
         }
+    }
+
+    /// Discovery from `gateway` with `token` (in a file), polling every second; probes every 2 s.
+    static func discoveryConfig(_ gateway: RealContextForge, token: String) throws -> String {
+        """
+        admin:
+          listen: {admin}
+        log_level: info
+        defaults: {interval: 2s, timeout: 2s}
+        discovery:
+          contextforge:
+            url: \(gateway.baseURL)
+            token_file: \(try gateway.file(token))
+            interval: 1s
+        """
     }
 
     static func lastResultTime(of target: String, _ agent: RunningAgent) async throws -> String {
