@@ -14,6 +14,8 @@ final class Agent: Sendable {
     let logger: Logger
     let telemetry: DaemonTelemetry
     let book = TargetBook()
+    /// `admin.basic_auth_users`, replaced on reload.
+    let adminAccess = AdminAccess()
     let scheduler: Scheduler
     let reloadSuccess: Gauge
     let credentials: OAuthCredentialStore
@@ -57,7 +59,9 @@ final class Agent: Sendable {
         let executor = ProbeExecutor(
             runner: ProbeRunner(client: HTTPClient.shared, tracer: telemetry.tracer, clientVersion: ProbeAgentCommand.version,
                                 credentials: credentials, metrics: metrics),
-            book: book, logger: logger)
+            book: book, logger: logger, traceKept: TraceKept.rule(telemetry.tracer))
+        book.setHistoryLimit(config.admin.history)
+        adminAccess.update(users: config.admin.basicAuthUsers)
         let book = self.book
         scheduler = Scheduler(
             maxConcurrency: config.scheduler.maxConcurrency,
@@ -172,6 +176,8 @@ final class Agent: Sendable {
                 $0.config = config
                 $0.staticTargets = Self.owned(config.targets, shard: shard)
             }
+            book.setHistoryLimit(config.admin.history)
+            adminAccess.update(users: config.admin.basicAuthUsers)
             await applyTargets()
             reloadSuccess.set(1)
             logger.notice("config reloaded", metadata: ["targets": "\(currentTargets.count)"])
@@ -209,7 +215,14 @@ final class Agent: Sendable {
             health: { heartbeat.isAlive() },
             readiness: { book.readiness() },
             metrics: { PrometheusText.render(telemetry.snapshot()) },
-            status: { [discoveryHealth] in book.statusJSON(discovery: discoveryHealth) })
+            status: { [discoveryHealth] in book.statusJSON(discovery: discoveryHealth) },
+            pages: StatusPages(
+                page: { [weak self] in
+                    let settings = self?.state.withLock { StatusPageSettings(admin: $0.config.admin, discovery: $0.config.discovery) }
+                    return StatusPage(entries: book.entries, settings: settings ?? StatusPageSettings())
+                },
+                statusWithHistory: { [discoveryHealth] in book.statusJSON(discovery: discoveryHealth, history: $0) }),
+            access: adminAccess)
     }
 
     /// Waits for `task` until `deadline`; false if it is still running then (it is left running:

@@ -1,0 +1,105 @@
+import Foundation
+import HTTPClient
+import TestSupport
+import XCTest
+@testable import ProbeAgent
+
+/// `admin.basic_auth_users`: bcrypt hashes as Prometheus' exporter-toolkit takes them, checked by
+/// libxcrypt, against hashes made by other implementations.
+final class AdminAccessTests: XCTestCase {
+    static let password = "correct horse"
+    /// Made by Python's bcrypt 3.2.2: `bcrypt.hashpw(b"correct horse", bcrypt.gensalt(rounds=6))`.
+    static let pythonHash = "$2b$06$BNDkiQncRzIJ1Y/p8eg5guSCmAj64zo6eeeUZm5QOURhnYOXDUO3y"
+
+    /// `htpasswd -nbBC 5 USER PASSWORD` (apache2-utils, installed by scripts/test): a `$2y$` hash.
+    static func htpasswdHash(_ password: String) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/htpasswd")
+        process.arguments = ["-nbBC", "5", "u", password]
+        let out = Pipe()
+        process.standardOutput = out
+        try process.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return String(text.trimmingCharacters(in: .whitespacesAndNewlines).dropFirst(2))
+    }
+
+    func testBcryptHashesOfOtherImplementationsVerify() throws {
+        let htpasswd = try Self.htpasswdHash(Self.password)
+        XCTAssertTrue(htpasswd.hasPrefix("$2y$05$"), htpasswd)
+        for hash in [Self.pythonHash, htpasswd] {
+            XCTAssertTrue(BcryptHash.isWellFormed(hash), hash)
+            XCTAssertTrue(BcryptHash.verify(password: Self.password, hash: hash), hash)
+            XCTAssertFalse(BcryptHash.verify(password: "correct horsE", hash: hash), hash)
+            XCTAssertFalse(BcryptHash.verify(password: "", hash: hash), hash)
+        }
+        for bad in ["correct horse", "$2b$06$short", "$2b$99$BNDkiQncRzIJ1Y/p8eg5guSCmAj64zo6eeeUZm5QOURhnYOXDUO3y", "$1$abc$def"] {
+            XCTAssertFalse(BcryptHash.isWellFormed(bad), bad)
+            XCTAssertFalse(BcryptHash.verify(password: "correct horse", hash: bad), bad)
+        }
+    }
+
+    private static func get(_ port: Int, _ path: String, user: String? = nil, password: String? = nil) async throws -> HTTPResponse {
+        var request = HTTPRequest(url: "http://127.0.0.1:\(port)\(path)", timeout: .seconds(5))
+        if let user, let password {
+            request.headers.add("Authorization", "Basic " + Data("\(user):\(password)".utf8).base64EncodedString())
+        }
+        return try await HTTPClient.shared.execute(request)
+    }
+
+    func testNoOrWrongCredentialsGet401WithoutDetailRightOnes200HealthAndReadinessStayOpen() async throws {
+        let access = AdminAccess(users: ["alice": Self.pythonHash, "bob": try Self.htpasswdHash("bobs secret")])
+        let routes = AdminRoutes(health: { true }, readiness: { (true, "") }, metrics: { "probe_success 1\n" },
+                                 status: { Array("{}".utf8) }, access: access)
+        let server = AdminServer(listen: ListenAddress(host: "127.0.0.1", port: 0), routes: routes)
+        try await server.start()
+        let bound = await server.boundPort
+        let port = try XCTUnwrap(bound)
+
+        var refusals: [String] = []
+        for (user, password) in [(nil, nil), ("alice", "wrong"), ("alice", ""), ("mallory", Self.password), ("bob", Self.password)] as [(String?, String?)] {
+            for path in ["/status", "/metrics", "/", "/nope"] {
+                let response = try await Self.get(port, path, user: user, password: password)
+                XCTAssertEqual(response.status, 401, "\(user ?? "-") \(path)")
+                XCTAssertEqual(response.headers["WWW-Authenticate"], "Basic realm=\"probe-agent\", charset=\"UTF-8\"")
+                refusals.append(String(decoding: response.body, as: UTF8.self))
+            }
+        }
+        XCTAssertEqual(Set(refusals), ["Unauthorized\n"], "the same answer whatever was wrong")
+        var response = try await Self.get(port, "/status", user: "alice", password: Self.password)
+        XCTAssertEqual(response.status, 200)
+        response = try await Self.get(port, "/metrics", user: "bob", password: "bobs secret")
+        XCTAssertEqual(response.status, 200)
+        for path in ["/healthz", "/readyz"] {
+            response = try await Self.get(port, path)
+            XCTAssertEqual(response.status, 200, path)
+        }
+        // A reload that drops the users opens the endpoints again.
+        access.update(users: [:])
+        response = try await Self.get(port, "/status")
+        XCTAssertEqual(response.status, 200)
+        await server.stop()
+    }
+
+    func testConfigRefusesWhatIsNotABcryptHashWithoutEchoingIt() {
+        let errors = ConfigFixture.errors("""
+            admin:
+              listen: 127.0.0.1:9464
+              basic_auth_users:
+                alice: plain-password-here
+                bob: \(Self.pythonHash)
+              history: 0
+              trace_url: http://jaeger.example/trace/
+            targets:
+              - name: a
+                url: http://127.0.0.1:1/
+            """)
+        let text = errors.joined(separator: "\n")
+        XCTAssertTrue(text.contains("admin.basic_auth_users.alice"), text)
+        XCTAssertTrue(text.contains("is not a bcrypt hash"), text)
+        XCTAssertFalse(text.contains("plain-password-here"), text)
+        XCTAssertFalse(text.contains("admin.basic_auth_users.bob"), text)
+        XCTAssertTrue(text.contains("admin.history"), text)
+        XCTAssertTrue(text.contains("admin.trace_url") && text.contains("{trace_id}"), text)
+    }
+}
