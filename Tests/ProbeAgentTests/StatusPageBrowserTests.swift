@@ -1,0 +1,203 @@
+import Foundation
+import HTTPClient
+import TestSupport
+import XCTest
+
+/// The status page of the real daemon, in a real headless browser (Debian's chromium, installed by
+/// scripts/test) and over plain HTTP without script: healthy, alive, degraded and down targets, a
+/// target that restarts, one whose URL carries secrets.
+final class StatusPageBrowserTests: XCTestCase {
+    static let history = 6
+    static let traceURL = "http://traces.example/trace/{trace_id}"
+    static let artifacts = ConfigFixture.repositoryRoot.appendingPathComponent(".build/test-artifacts/StatusPageBrowserTests")
+
+    /// The states each target must settle in.
+    static let expected = ["healthy": "up", "alive": "up", "degraded": "degraded", "down": "down", "restarting": "up", "secret": "up"]
+
+    func testPageInChromiumAndOverPlainHTTPShowsEveryTargetHistoryTraceLinksAndARestart() async throws {
+        var peer = try FixtureServer(script: "http_server.py", args: ["{port}", "--instance", "i-1"])
+        defer { peer.stop() }
+        let closed = try freeLoopbackPort()
+        let port = peer.port
+        let agent = try RunningAgent(config: """
+            admin:
+              listen: {admin}
+              history: \(Self.history)
+              trace_url: \(Self.traceURL)
+            log_level: info
+            defaults:
+              interval: 1s
+              timeout: 800ms
+              failure_threshold: 2
+            targets:
+              - {name: healthy, kind: http, url: "http://127.0.0.1:\(port)/status/200"}
+              - {name: alive, kind: http, url: "http://127.0.0.1:\(port)/status/401"}
+              - name: degraded
+                kind: http
+                url: http://127.0.0.1:\(port)/status/401
+                auth: {type: bearer, token: not-the-right-one}
+              - {name: down, kind: http, url: "http://127.0.0.1:\(closed)/"}
+              - name: restarting
+                kind: http
+                url: http://127.0.0.1:\(port)/instance
+                interval: 2s
+                restart_detection:
+                  - header: X-Instance-Id
+              - {name: secret, kind: http, url: "http://user:hunter2@127.0.0.1:\(port)/status/200?token=s3cret-value&version=1"}
+            """)
+        try await agent.waitFor("every target's history full and in its state", timeout: 40) {
+            guard let status = try? await Self.history(agent) else { return false }
+            return Self.expected.allSatisfy { name, state in
+                status[name]?.state == state && (name == "restarting" ? status[name]!.probes.count >= 2 : status[name]!.probes.count == Self.history)
+            }
+        }
+        peer = try peer.restarted(args: ["{port}", "--instance", "i-2"])
+        try await agent.waitFor("the restart", timeout: 20) {
+            (try? await Self.history(agent))?["restarting"]?.events.contains { $0["type"] as? String == "restart" } == true
+        }
+
+        // History bound: never more than admin.history, long after more probes than that ran.
+        let before = try await Self.history(agent)
+        for (name, target) in before where name != "restarting" {
+            XCTAssertEqual(target.probes.count, Self.history, name)
+        }
+
+        let dom = try await runChromium(["--dump-dom", agent.adminURL + "/"])
+        let after = try await Self.history(agent)
+        let plain = try await agent.get("/").1
+        for (source, html) in [("chromium", dom), ("plain HTTP", plain)] {
+            let rows = Self.rows(html)
+            XCTAssertEqual(Set(rows.keys), Set(Self.expected.keys), source)
+            for (name, state) in Self.expected {
+                XCTAssertEqual(rows[name]?.state, state, "\(source): \(name)")
+                let marks = rows[name]?.marks ?? -1
+                let kept = [before[name]?.probes.count ?? 0, after[name]?.probes.count ?? 0]
+                XCTAssertTrue((kept.min()!...kept.max()!).contains(marks), "\(source): \(name) has \(marks) marks, kept \(kept)")
+            }
+            // Every failed probe's mark links to its own trace, and that trace is the probe's in /status.
+            let downRow = try XCTUnwrap(rows["down"]?.html)
+            let links = Self.traceLinks(downRow)
+            XCTAssertFalse(links.isEmpty, source)
+            let downTraces = Set((before["down"]?.probes ?? []) + (after["down"]?.probes ?? []))
+            for (markID, linkID) in links {
+                XCTAssertEqual(markID, linkID, source)
+                XCTAssertTrue(downTraces.contains(markID), "\(source): \(markID) is a probe of down")
+            }
+            XCTAssertTrue(rows["restarting"]?.html.contains("class=\"m healthy r\"") == true, "\(source): restart mark on the strip")
+            for secret in ["hunter2", "s3cret-value", "not-the-right-one"] { XCTAssertFalse(html.contains(secret), "\(source): \(secret)") }
+        }
+
+        let targetDOM = try await runChromium(["--dump-dom", agent.adminURL + "/targets/restarting"])
+        let targetPlain = try await agent.get("/targets/restarting").1
+        for (source, html) in [("chromium", targetDOM), ("plain HTTP", targetPlain)] {
+            XCTAssertTrue(html.contains("data-event=\"restart\""), source)
+            XCTAssertTrue(html.contains("X-Instance-Id"), "\(source): the evidence")
+            XCTAssertTrue(html.contains("data-event=\"state_change\""), source)
+        }
+        let secretPage = try await agent.get("/targets/secret").1 + (try await agent.get("/status?history=100").1)
+        for secret in ["hunter2", "s3cret-value", "not-the-right-one"] { XCTAssertFalse(secretPage.contains(secret), secret) }
+        XCTAssertTrue(secretPage.contains("REDACTED:REDACTED@127.0.0.1"))
+
+        // Screenshots: laptop in light, phone in dark; the first must show more than a blank page.
+        try FileManager.default.createDirectory(at: Self.artifacts, withIntermediateDirectories: true)
+        let laptop = Self.artifacts.appendingPathComponent("status-laptop-light.png").path
+        let phone = Self.artifacts.appendingPathComponent("status-phone-dark.png").path
+        _ = try await runChromium(["--window-size=1366,900", "--screenshot=\(laptop)", agent.adminURL + "/"])
+        _ = try await runChromium(["--window-size=390,844", "--force-dark-mode", "--blink-settings=preferredColorScheme=0",
+                             "--screenshot=\(phone)", agent.adminURL + "/"])
+        for path in [laptop, phone] {
+            let measure = try await runProcess(ConfigFixture.repositoryRoot.appendingPathComponent(".venv/bin/python3").path,
+                                         [ConfigFixture.repositoryRoot.appendingPathComponent("Tests/Fixtures/png_nonblank.py").path, path])
+            let fields = measure.split(separator: " ").compactMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+            XCTAssertEqual(fields.count, 3, measure)
+            XCTAssertGreaterThan(fields.last ?? 0, 8, "\(path) looks blank: \(measure)")
+        }
+    }
+
+    // MARK: - Reading the page
+
+    struct Row {
+        var state: String
+        var marks: Int
+        var html: String
+    }
+
+    /// Each `<tr class="target" …>` row by target name.
+    static func rows(_ html: String) -> [String: Row] {
+        var rows: [String: Row] = [:]
+        for chunk in html.components(separatedBy: "<tr class=\"target\" ").dropFirst() {
+            let row = chunk.components(separatedBy: "</tr>")[0]
+            guard let name = attribute("data-target", in: row), let state = attribute("data-state", in: row) else { continue }
+            let marks = row.components(separatedBy: "role=\"listitem\" data-health=").count - 1
+            rows[name] = Row(state: state, marks: marks, html: row)
+        }
+        return rows
+    }
+
+    static func attribute(_ name: String, in html: String) -> String? {
+        guard let start = html.range(of: "\(name)=\"") else { return nil }
+        return String(html[start.upperBound...].prefix { $0 != "\"" })
+    }
+
+    /// (the mark's trace id, the trace id in its link) for every linked mark of a failed probe.
+    static func traceLinks(_ row: String) -> [(String, String)] {
+        let prefix = traceURL.replacingOccurrences(of: "{trace_id}", with: "")
+        return row.components(separatedBy: "<a class=\"m ").dropFirst().compactMap { mark in
+            let tag = mark.prefix { $0 != ">" }
+            guard tag.hasPrefix("unreachable") || tag.hasPrefix("unhealthy"),
+                  let id = attribute("data-trace-id", in: String(tag)), let href = attribute("href", in: String(tag)),
+                  href.hasPrefix(prefix) else { return nil }
+            return (id, String(href.dropFirst(prefix.count)))
+        }
+    }
+
+    struct TargetHistory {
+        var state: String
+        var probes: [String]
+        var events: [[String: Any]]
+    }
+
+    static func history(_ agent: RunningAgent) async throws -> [String: TargetHistory] {
+        let (_, body) = try await agent.get("/status?history=1000")
+        let object = try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any]
+        var result: [String: TargetHistory] = [:]
+        for target in object?["targets"] as? [[String: Any]] ?? [] {
+            guard let name = target["name"] as? String else { continue }
+            result[name] = TargetHistory(state: target["state"] as? String ?? "",
+                                         probes: (target["history"] as? [[String: Any]] ?? []).compactMap { $0["trace_id"] as? String },
+                                         events: target["events"] as? [[String: Any]] ?? [])
+        }
+        return result
+    }
+
+    // MARK: - Processes
+
+    /// Headless chromium with a profile of its own; its standard output (the DOM for `--dump-dom`).
+    func runChromium(_ arguments: [String]) async throws -> String {
+        let profile = FileManager.default.temporaryDirectory.appendingPathComponent("chromium-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: profile) }
+        return try await runProcess("/usr/bin/chromium", ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                                                    "--no-first-run", "--user-data-dir=\(profile.path)", "--hide-scrollbars"] + arguments,
+                              timeout: 90)
+    }
+
+    /// Runs a program to its end (killed after `timeout` seconds); its standard output.
+    func runProcess(_ path: String, _ arguments: [String], timeout: TimeInterval = 30) async throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = arguments
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let reader = Task.detached { out.fileHandleForReading.readDataToEndOfFile() }
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning, Date() < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            throw FixtureError("\(path) did not finish within \(Int(timeout)) s")
+        }
+        return String(decoding: await reader.value, as: UTF8.self)
+    }
+}
