@@ -102,4 +102,41 @@ final class AdminAccessTests: XCTestCase {
         XCTAssertTrue(text.contains("admin.history"), text)
         XCTAssertTrue(text.contains("admin.trace_url") && text.contains("{trace_id}"), text)
     }
+
+    func testTLSWithAClientCARefusesAClientWithoutACertificate() async throws {
+        let server = try SelfSignedCertificate.make()
+        let client = try SelfSignedCertificate.make()
+        let stranger = try SelfSignedCertificate.make()
+        defer { server.remove(); client.remove(); stranger.remove() }
+        let context = try AdminTLS.context(AdminTLSSettings(certFile: server.certFile, keyFile: server.keyFile,
+                                                            clientCAFile: client.certFile))
+        let routes = AdminRoutes(health: { true }, readiness: { (true, "") }, metrics: { "" }, status: { Array("{}".utf8) },
+                                 access: AdminAccess(users: ["alice": Self.pythonHash]))
+        let admin = AdminServer(listen: ListenAddress(host: "127.0.0.1", port: 0), routes: routes, tls: context)
+        try await admin.start()
+        let bound = await admin.boundPort
+        let port = try XCTUnwrap(bound)
+        func get(_ path: String, scheme: String = "https", certificate: SelfSignedCertificate?) async -> Result<Int, any Error> {
+            var request = HTTPRequest(url: "\(scheme)://127.0.0.1:\(port)\(path)", timeout: .seconds(5))
+            request.tls = TLSOptions(caFile: server.certFile, clientCertFile: certificate?.certFile, clientKeyFile: certificate?.keyFile)
+            request.headers.add("Authorization", "Basic " + Data("alice:\(Self.password)".utf8).base64EncodedString())
+            do { return .success(try await HTTPClient.shared.execute(request).status) } catch { return .failure(error) }
+        }
+        for path in ["/status", "/healthz"] {
+            if case .success(let status) = await get(path, certificate: nil) { XCTFail("\(path) without a client certificate: \(status)") }
+            if case .success(let status) = await get(path, certificate: stranger) { XCTFail("\(path) with another CA's certificate: \(status)") }
+        }
+        if case .success(let status) = await get("/status", scheme: "http", certificate: nil) { XCTFail("plain HTTP: \(status)") }
+        let accepted = await get("/status", certificate: client)
+        XCTAssertEqual(try accepted.get(), 200)
+        await admin.stop()
+    }
+
+    func testTLSFilesThatCannotBeLoadedAreAClearError() throws {
+        let certificate = try SelfSignedCertificate.make()
+        defer { certificate.remove() }
+        XCTAssertThrowsError(try AdminTLS.context(AdminTLSSettings(certFile: certificate.keyFile, keyFile: certificate.keyFile))) {
+            XCTAssertTrue("\($0)".hasPrefix("admin.tls"), "\($0)")
+        }
+    }
 }

@@ -114,6 +114,44 @@ final class StatusPageBrowserTests: XCTestCase {
         }
     }
 
+    /// Under failure-biased sampling at ratio 0 only failing probes' traces are exported: the
+    /// history says which, and the page links those and marks the others sampled out.
+    func testSampledOutProbesAreMarkedAndNotLinked() async throws {
+        let peer = try FixtureServer(script: "http_server.py", args: ["{port}"])
+        defer { peer.stop() }
+        let closed = try freeLoopbackPort()
+        let spans = ProbeSpanFile()
+        let agent = try RunningAgent(config: """
+            admin:
+              listen: {admin}
+              trace_url: \(Self.traceURL)
+            defaults: {interval: 1s, timeout: 800ms}
+            exporter:
+              file: \(spans.path)
+              sampling: {mode: failure_biased, ratio: 0}
+            targets:
+              - {name: fine, kind: http, url: "http://127.0.0.1:\(peer.port)/status/200"}
+              - {name: broken, kind: http, url: "http://127.0.0.1:\(closed)/"}
+            """)
+        var sampled: [String: [Bool]] = [:]
+        try await agent.waitFor("three probes each", timeout: 30) {
+            guard let (_, body) = try? await agent.get("/status?history=10"),
+                  let object = try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any] else { return false }
+            for target in object["targets"] as? [[String: Any]] ?? [] {
+                sampled[target["name"] as? String ?? ""] = (target["history"] as? [[String: Any]] ?? []).compactMap { $0["sampled"] as? Bool }
+            }
+            return sampled.values.count == 2 && sampled.values.allSatisfy { $0.count >= 3 }
+        }
+        XCTAssertEqual(Set(sampled["broken"]!), [true], "every failing probe's trace is kept")
+        XCTAssertLessThanOrEqual(sampled["fine"]!.filter { $0 }.count, 1, "only the state change's probe is kept: \(sampled["fine"]!)")
+        let rows = Self.rows(try await agent.get("/").1)
+        let fine = try XCTUnwrap(rows["fine"]?.html)
+        XCTAssertTrue(fine.contains("<span class=\"m healthy so\""))
+        XCTAssertTrue(fine.contains("sampled out"))
+        XCTAssertFalse(try XCTUnwrap(rows["broken"]?.html).contains(" so\""))
+        XCTAssertFalse(Self.traceLinks(try XCTUnwrap(rows["broken"]?.html)).isEmpty)
+    }
+
     // MARK: - Reading the page
 
     struct Row {

@@ -113,7 +113,8 @@ final class Agent: Sendable {
             _exit(128 + signal)
         })
         telemetry.start()
-        let admin = AdminServer(listen: state.withLock { $0.config.admin.listen }, routes: adminRoutes())
+        let adminSettings = state.withLock { $0.config.admin }
+        let admin = AdminServer(listen: adminSettings.listen, routes: adminRoutes(), tls: try adminSettings.tls.map(AdminTLS.context))
         try await admin.start()
         await applyTargets()
         let config = state.withLock { $0.config }
