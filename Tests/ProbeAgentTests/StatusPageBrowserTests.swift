@@ -152,6 +152,58 @@ final class StatusPageBrowserTests: XCTestCase {
         XCTAssertFalse(Self.traceLinks(try XCTUnwrap(rows["broken"]?.html)).isEmpty)
     }
 
+    /// SIGHUP: an unchanged target keeps its history, a changed one starts over, and the reload's
+    /// `admin.history` and `admin.basic_auth_users` take effect.
+    func testHistorySurvivesSIGHUPForUnchangedTargetsAndTheReloadsAdminSettingsApply() async throws {
+        let peer = try FixtureServer(script: "http_server.py", args: ["{port}"])
+        defer { peer.stop() }
+        func config(history: Int, changedInterval: String, users: String = "") -> String {
+            """
+            admin:
+              listen: {admin}
+              history: \(history)
+            \(users)
+            defaults: {interval: 1s, timeout: 800ms}
+            targets:
+              - {name: kept, kind: http, url: "http://127.0.0.1:\(peer.port)/status/200"}
+              - {name: changed, kind: http, url: "http://127.0.0.1:\(peer.port)/status/200", interval: \(changedInterval)}
+            """
+        }
+        let agent = try RunningAgent(config: config(history: 50, changedInterval: "1s"))
+        try await agent.waitFor("four probes each", timeout: 30) {
+            guard let history = try? await Self.history(agent) else { return false }
+            return history["kept"].map { $0.probes.count >= 4 } == true && history["changed"].map { $0.probes.count >= 4 } == true
+        }
+        let before = try await Self.history(agent)
+        let users = "  basic_auth_users: {alice: \"\(AdminAccessTests.pythonHash)\"}"
+        try agent.rewriteConfig(config(history: 50, changedInterval: "2s", users: users))
+        agent.signal(SIGHUP)
+        try await agent.waitForLog("config reloaded")
+        let (status, _) = try await agent.get("/status")
+        XCTAssertEqual(status, 401, "the reload's users apply")
+        var after = try await Self.authorizedHistory(agent)
+        let kept = try XCTUnwrap(after["kept"])
+        XCTAssertEqual(Array(kept.prefix(before["kept"]!.probes.count)), before["kept"]!.probes,
+                       "the unchanged target keeps every probe from before the reload")
+        XCTAssertFalse(Set(before["changed"]!.probes).contains(try XCTUnwrap(after["changed"]).first ?? ""), "a changed target starts over")
+
+        try agent.rewriteConfig(config(history: 3, changedInterval: "2s", users: users))
+        agent.signal(SIGHUP)
+        try await agent.waitFor("the second reload") { agent.log.components(separatedBy: "config reloaded").count == 3 }
+        after = try await Self.authorizedHistory(agent)
+        XCTAssertEqual(after["kept"]?.count, 3, "the reload's admin.history")
+    }
+
+    static func authorizedHistory(_ agent: RunningAgent) async throws -> [String: [String]] {
+        var request = HTTPRequest(url: agent.adminURL + "/status?history=100", timeout: .seconds(5))
+        request.headers.add("Authorization", "Basic " + Data("alice:\(AdminAccessTests.password)".utf8).base64EncodedString())
+        let body = try await HTTPClient.shared.execute(request).body
+        let targets = (try JSONSerialization.jsonObject(with: Data(body)) as? [String: Any])?["targets"] as? [[String: Any]] ?? []
+        return Dictionary(uniqueKeysWithValues: targets.map {
+            ($0["name"] as? String ?? "", ($0["history"] as? [[String: Any]] ?? []).compactMap { $0["trace_id"] as? String })
+        })
+    }
+
     // MARK: - Reading the page
 
     struct Row {
