@@ -1,5 +1,6 @@
 import NIOCore
 import NIOHTTP1
+import OTLPExporter
 
 /// What the admin endpoints show. Each closure reads a snapshot; none may wait on a probe.
 struct AdminRoutes: Sendable {
@@ -115,6 +116,7 @@ struct AdminResponse: Sendable {
     var body: ByteBuffer
     var allow: String?
     var wwwAuthenticate: String?
+    var contentEncoding: String?
 
     static func text(_ status: HTTPResponseStatus, _ text: String) -> AdminResponse {
         AdminResponse(status: status, contentType: "text/plain; charset=utf-8", body: ByteBuffer(string: text))
@@ -122,6 +124,18 @@ struct AdminResponse: Sendable {
 
     static func html(_ html: String) -> AdminResponse {
         AdminResponse(status: .ok, contentType: "text/html; charset=utf-8", body: ByteBuffer(string: html))
+    }
+
+    /// Gzipped when the client takes gzip and the body is a page or JSON worth it: a fleet's status
+    /// page is megabytes of repetitive markup.
+    func compressed(acceptEncoding: String) -> AdminResponse {
+        guard acceptEncoding.lowercased().contains("gzip"), body.readableBytes >= 1024,
+              contentType.hasPrefix("text/html") || contentType.hasPrefix("application/json"),
+              let gzipped = try? Gzip.compress(Array(body.readableBytesView)) else { return self }
+        var response = self
+        response.body = ByteBuffer(bytes: gzipped)
+        response.contentEncoding = "gzip"
+        return response
     }
 
     /// Wrong or missing credentials: no detail of which.
@@ -182,11 +196,13 @@ final class AdminHTTPHandler: ChannelInboundHandler {
         let (routes, counters) = (self.routes, self.counters)
         let path = AdminRoutes.routePath(head.uri)
         let authorization = head.headers.first(name: "authorization")
+        let acceptEncoding = head.headers["accept-encoding"].joined(separator: ",")
         counters.answersPending.add(1, ordering: .relaxed)
         context.eventLoop.makeFutureWithTask {
             // Off the loop: a bcrypt check takes tens of milliseconds.
             guard routes.access.allows(path: path, authorization: authorization) else { return AdminResponse.unauthorized }
             return await routes.respond(method: head.method, path: path, query: AdminRoutes.query(head.uri))
+                .compressed(acceptEncoding: acceptEncoding)
         }
             .assumeIsolated()
             .whenSuccess { response in
@@ -203,6 +219,10 @@ final class AdminHTTPHandler: ChannelInboundHandler {
         headers.add(name: "Cache-Control", value: "no-store")
         if let allow = response.allow { headers.add(name: "Allow", value: allow) }
         if let challenge = response.wwwAuthenticate { headers.add(name: "WWW-Authenticate", value: challenge) }
+        if let encoding = response.contentEncoding {
+            headers.add(name: "Content-Encoding", value: encoding)
+            headers.add(name: "Vary", value: "Accept-Encoding")
+        }
         if close {
             headers.add(name: "Connection", value: "close")
         } else if request.version == .http1_0 {
