@@ -139,4 +139,24 @@ final class AdminAccessTests: XCTestCase {
             XCTAssertTrue("\($0)".hasPrefix("admin.tls"), "\($0)")
         }
     }
+
+    func testAdminSettingsLoad() throws {
+        let config = try ConfigFixture.parse("""
+            admin:
+              listen: 127.0.0.1:9464
+              history: 30
+              group_by: team
+              trace_url: "http://grafana.example/explore?panes={%22a%22:{%22query%22:%22{trace_id}%22}}"
+              basic_auth_users: {alice: "\(Self.pythonHash)"}
+            targets:
+              - name: a
+                url: http://127.0.0.1:1/
+            """)
+        XCTAssertEqual(config.admin.history, 30)
+        XCTAssertEqual(config.admin.groupBy, "team")
+        XCTAssertEqual(config.admin.traceURL, "http://grafana.example/explore?panes={%22a%22:{%22query%22:%22{trace_id}%22}}")
+        XCTAssertEqual(config.admin.basicAuthUsers, ["alice": Self.pythonHash])
+        XCTAssertNil(config.admin.tls)
+        XCTAssertEqual(try ConfigFixture.parse("targets: [{name: a, url: \"http://127.0.0.1:1/\"}]").admin.history, 120)
+    }
 }

@@ -89,4 +89,14 @@ final class StatusHistoryTests: XCTestCase {
         XCTAssertEqual(book.entries["a"]?.history.count, 4)
         XCTAssertEqual(book.entries["a"]?.history.probes.last?.atUnixNano, 1_790_000_009_000_000_000)
     }
+
+    func testHistoryTimesAreWrittenLikeTheRestOfStatus() {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        for nanos: UInt64 in [0, 1_790_000_000_007_000_000, 1_790_000_000_070_000_000, 1_799_999_999_123_000_000, 951_782_400_000_000_000] {
+            XCTAssertEqual(UTCTime.iso8601(nanos, milliseconds: true), TargetBook.iso8601(nanos, formatter))
+        }
+        XCTAssertEqual(UTCTime.iso8601(951_782_400_000_000_000), "2000-02-29T00:00:00Z")
+        XCTAssertEqual(UTCTime.clock(951_782_400_000_000_000 + 3_723_000_000_000), "01:02:03Z")
+    }
 }

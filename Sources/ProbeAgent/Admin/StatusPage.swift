@@ -1,11 +1,6 @@
 import HTTPClient
 import ProbeLogic
 import Tracing
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// What the status page shows beyond the targets themselves (from `admin:` and `discovery:`).
 struct StatusPageSettings: Sendable, Equatable {
@@ -348,26 +343,9 @@ struct StatusPage {
 
     private static func coordinate(_ value: Double) -> String { format1(value) }
 
-    /// `HH:MM:SS` UTC (tooltips; the page says its time zone in the header).
-    static func clock(_ unixNano: UInt64) -> String {
-        let t = brokenDown(unixNano)
-        return "\(pad(t.tm_hour)):\(pad(t.tm_min)):\(pad(t.tm_sec))Z"
-    }
+    static func clock(_ unixNano: UInt64) -> String { UTCTime.clock(unixNano) }
 
-    /// `YYYY-MM-DDTHH:MM:SSZ`.
-    static func isoTime(_ unixNano: UInt64) -> String {
-        let t = brokenDown(unixNano)
-        return "\(t.tm_year + 1900)-\(pad(t.tm_mon + 1))-\(pad(t.tm_mday))T\(pad(t.tm_hour)):\(pad(t.tm_min)):\(pad(t.tm_sec))Z"
-    }
-
-    private static func brokenDown(_ unixNano: UInt64) -> tm {
-        var seconds = time_t(unixNano / 1_000_000_000)
-        var result = tm()
-        gmtime_r(&seconds, &result)
-        return result
-    }
-
-    private static func pad(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
+    static func isoTime(_ unixNano: UInt64) -> String { UTCTime.iso8601(unixNano) }
 
     // MARK: - Document
 

@@ -188,9 +188,9 @@ final class TargetBook: Sendable {
             }
             if history > 0 {
                 let probes = e.history.last(history)
-                object["history"] = probes.map { Self.historyObject($0, formatter) }
+                object["history"] = probes.map(Self.historyObject)
                 let oldest = probes.first?.atUnixNano ?? .max
-                object["events"] = e.history.events.filter { $0.atUnixNano >= oldest }.map { Self.eventObject($0, formatter) }
+                object["events"] = e.history.events.filter { $0.atUnixNano >= oldest }.map(Self.eventObject)
             }
             return object
         }
@@ -199,9 +199,9 @@ final class TargetBook: Sendable {
         return Array((try? JSONSerialization.data(withJSONObject: document, options: [.sortedKeys])) ?? Data("{}".utf8))
     }
 
-    static func historyObject(_ probe: ProbeRecord, _ formatter: ISO8601DateFormatter) -> [String: Any] {
+    static func historyObject(_ probe: ProbeRecord) -> [String: Any] {
         var object: [String: Any] = [
-            "time": iso8601(probe.atUnixNano, formatter), "health_status": probe.health.rawValue,
+            "time": UTCTime.iso8601(probe.atUnixNano, milliseconds: true), "health_status": probe.health.rawValue,
             "duration_seconds": Double(probe.durationSeconds), "trace_id": probe.traceID.hex, "sampled": probe.sampled,
         ]
         if probe.httpStatus != 0 { object["http_status_code"] = Int(probe.httpStatus) }
@@ -211,8 +211,8 @@ final class TargetBook: Sendable {
         return object
     }
 
-    static func eventObject(_ event: TargetEvent, _ formatter: ISO8601DateFormatter) -> [String: Any] {
-        var object: [String: Any] = ["time": iso8601(event.atUnixNano, formatter), "trace_id": event.traceID.hex,
+    static func eventObject(_ event: TargetEvent) -> [String: Any] {
+        var object: [String: Any] = ["time": UTCTime.iso8601(event.atUnixNano, milliseconds: true), "trace_id": event.traceID.hex,
                                      "sampled": event.sampled]
         switch event.kind {
         case .stateChange(let from, let to):
