@@ -67,6 +67,7 @@ struct ProbeHistory {
 
     mutating func append(_ record: ProbeRecord, events new: [TargetEvent]) {
         if records.count < limit {
+            if records.isEmpty { records.reserveCapacity(limit) }  // no growth slack: the ring is filled to its limit
             records.append(record)
         } else {
             records[next] = record
