@@ -111,8 +111,8 @@ final class AdminAccessTests: XCTestCase {
         let context = try AdminTLS.context(AdminTLSSettings(certFile: server.certFile, keyFile: server.keyFile,
                                                             clientCAFile: client.certFile))
         let routes = AdminRoutes(health: { true }, readiness: { (true, "") }, metrics: { "" }, status: { Array("{}".utf8) },
-                                 access: AdminAccess(users: ["alice": Self.pythonHash]))
-        let admin = AdminServer(listen: ListenAddress(host: "127.0.0.1", port: 0), routes: routes, tls: context)
+                                 access: AdminAccess(users: ["alice": Self.pythonHash], tls: context))
+        let admin = AdminServer(listen: ListenAddress(host: "127.0.0.1", port: 0), routes: routes)
         try await admin.start()
         let bound = await admin.boundPort
         let port = try XCTUnwrap(bound)
@@ -158,5 +158,36 @@ final class AdminAccessTests: XCTestCase {
         XCTAssertEqual(config.admin.basicAuthUsers, ["alice": Self.pythonHash])
         XCTAssertNil(config.admin.tls)
         XCTAssertEqual(try ConfigFixture.parse("targets: [{name: a, url: \"http://127.0.0.1:1/\"}]").admin.history, 120)
+    }
+
+    /// The daemon serves its admin endpoints with `admin.tls` and `admin.basic_auth_users` as configured.
+    func testDaemonServesTheAdminEndpointsOverTLSWithBasicAuth() async throws {
+        let server = try SelfSignedCertificate.make()
+        let client = try SelfSignedCertificate.make()
+        defer { server.remove(); client.remove() }
+        let agent = try RunningAgent(config: """
+            admin:
+              listen: {admin}
+              basic_auth_users: {alice: "\(Self.pythonHash)"}
+              tls: {cert_file: \(server.certFile), key_file: \(server.keyFile), client_ca_file: \(client.certFile)}
+            targets:
+              - {name: a, kind: http, url: "http://127.0.0.1:\(try freeLoopbackPort())/"}
+            """)
+        let https = agent.adminURL.replacingOccurrences(of: "http://", with: "https://")
+        func get(_ path: String, certificate: SelfSignedCertificate?, password: String?) async -> Int? {
+            var request = HTTPRequest(url: https + path, timeout: .seconds(5))
+            request.tls = TLSOptions(caFile: server.certFile, clientCertFile: certificate?.certFile, clientKeyFile: certificate?.keyFile)
+            if let password { request.headers.add("Authorization", "Basic " + Data("alice:\(password)".utf8).base64EncodedString()) }
+            return try? await HTTPClient.shared.execute(request).status
+        }
+        try await agent.waitFor("the admin listener") { await get("/healthz", certificate: client, password: nil) == 200 }
+        let withoutCertificate = await get("/status", certificate: nil, password: Self.password)
+        XCTAssertNil(withoutCertificate, "no client certificate: no answer at all")
+        let withoutPassword = await get("/status", certificate: client, password: nil)
+        XCTAssertEqual(withoutPassword, 401)
+        let wrongPassword = await get("/", certificate: client, password: "nope")
+        XCTAssertEqual(wrongPassword, 401)
+        let right = await get("/", certificate: client, password: Self.password)
+        XCTAssertEqual(right, 200)
     }
 }

@@ -1,11 +1,16 @@
 import CCrypt
 import Foundation
+import NIOSSL
 import Synchronization
 
-/// Who may read the admin endpoints (`admin.basic_auth_users`, as in Prometheus' exporter-toolkit
-/// web config): HTTP Basic with bcrypt-hashed passwords. `/healthz` and `/readyz` stay open, for
-/// the orchestrator's probes. With no users configured everything is open.
+/// Who may read the admin endpoints, as Prometheus' exporter-toolkit web config has it: `tls`
+/// (`admin.tls`: HTTPS, and with a client CA only clients with a certificate it signed; every
+/// listener the agent opens for the endpoints, a reload's too, starts with it) and HTTP Basic with
+/// bcrypt-hashed passwords (`admin.basic_auth_users`). `/healthz` and `/readyz` need no password,
+/// for the orchestrator's probes. With no users configured every path is open.
 final class AdminAccess: Sendable {
+    let tls: NIOSSLContext?
+
     static let openPaths: Set<String> = ["/healthz", "/readyz"]
     /// How many verified credentials are remembered: bcrypt is meant to be slow (tens of ms at
     /// cost 10), a page that refreshes every few seconds should not pay it each time.
@@ -18,8 +23,9 @@ final class AdminAccess: Sendable {
 
     private let state: Mutex<State>
 
-    init(users: [String: String] = [:]) {
+    init(users: [String: String] = [:], tls: NIOSSLContext? = nil) {
         state = Mutex(State(users: users))
+        self.tls = tls
     }
 
     /// A reload's users; what was verified against the old hashes is forgotten.

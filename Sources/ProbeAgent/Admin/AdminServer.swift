@@ -32,15 +32,12 @@ enum AdminLimits {
 actor AdminServer {
     let listen: ListenAddress
     private let routes: AdminRoutes
-    /// `admin.tls`: every connection starts with a TLS handshake.
-    private let tls: NIOSSLContext?
     private let counters = AdminServerCounters()
     private var running: (group: MultiThreadedEventLoopGroup, channel: any Channel)?
 
-    init(listen: ListenAddress, routes: AdminRoutes, tls: NIOSSLContext? = nil) {
+    init(listen: ListenAddress, routes: AdminRoutes) {
         self.listen = listen
         self.routes = routes
-        self.tls = tls
     }
 
     /// Returns once the socket is listening; throws `AdminServerError` when it cannot be (port in use, bad address).
@@ -53,7 +50,7 @@ actor AdminServer {
             throw AdminServerError(address: listen, reason: "\(error)")
         }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        let (routes, counters, tls) = (self.routes, self.counters, self.tls)
+        let (routes, counters) = (self.routes, self.counters)
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -65,7 +62,7 @@ actor AdminServer {
                 counters.connections.add(1, ordering: .relaxed)
                 channel.closeFuture.whenComplete { _ in counters.connections.subtract(1, ordering: .relaxed) }
                 return channel.eventLoop.makeCompletedFuture {
-                    try Self.addHandlers(to: channel.pipeline.syncOperations, routes: routes, counters: counters, tls: tls)
+                    try Self.addHandlers(to: channel.pipeline.syncOperations, routes: routes, counters: counters)
                 }
             }
         do {
@@ -76,10 +73,11 @@ actor AdminServer {
         }
     }
 
-    /// Every admin connection's pipeline, in order; with `admin.tls` the TLS handler goes first, before the guard.
+    /// Every admin connection's pipeline, in order; with `admin.tls` (`AdminAccess.tls`) the TLS
+    /// handler goes first, before the guard.
     private static func addHandlers(to pipeline: ChannelPipeline.SynchronousOperations, routes: AdminRoutes,
-                                    counters: AdminServerCounters, tls: NIOSSLContext?) throws {
-        if let tls { try pipeline.addHandler(NIOSSLServerHandler(context: tls)) }
+                                    counters: AdminServerCounters) throws {
+        if let tls = routes.access.tls { try pipeline.addHandler(NIOSSLServerHandler(context: tls)) }
         try pipeline.addHandler(AdminConnectionGuard())
         try pipeline.addHandler(HTTPResponseEncoder())
         try pipeline.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)))

@@ -14,8 +14,8 @@ final class Agent: Sendable {
     let logger: Logger
     let telemetry: DaemonTelemetry
     let book = TargetBook()
-    /// `admin.basic_auth_users`, replaced on reload.
-    let adminAccess = AdminAccess()
+    /// `admin.tls` (read at start) and `admin.basic_auth_users` (replaced on reload).
+    let adminAccess: AdminAccess
     let scheduler: Scheduler
     let reloadSuccess: Gauge
     let credentials: OAuthCredentialStore
@@ -61,7 +61,7 @@ final class Agent: Sendable {
                                 credentials: credentials, metrics: metrics),
             book: book, logger: logger, traceKept: TraceKept.rule(telemetry.tracer))
         book.setHistoryLimit(config.admin.history)
-        adminAccess.update(users: config.admin.basicAuthUsers)
+        adminAccess = AdminAccess(users: config.admin.basicAuthUsers, tls: try config.admin.tls.map(AdminTLS.context))
         let book = self.book
         scheduler = Scheduler(
             maxConcurrency: config.scheduler.maxConcurrency,
@@ -113,8 +113,7 @@ final class Agent: Sendable {
             _exit(128 + signal)
         })
         telemetry.start()
-        let adminSettings = state.withLock { $0.config.admin }
-        let admin = AdminServer(listen: adminSettings.listen, routes: adminRoutes(), tls: try adminSettings.tls.map(AdminTLS.context))
+        let admin = AdminServer(listen: state.withLock { $0.config.admin.listen }, routes: adminRoutes())
         try await admin.start()
         await applyTargets()
         let config = state.withLock { $0.config }
