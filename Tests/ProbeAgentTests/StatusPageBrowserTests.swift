@@ -107,7 +107,9 @@ final class StatusPageBrowserTests: XCTestCase {
         _ = try await runChromium(["--window-size=1366,900", "--screenshot=\(laptop)", agent.adminURL + "/"])
         _ = try await runChromium(["--window-size=390,844", "--force-dark-mode", "--blink-settings=preferredColorScheme=0",
                              "--screenshot=\(phone)", agent.adminURL + "/"])
-        for path in [laptop, phone] {
+        let targetPage = Self.artifacts.appendingPathComponent("target-phone-light.png").path
+        _ = try await runChromium(["--window-size=390,844", "--screenshot=\(targetPage)", agent.adminURL + "/targets/restarting"])
+        for path in [laptop, phone, targetPage] {
             let measure = try await runProcess(ConfigFixture.repositoryRoot.appendingPathComponent(".venv/bin/python3").path,
                                          [ConfigFixture.repositoryRoot.appendingPathComponent("Tests/Fixtures/png_nonblank.py").path, path])
             let fields = measure.split(separator: " ").compactMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }

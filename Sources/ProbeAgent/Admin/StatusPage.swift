@@ -387,7 +387,7 @@ struct StatusPage {
         .m.unhealthy{background:var(--bad);height:35%}.m.unreachable{background:var(--bad);height:20%}\
         .m.r{outline:2px solid var(--fg);outline-offset:-1px}.m.so{opacity:.45}\
         .gw{display:block;flex:0 0 3px;height:100%;background:repeating-linear-gradient(var(--fg) 0 3px,transparent 3px 5px)}\
-        .spark{display:block;overflow:visible}.spark polyline{fill:none;stroke:var(--ok);stroke-width:1.5}\
+        .spark{display:block;overflow:visible;max-width:100%;height:auto}.spark polyline{fill:none;stroke:var(--ok);stroke-width:1.5}\
         .spark circle{fill:var(--bad)}.so-label{color:var(--muted);font-style:italic}\
         .event td{background:var(--chip)}.evidence{font-family:ui-monospace,monospace;overflow-wrap:anywhere}\
         .facts{display:grid;grid-template-columns:max-content 1fr;gap:2px 12px}.facts dd{margin:0}.scroll{overflow-x:auto}\
