@@ -6,7 +6,7 @@ import Tracing
 /// run returned).
 enum TraceKept {
     static func rule(_ tracer: Tracer) -> @Sendable (ProbeRun) -> Bool {
-        let failureBiased = tracer.processor as? FailureBiasedSpanProcessor
-        return { run in run.sampled && (failureBiased?.decision(for: run.traceID) ?? true) }
+        let processor = tracer.processor
+        return { run in run.sampled && (processor.decision(for: run.traceID) ?? true) }
     }
 }
