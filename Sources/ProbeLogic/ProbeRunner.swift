@@ -47,6 +47,7 @@ public struct ProbeRunner: Sendable {
             var run = ProbeRun(target: target.name, report: report, step: TargetHealth.Step(health: health),
                                traceID: span.context.traceID, spanID: span.context.spanID,
                                startUnixNano: startUnixNano, duration: ContinuousClock.now - start)
+            run.sampled = span.context.isSampled
             if Task.isCancelled {
                 run.cancelled = true
                 ProbeSpan.recordCancelled(on: span)
@@ -76,6 +77,8 @@ public struct ProbeRun: Sendable {
     public var restart = RestartReading()
     public var traceID: TraceID
     public var spanID: SpanID
+    /// The trace was sampled at its start (a tail sampler may still drop it when the root ends).
+    public var sampled = true
     public var startUnixNano: UInt64
     /// The probe's own time (credentials and prober), without restart documents.
     public var duration: Duration

@@ -36,6 +36,11 @@ public struct TargetHealth: Sendable, Equatable {
     public struct Transition: Sendable, Equatable {
         public var from: State
         public var to: State
+
+        public init(from: State, to: State) {
+            self.from = from
+            self.to = to
+        }
     }
 
     public struct Step: Sendable, Equatable {

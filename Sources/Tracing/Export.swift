@@ -9,10 +9,14 @@ public protocol SpanProcessor: Sendable {
     func onEnd(_ span: SpanData)
     func forceFlush(deadline: ContinuousClock.Instant) async
     func shutdown(deadline: ContinuousClock.Instant) async
+    /// Whether this processor passed on the trace whose local root has ended (a tail sampler's
+    /// decision); nil when it does not decide (it passes on what it gets) or no longer remembers.
+    func decision(for traceID: TraceID) -> Bool?
 }
 
 extension SpanProcessor {
     public func onStart(_ span: Span) {}
+    public func decision(for traceID: TraceID) -> Bool? { nil }
 }
 
 /// Sends batches of spans somewhere (OTLP, a file, the console). Owns retries; must return in bounded time.

@@ -53,6 +53,10 @@ public final class FailureBiasedSpanProcessor: SpanProcessor {
         }
     }
 
+    /// Whether the trace whose local root ended was kept; nil once its decision is forgotten
+    /// (the last `maxPendingTraces` roots are remembered) or before its root ended.
+    public func decision(for traceID: TraceID) -> Bool? { state.withLock { $0.decided.decision(for: traceID) } }
+
     public func onStart(_ span: Span) { next.onStart(span) }
 
     public func onEnd(_ span: SpanData) {

@@ -18,6 +18,7 @@ public final class SwitchableSpanProcessor: SpanProcessor {
 
     public func onStart(_ span: Span) { current.withLock { $0.onStart(span) } }
     public func onEnd(_ span: SpanData) { current.withLock { $0.onEnd(span) } }
+    public func decision(for traceID: TraceID) -> Bool? { current.withLock { $0 }.decision(for: traceID) }
 
     public func forceFlush(deadline: ContinuousClock.Instant) async {
         await current.withLock { $0 }.forceFlush(deadline: deadline)

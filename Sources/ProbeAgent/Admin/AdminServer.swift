@@ -1,6 +1,7 @@
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -72,9 +73,11 @@ actor AdminServer {
         }
     }
 
-    /// Every admin connection's pipeline, in order. (A TLS handler goes first, before the guard.)
+    /// Every admin connection's pipeline, in order; with `admin.tls` (`AdminAccess.tls`) the TLS
+    /// handler goes first, before the guard.
     private static func addHandlers(to pipeline: ChannelPipeline.SynchronousOperations, routes: AdminRoutes,
                                     counters: AdminServerCounters) throws {
+        if let tls = routes.access.tls { try pipeline.addHandler(NIOSSLServerHandler(context: tls)) }
         try pipeline.addHandler(AdminConnectionGuard())
         try pipeline.addHandler(HTTPResponseEncoder())
         try pipeline.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)))

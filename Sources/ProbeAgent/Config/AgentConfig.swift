@@ -25,6 +25,26 @@ struct AgentConfig: Equatable {
 
 struct AdminSettings: Equatable {
     var listen: ListenAddress = ListenAddress(host: "127.0.0.1", port: 9464)
+    /// Probes kept per target for the status page and `/status?history=N`.
+    var history = AdminSettings.defaultHistory
+    /// The label whose values group the status page's rows.
+    var groupBy: String?
+    /// Where a probe's trace is shown: a URL with `{trace_id}` in it.
+    var traceURL: String?
+    /// User name → bcrypt hash; empty: no authentication.
+    var basicAuthUsers: [String: String] = [:]
+    var tls: AdminTLSSettings?
+
+    static let defaultHistory = 120
+    static let maxHistory = 10_000
+}
+
+/// `admin.tls`: the admin endpoints over HTTPS; with `clientCAFile`, only clients with a
+/// certificate it signed get in.
+struct AdminTLSSettings: Equatable {
+    var certFile: String
+    var keyFile: String
+    var clientCAFile: String?
 }
 
 /// `host:port` or `[v6]:port`.

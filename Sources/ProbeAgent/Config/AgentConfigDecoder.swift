@@ -30,7 +30,8 @@ enum AgentConfigDecoder {
 
     static func decodeAdmin(_ node: ConfigNode) -> AdminSettings {
         var admin = AdminSettings()
-        guard let fields = ConfigMapping(node, keys: ["listen"]) else { return admin }
+        guard let fields = ConfigMapping(node, keys: ["listen", "history", "group_by", "trace_url", "basic_auth_users", "tls"])
+        else { return admin }
         if let listen = fields["listen"], let text = listen.text() {
             let port = text.split(separator: ":").last ?? ""
             if let address = ListenAddress(text) { admin.listen = address }
@@ -38,6 +39,11 @@ enum AgentConfigDecoder {
                 listen.report("\"\(text)\": port \(port) is out of range (expected 0 to 65535)")
             } else { listen.report("\"\(text)\" is not host:port (e.g. 127.0.0.1:9464, [::1]:9464, 0.0.0.0:9464)") }
         }
+        if let history = fields["history"]?.int(in: 1...AdminSettings.maxHistory) { admin.history = history }
+        admin.groupBy = fields["group_by"]?.nonEmptyText("a label name")
+        admin.traceURL = fields["trace_url"].flatMap(AdminSettingsDecoder.traceURL)
+        admin.basicAuthUsers = fields["basic_auth_users"].map(AdminSettingsDecoder.users) ?? [:]
+        admin.tls = fields["tls"].flatMap(AdminSettingsDecoder.tls)
         return admin
     }
 

@@ -16,6 +16,8 @@ final class Agent: Sendable {
     let logger: Logger
     let telemetry: DaemonTelemetry
     let book = TargetBook()
+    /// `admin.tls` (read at start) and `admin.basic_auth_users` (replaced on reload).
+    let adminAccess: AdminAccess
     let scheduler: Scheduler
     let reloadSuccess: Gauge
     /// Unix time of the last load that applied in full (the start counts).
@@ -82,7 +84,9 @@ final class Agent: Sendable {
         let executor = ProbeExecutor(
             runner: ProbeRunner(client: HTTPClient.shared, tracer: telemetry.tracer, clientVersion: ProbeAgentCommand.version,
                                 credentials: credentials, metrics: metrics),
-            book: book, logger: logger)
+            book: book, logger: logger, traceKept: TraceKept.rule(telemetry.tracer))
+        book.setHistoryLimit(config.admin.history)
+        adminAccess = AdminAccess(users: config.admin.basicAuthUsers, tls: try config.admin.tls.map(AdminTLS.context))
         let book = self.book
         scheduler = Scheduler(
             maxConcurrency: config.scheduler.maxConcurrency,
@@ -229,6 +233,12 @@ final class Agent: Sendable {
         // What runs from now on: a section that cannot be applied keeps its old value, so the
         // next reload sees the difference and tries again.
         var applied = config
+        book.setHistoryLimit(config.admin.history)
+        adminAccess.update(users: config.admin.basicAuthUsers)
+        if config.admin.tls != old.admin.tls {
+            applied.admin.tls = old.admin.tls
+            changes.failed("admin.tls", "needs a restart")
+        }
         if config.admin.listen != old.admin.listen, let problem = await rebindAdmin(to: config.admin.listen) {
             applied.admin = old.admin
             changes.failed("admin.listen", "kept \(old.admin.listen)")
@@ -343,7 +353,16 @@ final class Agent: Sendable {
             health: { heartbeat.isAlive() },
             readiness: { book.readiness() },
             metrics: { PrometheusText.render(telemetry.snapshot()) },
-            status: { [self] in book.statusJSON(discovery: state.withLock { $0.discovery?.health }) })
+            status: { [self] in book.statusJSON(discovery: state.withLock { $0.discovery?.health }) },
+            pages: StatusPages(
+                page: { [weak self] in
+                    let settings = self?.state.withLock { StatusPageSettings(admin: $0.config.admin, discovery: $0.config.discovery) }
+                    return StatusPage(entries: book.entries, settings: settings ?? StatusPageSettings())
+                },
+                statusWithHistory: { [weak self] history in
+                    book.statusJSON(discovery: self?.state.withLock { $0.discovery?.health }, history: history)
+                }),
+            access: adminAccess)
     }
 
     /// Waits for `task` until `deadline`; false if it is still running then (it is left running:

@@ -12,6 +12,10 @@ struct ConfigChanges {
             sections.append(note.map { "\(section) (\($0))" } ?? section)
         }
         note("admin.listen", old.admin.listen != new.admin.listen)
+        note("admin.tls", old.admin.tls != new.admin.tls)
+        note("admin.history, group_by, trace_url, basic_auth_users",
+             old.admin.history != new.admin.history || old.admin.groupBy != new.admin.groupBy
+                 || old.admin.traceURL != new.admin.traceURL || old.admin.basicAuthUsers != new.admin.basicAuthUsers)
         note("log_level", old.logLevel != new.logLevel, logLevelApplied ? nil : "--log-level wins")
         note("shard", old.shard != new.shard, shardApplied ? nil : "--shard or PROBE_AGENT_SHARD wins")
         note("defaults", old.defaults != new.defaults)

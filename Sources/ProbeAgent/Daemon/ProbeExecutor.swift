@@ -10,6 +10,8 @@ struct ProbeExecutor: Sendable {
     let runner: ProbeRunner
     let book: TargetBook
     let logger: Logger
+    /// Whether a probe's trace was exported (`TraceKept.rule`), for the status page's trace links.
+    var traceKept: @Sendable (ProbeRun) -> Bool = { $0.sampled }
 
     func execute(_ spec: TargetSpec) async {
         let name = spec.target.name
@@ -22,7 +24,7 @@ struct ProbeExecutor: Sendable {
             return
         }
         logger.debug("probe finished", metadata: Self.summary(run))
-        guard let changes = book.record(run, of: spec) else { return }  // the target left or changed meanwhile
+        guard let changes = book.record(run, of: spec, sampled: traceKept(run)) else { return }  // the target left or changed meanwhile
         logger.trace("target state", metadata: [
             "target": "\(name)", "trace_id": "\(run.traceID.hex)", "state": "\(run.step.health.state.rawValue)",
             "consecutive_failures": "\(run.step.health.consecutiveFailures)"])

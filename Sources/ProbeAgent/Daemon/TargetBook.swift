@@ -4,8 +4,8 @@ import Synchronization
 import ProbeLogic
 import Tracing
 
-/// What the agent knows about each target: its spec, health state and last result.
-/// The one owner of per-target state; `/status` reads it, probes update it. A lock, not an actor:
+/// What the agent knows about each target: its spec, health state, last result and history.
+/// The one owner of per-target state; `/status` and the status page read it, probes update it. A lock, not an actor:
 /// every probe touches it several times, and actor hops cost thread switches at 1,000 probes/s.
 final class TargetBook: Sendable {
     struct Entry {
@@ -17,6 +17,10 @@ final class TargetBook: Sendable {
         var tokenUnavailable = false
         /// Why restart signals gave no mark on the last probe.
         var restartProblems: [String] = []
+        /// The last `admin.history` probes, state changes and restarts.
+        var history: ProbeHistory
+        /// The message of the last probe that failed (the status page's "last error").
+        var lastFailure: (message: String, atUnixNano: UInt64)?
     }
 
     /// What a recorded probe changed that is worth one log line.
@@ -45,23 +49,39 @@ final class TargetBook: Sendable {
     }
 
     private let state = Mutex<[String: Entry]>([:])
+    private let historyLimit: Atomic<Int>
+
+    /// `historyLimit`: probes kept per target (`admin.history`).
+    init(historyLimit: Int = AdminSettings.defaultHistory) {
+        self.historyLimit = Atomic(max(1, historyLimit))
+    }
 
     var entries: [String: Entry] { state.withLock { $0 } }
+
+    /// `admin.history` changed (a reload): every target keeps its newest probes up to the new limit.
+    func setHistoryLimit(_ limit: Int) {
+        let limit = max(1, limit)
+        guard historyLimit.exchange(limit, ordering: .relaxed) != limit else { return }
+        state.withLock { entries in
+            for name in entries.keys { entries[name]!.history.resize(limit) }
+        }
+    }
 
     /// The target's state so far, for its next probe.
     func health(of name: String) -> TargetHealth { state.withLock { $0[name]?.health ?? TargetHealth() } }
 
-    /// Replaces the target set; unchanged targets keep their state, changed ones start over.
+    /// Replaces the target set; unchanged targets keep their state and history, changed ones start over.
     /// Returns the names that left.
     @discardableResult
     func replace(with specs: [TargetSpec]) -> [String] {
-        state.withLock { entries in
+        let limit = historyLimit.load(ordering: .relaxed)
+        return state.withLock { entries in
         var next: [String: Entry] = [:]
         for spec in specs {
             if let existing = entries[spec.target.name], existing.spec == spec {
                 next[spec.target.name] = existing
             } else {
-                next[spec.target.name] = Entry(spec: spec)
+                next[spec.target.name] = Entry(spec: spec, history: ProbeHistory(limit: limit))
             }
         }
         let removed = entries.keys.filter { next[$0] == nil }
@@ -73,8 +93,8 @@ final class TargetBook: Sendable {
     func isFailing(_ name: String) -> Bool { state.withLock { ($0[name]?.health.consecutiveFailures ?? 0) > 0 } }
 
     /// Stores a probe's result and the state it led to; nil when `spec` is no longer the target's
-    /// (it left, or a reload changed it, while the probe ran).
-    func record(_ run: ProbeRun, of spec: TargetSpec) -> Changes? {
+    /// (it left, or a reload changed it, while the probe ran). `sampled`: its trace was exported.
+    func record(_ run: ProbeRun, of spec: TargetSpec, sampled: Bool = true) -> Changes? {
         let now = wallClockUnixNano()
         return state.withLock { entries in
             guard var entry = entries[spec.target.name], entry.spec == spec else { return nil }
@@ -96,9 +116,34 @@ final class TargetBook: Sendable {
                 entry.restartProblems = run.restart.problems
                 changes.restartProblems = true
             }
+            entry.history.append(Self.probeRecord(run, sampled: sampled), events: Self.events(run, sampled: sampled))
+            if !run.report.outcome.health.isSuccess { entry.lastFailure = (run.report.outcome.message, run.startUnixNano) }
             entries[spec.target.name] = entry
             return changes
         }
+    }
+
+    static func probeRecord(_ run: ProbeRun, sampled: Bool) -> ProbeRecord {
+        var marks: ProbeRecord.Marks = []
+        if sampled { marks.insert(.sampled) }
+        if run.step.restart != nil { marks.insert(.restart) }
+        if run.step.transition != nil { marks.insert(.stateChange) }
+        return ProbeRecord(atUnixNano: run.startUnixNano, traceID: run.traceID, durationSeconds: Float(run.duration.seconds),
+                           httpStatus: UInt16(clamping: run.report.httpStatus ?? 0), health: run.report.outcome.health,
+                           errorType: run.report.outcome.errorType, marks: marks)
+    }
+
+    static func events(_ run: ProbeRun, sampled: Bool) -> [TargetEvent] {
+        var events: [TargetEvent] = []
+        if let evidence = run.step.restart {
+            events.append(TargetEvent(atUnixNano: run.startUnixNano, traceID: run.traceID, sampled: sampled,
+                                      kind: .restart(evidence: evidence)))
+        }
+        if let transition = run.step.transition {
+            events.append(TargetEvent(atUnixNano: run.startUnixNano, traceID: run.traceID, sampled: sampled,
+                                      kind: .stateChange(from: transition.from, to: transition.to)))
+        }
+        return events
     }
 
     /// Ready once every target has been probed at least once.
@@ -108,8 +153,10 @@ final class TargetBook: Sendable {
         return pending == 0 ? (true, "ready") : (false, "\(pending) of \(entries.count) targets not probed yet")
     }
 
-    /// JSON of every target's state for `/status`, and how discovery is doing when it runs.
-    func statusJSON(discovery: DiscoveryHealth? = nil) -> [UInt8] {
+    /// JSON of every target's state for `/status`, and how discovery is doing when it runs;
+    /// `history` > 0 (`/status?history=N`): also each target's last `history` probes and the
+    /// state changes and restarts among them.
+    func statusJSON(discovery: DiscoveryHealth? = nil, history: Int = 0) -> [UInt8] {
         let entries = self.entries
         // One formatter per document, not per timestamp (a fleet has thousands).
         let formatter = ISO8601DateFormatter()
@@ -139,11 +186,44 @@ final class TargetBook: Sendable {
             if let t = e.lastTransition {
                 object["last_transition"] = ["from": t.from, "to": t.to, "time": Self.iso8601(t.atUnixNano, formatter), "trace_id": t.traceID]
             }
+            if history > 0 {
+                let probes = e.history.last(history)
+                object["history"] = probes.map(Self.historyObject)
+                let oldest = probes.first?.atUnixNano ?? .max
+                object["events"] = e.history.events.filter { $0.atUnixNano >= oldest }.map(Self.eventObject)
+            }
             return object
         }
         var document: [String: Any] = ["targets": targets, "count": targets.count]
         if let discovery { document["discovery"] = discovery.statusObject(formatter) }
         return Array((try? JSONSerialization.data(withJSONObject: document, options: [.sortedKeys])) ?? Data("{}".utf8))
+    }
+
+    static func historyObject(_ probe: ProbeRecord) -> [String: Any] {
+        var object: [String: Any] = [
+            "time": UTCTime.iso8601(probe.atUnixNano, milliseconds: true), "health_status": probe.health.rawValue,
+            "duration_seconds": Double(probe.durationSeconds), "trace_id": probe.traceID.hex, "sampled": probe.sampled,
+        ]
+        if probe.httpStatus != 0 { object["http_status_code"] = Int(probe.httpStatus) }
+        if let errorType = probe.errorType { object["error_type"] = errorType.rawValue }
+        if probe.marks.contains(.restart) { object["restart"] = true }
+        if probe.marks.contains(.stateChange) { object["state_change"] = true }
+        return object
+    }
+
+    static func eventObject(_ event: TargetEvent) -> [String: Any] {
+        var object: [String: Any] = ["time": UTCTime.iso8601(event.atUnixNano, milliseconds: true), "trace_id": event.traceID.hex,
+                                     "sampled": event.sampled]
+        switch event.kind {
+        case .stateChange(let from, let to):
+            object["type"] = "state_change"
+            object["from"] = from.rawValue
+            object["to"] = to.rawValue
+        case .restart(let evidence):
+            object["type"] = "restart"
+            object["evidence"] = evidence
+        }
+        return object
     }
 
     static func iso8601(_ unixNano: UInt64, _ formatter: ISO8601DateFormatter) -> String {

@@ -61,6 +61,8 @@ struct ContextForgeGateway: Decodable, Equatable, Sendable {
 /// Gateways → targets: a pure function, so the mapping is table-tested.
 enum ContextForgeMapping {
     static let namePrefix = "contextforge-"
+    /// The `source` label of every discovered target.
+    static let sourceLabel = "contextforge"
 
     /// The gateways to probe (enabled ones, or all with `includeInactive`), sorted by name; names
     /// made unique with the gateway id; gateways without an http(s) URL left out.
@@ -82,7 +84,7 @@ enum ContextForgeMapping {
         let target = Target(name: targetName(gateway), url: gateway.url,
                             kind: .mcp(MCPOptions(transport: transport(gateway.transport))),
                             timeout: defaults.probeTimeout, auth: auth(gateway), policy: defaults.policy,
-                            labels: ["source": "contextforge", "gateway_id": gateway.id])
+                            labels: ["source": sourceLabel, "gateway_id": gateway.id])
         return TargetSpec(target: target, interval: defaults.interval, failingInterval: defaults.failingInterval)
     }
 
