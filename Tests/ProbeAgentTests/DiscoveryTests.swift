@@ -340,8 +340,6 @@ final class DiscoveryHealthDaemonTests: XCTestCase {
     }
 
     static func discovery(_ agent: RunningAgent) async -> [String: Any] {
-        guard let (_, body) = try? await agent.get("/status"),
-              let object = try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any] else { return [:] }
-        return object["discovery"] as? [String: Any] ?? [:]
+        (try? await agent.statusDocument())?["discovery"] as? [String: Any] ?? [:]
     }
 }

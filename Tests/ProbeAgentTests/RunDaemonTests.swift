@@ -55,10 +55,15 @@ final class RunningAgent {
         throw FixtureError("timed out waiting for \(what); agent log:\n\(log.suffix(3000))")
     }
 
-    func status() async throws -> [String: [String: Any]] {
+    /// `/status` as a whole: `targets`, `count`, and `discovery` and `spool` when configured.
+    func statusDocument() async throws -> [String: Any] {
         let (_, body) = try await get("/status")
-        let object = try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any]
-        let targets = object?["targets"] as? [[String: Any]] ?? []
+        return try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any] ?? [:]
+    }
+
+    /// `/status`'s targets by name.
+    func status() async throws -> [String: [String: Any]] {
+        let targets = try await statusDocument()["targets"] as? [[String: Any]] ?? []
         return Dictionary(targets.map { (($0["name"] as? String) ?? "", $0) }, uniquingKeysWith: { a, _ in a })
     }
 

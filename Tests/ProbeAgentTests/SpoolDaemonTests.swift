@@ -119,6 +119,11 @@ final class SpoolDaemonTests: XCTestCase {
         XCTAssertGreaterThan(sample(during, "otlp_exporter_spool_items", labels: ["signal": "traces"]) ?? 0, 0, during,
                              file: file, line: line)
         XCTAssertGreaterThan(sample(during, "otlp_exporter_spool_oldest_age_seconds", labels: [:]) ?? 0, 0.5, file: file, line: line)
+        let backlog = try await agent.statusDocument()["spool"] as? [String: Any] ?? [:]
+        XCTAssertGreaterThan((backlog["items"] as? [String: Any])?["traces"] as? Int ?? 0, 0, "/status shows the backlog: \(backlog)",
+                             file: file, line: line)
+        XCTAssertGreaterThan(backlog["oldest_age_seconds"] as? Double ?? 0, 0.5, file: file, line: line)
+        XCTAssertEqual(backlog["writable"] as? Bool, true, file: file, line: line)
         silent?.stop()
         let collector = try receiver ?? FixtureServer(script: "otlp_receiver.py", args: ["{port}"], port: port)
         let madeDuringOutage = Set(spanIDs(inFile: spansFile))

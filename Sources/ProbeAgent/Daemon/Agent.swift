@@ -353,14 +353,14 @@ final class Agent: Sendable {
             health: { heartbeat.isAlive() },
             readiness: { book.readiness() },
             metrics: { PrometheusText.render(telemetry.snapshot()) },
-            status: { [self] in book.statusJSON(discovery: state.withLock { $0.discovery?.health }) },
+            status: { [self] in book.statusJSON(discovery: state.withLock { $0.discovery?.health }, spool: telemetry.spool) },
             pages: StatusPages(
                 page: { [weak self] in
                     let settings = self?.state.withLock { StatusPageSettings(admin: $0.config.admin, discovery: $0.config.discovery) }
                     return StatusPage(entries: book.entries, settings: settings ?? StatusPageSettings())
                 },
                 statusWithHistory: { [weak self] history in
-                    book.statusJSON(discovery: self?.state.withLock { $0.discovery?.health }, history: history)
+                    book.statusJSON(discovery: self?.state.withLock { $0.discovery?.health }, spool: telemetry.spool, history: history)
                 }),
             access: adminAccess)
     }

@@ -20,7 +20,7 @@ final class DaemonTelemetry: Sendable {
     private let processor: SwitchableSpanProcessor
     private let selfMetrics: SelfMetrics
     /// Opened once, at start, and shared by every setup: a reload keeps it (and what it holds).
-    private let spool: Spool?
+    let spool: Spool?
     private let diagnostics: DiagnosticsSink
     private let state: Mutex<State>
 

@@ -55,6 +55,24 @@ final class SpoolMetrics: Sendable {
     }
 }
 
+extension Spool {
+    /// The backlog for `/status`: what waits, how old the oldest is, whether the disk takes more.
+    func statusObject(_ formatter: ISO8601DateFormatter) -> [String: Any] {
+        let stats = self.stats
+        var object: [String: Any] = [
+            "dir": config.directory, "max_bytes": config.maxBytes, "bytes": stats.bytes, "writable": stats.writable,
+            "records": Dictionary(uniqueKeysWithValues: [OTLPSignal.traces, .metrics].map { ($0.rawValue, stats.records[$0] ?? 0) }),
+            "items": Dictionary(uniqueKeysWithValues: [OTLPSignal.traces, .metrics].map { ($0.rawValue, stats.items[$0] ?? 0) }),
+            "dropped_spool_full": stats.droppedFull.values.reduce(0, +), "damaged": stats.damaged,
+        ]
+        if let oldest = stats.oldestRecord {
+            object["oldest_record"] = formatter.string(from: oldest)
+            object["oldest_age_seconds"] = max(0, Date().timeIntervalSince(oldest))
+        }
+        return object
+    }
+}
+
 /// Counters that mirror running totals kept elsewhere: each advances by the change since the last look.
 final class CounterTotals: Sendable {
     private let seen = Mutex<[String: Int]>([:])

@@ -1,4 +1,5 @@
 import Foundation
+import OTLPExporter
 import HTTPClient
 import Synchronization
 import ProbeLogic
@@ -156,7 +157,7 @@ final class TargetBook: Sendable {
     /// JSON of every target's state for `/status`, and how discovery is doing when it runs;
     /// `history` > 0 (`/status?history=N`): also each target's last `history` probes and the
     /// state changes and restarts among them.
-    func statusJSON(discovery: DiscoveryHealth? = nil, history: Int = 0) -> [UInt8] {
+    func statusJSON(discovery: DiscoveryHealth? = nil, spool: Spool? = nil, history: Int = 0) -> [UInt8] {
         let entries = self.entries
         // One formatter per document, not per timestamp (a fleet has thousands).
         let formatter = ISO8601DateFormatter()
@@ -196,6 +197,7 @@ final class TargetBook: Sendable {
         }
         var document: [String: Any] = ["targets": targets, "count": targets.count]
         if let discovery { document["discovery"] = discovery.statusObject(formatter) }
+        if let spool { document["spool"] = spool.statusObject(formatter) }
         return Array((try? JSONSerialization.data(withJSONObject: document, options: [.sortedKeys])) ?? Data("{}".utf8))
     }
 
