@@ -85,7 +85,8 @@ final class ContextForgeGatewayTests: XCTestCase {
     /// The recipe of docs/operations.md: the gateway's `/mcp` probed without a token, its restart
     /// read from `/version` `uptime_seconds` with an admin JWT. A restart far shorter than
     /// failure_threshold × interval (the target never goes `down`) is a `target.restart` event on
-    /// the first probe after the gateway is back, within one interval, and `probe.target.restarts` 1.
+    /// the first probe after the gateway is back, within one interval, and `probe.target.restarts` 1;
+    /// the status page marks it on the timeline of the peer discovered through the gateway.
     func testARestartShorterThanTheFailureThresholdIsATargetRestart() async throws {
         let setup = try await Self.setup()
         let gateway = setup.gateway
@@ -99,6 +100,11 @@ final class ContextForgeGatewayTests: XCTestCase {
             defaults: {interval: 2s, timeout: 2s, failure_threshold: 60}
             exporter:
               file: \(spans.path)
+            discovery:
+              contextforge:
+                url: \(gateway.baseURL)
+                token_file: \(try gateway.file(adminToken))
+                interval: 1s
             targets:
               - name: gateway
                 url: \(gateway.baseURL)/mcp
@@ -110,6 +116,9 @@ final class ContextForgeGatewayTests: XCTestCase {
             """, environment: ["OTEL_BSP_SCHEDULE_DELAY": "200"])
         try await agent.waitFor("2 alive probes that read the uptime", timeout: 30) {
             spans.successfulProbes(of: "gateway").filter { $0.events("target.restart_signal.unread").isEmpty }.count >= 2
+        }
+        try await agent.waitFor("the discovered peer probed", timeout: 30) {
+            (try? await agent.status())?[Self.peerTarget]?["state"] as? String == "up"
         }
         // A restart shows as a lower uptime only when the gateway has lived longer than it takes to start.
         let deadline = Date().addingTimeInterval(120)
@@ -150,6 +159,12 @@ final class ContextForgeGatewayTests: XCTestCase {
         }
         XCTAssertTrue(counted, "probe_target_restarts_total{target=\"gateway\"} is 1")
         try await agent.waitForLog("target restarted: json uptime_seconds went down from")
+        // The status page marks the gateway's restart on the timeline of the target found through it.
+        let (_, peerPage) = try await agent.get("/targets/\(Self.peerTarget)")
+        XCTAssertTrue(peerPage.contains("data-event=\"gateway_restart\""), "the peer's timeline shows the gateway restart")
+        let (_, index) = try await agent.get("/")
+        XCTAssertEqual(index.components(separatedBy: "data-gateway-restart=").count - 1, 1,
+                       "one gateway-restart mark, on the peer's strip")
         let spanText = (try? String(contentsOfFile: spans.path, encoding: .utf8)) ?? ""
         XCTAssertFalse(agent.log.contains(adminToken) || spanText.contains(adminToken), "the admin token never shows")
     }
