@@ -12,6 +12,7 @@ POST /_script      -> JSON list of responses for the next export requests, each 
     "status" (200), "headers" {}, "body" (text), "partial": {"rejected": N, "message": "..."},
     "rpc_message": "..." (a google.rpc.Status body in the request's encoding), "delay" (s),
     "reset": true (abort the connection), "huge": N (an N-byte body).
+POST /_script/clear -> drops what is left of the script: export requests are accepted again.
 --discard: answer 200 to every POST without decoding or recording (benchmarks).
 --tls: HTTPS with this certificate; --client-ca: and require a client certificate issued by CA (mTLS).
 """
@@ -107,6 +108,11 @@ class Handler(BaseHTTPRequestHandler):
         if self.path == "/_script":
             with LOCK:
                 SCRIPT.extend(json.loads(body))
+            self.send_body(200, b"{}")
+            return
+        if self.path == "/_script/clear":
+            with LOCK:
+                SCRIPT.clear()
             self.send_body(200, b"{}")
             return
         if DISCARD:

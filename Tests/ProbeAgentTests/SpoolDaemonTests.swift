@@ -78,8 +78,8 @@ final class SpoolDaemonTests: XCTestCase {
     enum Outage {
         /// Nothing listens: connection refused.
         case down
-        /// The receiver answers 503 to its next requests (a `Retry-After` on one).
-        case unavailable(times: Int)
+        /// The receiver answers 503 (the first with a `Retry-After`) until the outage ends.
+        case unavailable
         /// A listener that accepts and never answers; the receiver takes its port afterwards.
         case silent
     }
@@ -101,10 +101,10 @@ final class SpoolDaemonTests: XCTestCase {
         var silent: FixtureServer?
         switch outage {
         case .down: break
-        case .unavailable(let times):
+        case .unavailable:
             let started = try FixtureServer(script: "otlp_receiver.py", args: ["{port}"], port: port)
             let steps: [[String: Any]] = [["status": 503, "headers": ["Retry-After": "1"]]]
-                + Array(repeating: ["status": 503], count: times - 1)
+                + Array(repeating: ["status": 503], count: 10_000)
             let body = try JSONSerialization.data(withJSONObject: steps)
             _ = try await HTTPClient.shared.execute(HTTPRequest(method: "POST", url: started.baseURL + "/_script", body: Array(body)))
             receiver = started
@@ -125,6 +125,9 @@ final class SpoolDaemonTests: XCTestCase {
         XCTAssertGreaterThan(backlog["oldest_age_seconds"] as? Double ?? 0, 0.5, file: file, line: line)
         XCTAssertEqual(backlog["writable"] as? Bool, true, file: file, line: line)
         silent?.stop()
+        if let receiver {
+            _ = try await HTTPClient.shared.execute(HTTPRequest(method: "POST", url: receiver.baseURL + "/_script/clear"))
+        }
         let collector = try receiver ?? FixtureServer(script: "otlp_receiver.py", args: ["{port}"], port: port)
         let madeDuringOutage = Set(spanIDs(inFile: spansFile))
         XCTAssertGreaterThan(madeDuringOutage.count, 200, file: file, line: line)
@@ -154,9 +157,9 @@ final class SpoolDaemonTests: XCTestCase {
         try await assertNothingLost(.down)
     }
 
-    /// 503 (once with Retry-After) to the fresh exports and the replay's tries for a while.
+    /// 503 (once with Retry-After) to the fresh exports and the replay's tries while the outage lasts.
     func testCollectorAnswering503ThenAcceptingEverySpanArrives() async throws {
-        try await assertNothingLost(.unavailable(times: 10))
+        try await assertNothingLost(.unavailable)
     }
 
     /// Each attempt runs into the exporter's 1 s timeout (the 20 s answers and silent
