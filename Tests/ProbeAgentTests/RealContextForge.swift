@@ -87,7 +87,7 @@ final class RealContextForge: @unchecked Sendable {
                              venv("bin/mcpgateway").path, "--host", "127.0.0.1", "--port", String(port)]
         process.environment = environment()
         process.currentDirectoryURL = directory
-        if !FileManager.default.fileExists(atPath: logPath) { FileManager.default.createFile(atPath: logPath, contents: nil) }
+        if !FileManager.default.fileExists(atPath: logPath) { _ = FileManager.default.createFile(atPath: logPath, contents: nil) }
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         log.seekToEndOfFile()
         process.standardOutput = log

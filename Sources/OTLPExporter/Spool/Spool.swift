@@ -27,7 +27,7 @@ public struct SpoolStats: Sendable, Equatable {
 }
 
 /// A record handed out for replay; give it back with `settle`.
-public struct SpoolTicket: Sendable, Equatable {
+package struct SpoolTicket: Sendable, Equatable {
     let signal: OTLPSignal
     let position: Spool.Position
     let itemCount: Int
@@ -116,7 +116,7 @@ public final class Spool: Sendable {
     public var stats: SpoolStats { published.withLock { $0 } }
 
     /// Runs `work` on the spool's own thread: disk waits never hold a cooperative thread.
-    public func io<T: Sendable>(_ work: @escaping @Sendable (Spool) -> T) async -> T {
+    package func io<T: Sendable>(_ work: @escaping @Sendable (Spool) -> T) async -> T {
         await withCheckedContinuation { continuation in
             queue.async { continuation.resume(returning: work(self)) }
         }
@@ -133,7 +133,7 @@ public final class Spool: Sendable {
     /// Stores `record`, dropping the oldest segments when it would not fit under `max_bytes`.
     /// false when it was not stored: the spool is unwritable, or the record alone is over `max_bytes`.
     @discardableResult
-    public func append(_ record: SpoolRecord) -> Bool {
+    package func append(_ record: SpoolRecord) -> Bool {
         let frame = SpoolFrame.encode(record)
         var dropped = 0
         let (stored, lines) = state.withLock { s -> (Bool, [Diagnostic]) in
@@ -240,7 +240,7 @@ public final class Spool: Sendable {
 
     /// The oldest record of `signal` not yet settled, read from disk, or nil when there is none.
     /// A record that no longer checks out is skipped and counted.
-    public func oldest(_ signal: OTLPSignal) -> (record: SpoolRecord, ticket: SpoolTicket)? {
+    package func oldest(_ signal: OTLPSignal) -> (record: SpoolRecord, ticket: SpoolTicket)? {
         let (result, persist) = state.withLock { s -> ((SpoolRecord, SpoolTicket)?, Bool) in
             defer { publish(s) }
             var skipped = false
@@ -262,7 +262,7 @@ public final class Spool: Sendable {
 
     /// Gives a record back: `done` when the collector accepted it or rejected it for good (it
     /// leaves the spool), else it stays for the next try.
-    public func settle(_ ticket: SpoolTicket, done: Bool) {
+    package func settle(_ ticket: SpoolTicket, done: Bool) {
         state.withLock { s in
             defer { publish(s) }
             let checkout = s.checkedOut.removeValue(forKey: ticket.signal)

@@ -3,18 +3,18 @@ import Foundation
 
 /// One export request as the spool keeps it: the body exactly as it would go on the wire (already
 /// encoded and compressed) and what is needed to send it again later.
-public struct SpoolRecord: Sendable, Equatable {
-    public var signal: OTLPSignal
+package struct SpoolRecord: Sendable, Equatable {
+    package var signal: OTLPSignal
     /// Spans or metric data points in the request, for the counters.
-    public var itemCount: Int
+    package var itemCount: Int
     /// When the request was first given to the spool (wall time, for the oldest-record age).
-    public var createdAt: Date
-    public var contentType: String
+    package var createdAt: Date
+    package var contentType: String
     /// nil: not compressed.
-    public var contentEncoding: String?
-    public var body: [UInt8]
+    package var contentEncoding: String?
+    package var body: [UInt8]
 
-    public init(signal: OTLPSignal, itemCount: Int, createdAt: Date, contentType: String, contentEncoding: String?,
+    package init(signal: OTLPSignal, itemCount: Int, createdAt: Date, contentType: String, contentEncoding: String?,
                 body: [UInt8]) {
         self.signal = signal
         self.itemCount = itemCount
