@@ -10,6 +10,16 @@ import Tracing
         return String(decoding: w.bytes, as: UTF8.self)
     }
 
+    /// What `/status` writes through `any`: nested dictionaries (keys sorted, run-time keys escaped),
+    /// arrays, and every scalar kind.
+    @Test func anyValue() throws {
+        let value: [String: Any] = ["b": ["k\"ey": "v\nalue", "a": "x"], "a": [1, 2.5, true, "s"], "c": false, "d": 7]
+        let written = text { $0.any(value) }
+        #expect(written == #"{"a":[1,2.5,true,"s"],"b":{"a":"x","k\"ey":"v\nalue"},"c":false,"d":7}"#)
+        let parsed = try JSONSerialization.jsonObject(with: Data(written.utf8)) as? [String: Any]
+        #expect((parsed?["b"] as? [String: String])?["k\"ey"] == "v\nalue")
+    }
+
     @Test func scalars() {
         #expect(text { $0.string("a\"b\\c\n\t\u{01}é") } == #""a\"b\\c\n\t\u0001é""#)
         #expect(text { $0.double(.nan) } == #""NaN""#)

@@ -18,6 +18,36 @@ package struct JSONWriter {
         needsComma = false
     }
 
+    /// A key known only at run time (a label's name), escaped as a string is.
+    package mutating func key(_ key: String) {
+        string(key)
+        bytes.append(UInt8(ascii: ":"))
+        needsComma = false
+    }
+
+    /// A value of the kinds JSONSerialization takes: String, Bool, Int, Double, arrays of them and
+    /// dictionaries keyed by strings (written with their keys sorted); anything else is `null`.
+    package mutating func any(_ value: Any) {
+        switch value {
+        case let text as String: string(text)
+        case let flag as Bool: bool(flag)
+        case let number as Int: int(number)
+        case let number as Double: double(number)
+        case let array as [Any]:
+            beginArray()
+            for element in array { any(element) }
+            endArray()
+        case let object as [String: Any]:
+            beginObject()
+            for (key, element) in object.sorted(by: { $0.key < $1.key }) {
+                self.key(key)
+                any(element)
+            }
+            endObject()
+        default: raw("null")
+        }
+    }
+
     package mutating func object(_ key: StaticString, _ body: (inout JSONWriter) -> Void) {
         self.key(key)
         beginObject()

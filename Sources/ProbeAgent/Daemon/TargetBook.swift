@@ -162,7 +162,7 @@ final class TargetBook: Sendable {
         // One formatter per document, not per timestamp (a fleet has thousands).
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        let targets: [[String: Any]] = entries.keys.sorted().map { name in
+        let targets: [(object: [String: Any], history: ProbeHistory?)] = entries.keys.sorted().map { name in
             let e = entries[name]!
             var object: [String: Any] = [
                 "name": name,
@@ -187,45 +187,69 @@ final class TargetBook: Sendable {
             if let t = e.lastTransition {
                 object["last_transition"] = ["from": t.from, "to": t.to, "time": Self.iso8601(t.atUnixNano, formatter), "trace_id": t.traceID]
             }
-            if history > 0 {
-                let probes = e.history.last(history)
-                object["history"] = probes.map(Self.historyObject)
-                let oldest = probes.first?.atUnixNano ?? .max
-                object["events"] = e.history.events.filter { $0.atUnixNano >= oldest }.map(Self.eventObject)
-            }
-            return object
+            return (object, history > 0 ? e.history : nil)
         }
-        var document: [String: Any] = ["targets": targets, "count": targets.count]
-        if let discovery { document["discovery"] = discovery.statusObject(formatter) }
-        if let spool { document["spool"] = spool.statusObject(formatter) }
-        return Array((try? JSONSerialization.data(withJSONObject: document, options: [.sortedKeys])) ?? Data("{}".utf8))
+        // Written by hand, not by JSONSerialization: with a long history (`/status?history=N` on
+        // a fleet) this document runs to megabytes, and a dictionary per probe cost seconds.
+        var json = JSONWriter(capacity: min(512 * targets.count + 160 * history * targets.count, 1 << 24))
+        json.beginObject()
+        json.key("count")
+        json.int(targets.count)
+        if let discovery { json.key("discovery"); json.any(discovery.statusObject(formatter)) }
+        if let spool { json.key("spool"); json.any(spool.statusObject(formatter)) }
+        json.array("targets") { json in
+            for (object, kept) in targets {
+                json.beginObject()
+                for (key, value) in object.sorted(by: { $0.key < $1.key }) { json.key(key); json.any(value) }
+                if let kept {
+                    let probes = kept.last(history)
+                    let oldest = probes.first?.atUnixNano ?? .max
+                    json.array("events") { json in
+                        for event in kept.events where event.atUnixNano >= oldest { Self.write(event, to: &json) }
+                    }
+                    json.array("history") { json in for probe in probes { Self.write(probe, to: &json) } }
+                }
+                json.endObject()
+            }
+        }
+        json.endObject()
+        return json.bytes
     }
 
-    static func historyObject(_ probe: ProbeRecord) -> [String: Any] {
-        var object: [String: Any] = [
-            "time": UTCTime.iso8601(probe.atUnixNano, milliseconds: true), "health_status": probe.health.rawValue,
-            "duration_seconds": Double(probe.durationSeconds), "trace_id": probe.traceID.hex, "sampled": probe.sampled,
-        ]
-        if probe.httpStatus != 0 { object["http_status_code"] = Int(probe.httpStatus) }
-        if let errorType = probe.errorType { object["error_type"] = errorType.rawValue }
-        if probe.marks.contains(.restart) { object["restart"] = true }
-        if probe.marks.contains(.stateChange) { object["state_change"] = true }
-        return object
+    static func write(_ probe: ProbeRecord, to json: inout JSONWriter) {
+        json.beginObject()
+        json.key("duration_seconds")
+        json.double(Double(probe.durationSeconds))
+        if let errorType = probe.errorType { json.key("error_type"); json.string(errorType.rawValue) }
+        json.key("health_status")
+        json.string(probe.health.rawValue)
+        if probe.httpStatus != 0 { json.key("http_status_code"); json.int(Int(probe.httpStatus)) }
+        if probe.marks.contains(.restart) { json.key("restart"); json.bool(true) }
+        json.key("sampled")
+        json.bool(probe.sampled)
+        if probe.marks.contains(.stateChange) { json.key("state_change"); json.bool(true) }
+        json.key("time")
+        json.string(UTCTime.iso8601(probe.atUnixNano, milliseconds: true))
+        json.key("trace_id")
+        json.string(probe.traceID.hex)
+        json.endObject()
     }
 
-    static func eventObject(_ event: TargetEvent) -> [String: Any] {
-        var object: [String: Any] = ["time": UTCTime.iso8601(event.atUnixNano, milliseconds: true), "trace_id": event.traceID.hex,
-                                     "sampled": event.sampled]
+    static func write(_ event: TargetEvent, to json: inout JSONWriter) {
+        json.beginObject()
         switch event.kind {
         case .stateChange(let from, let to):
-            object["type"] = "state_change"
-            object["from"] = from.rawValue
-            object["to"] = to.rawValue
+            json.key("from"); json.string(from.rawValue)
+            json.key("to"); json.string(to.rawValue)
+            json.key("type"); json.string("state_change")
         case .restart(let evidence):
-            object["type"] = "restart"
-            object["evidence"] = evidence
+            json.key("evidence"); json.string(evidence)
+            json.key("type"); json.string("restart")
         }
-        return object
+        json.key("sampled"); json.bool(event.sampled)
+        json.key("time"); json.string(UTCTime.iso8601(event.atUnixNano, milliseconds: true))
+        json.key("trace_id"); json.string(event.traceID.hex)
+        json.endObject()
     }
 
     static func iso8601(_ unixNano: UInt64, _ formatter: ISO8601DateFormatter) -> String {
