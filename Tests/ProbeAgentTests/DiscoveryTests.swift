@@ -260,7 +260,7 @@ final class DiscoveryLoopTests: XCTestCase {
         XCTAssertEqual(warnings.first, "discovery failed, keeping the last good list (2 targets): ContextForge http://gw: HTTP 503")
         XCTAssertEqual(warnings.dropFirst().first, "discovery recovered: 2 targets found")
         XCTAssertTrue(warnings.dropFirst(2).allSatisfy { $0.hasPrefix("discovery failed") }, "\(warnings)")
-        let status = health.statusObject(ISO8601DateFormatter())
+        let status = health.statusObject()
         XCTAssertEqual(status["source"] as? String, "http://REDACTED:REDACTED@gw/")
         XCTAssertEqual(status["targets"] as? Int, 1, "the last good poll found contextforge-b")
         XCTAssertGreaterThanOrEqual(status["consecutive_failures"] as? Int ?? 0, 2)

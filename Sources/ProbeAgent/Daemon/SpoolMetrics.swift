@@ -57,7 +57,7 @@ final class SpoolMetrics: Sendable {
 
 extension Spool {
     /// The backlog for `/status`: what waits, how old the oldest is, whether the disk takes more.
-    func statusObject(_ formatter: ISO8601DateFormatter) -> [String: Any] {
+    func statusObject() -> [String: Any] {
         let stats = self.stats
         var object: [String: Any] = [
             "dir": config.directory, "max_bytes": config.maxBytes, "bytes": stats.bytes, "writable": stats.writable,
@@ -66,7 +66,7 @@ extension Spool {
             "dropped_spool_full": stats.droppedFull.values.reduce(0, +), "damaged": stats.damaged,
         ]
         if let oldest = stats.oldestRecord {
-            object["oldest_record"] = formatter.string(from: oldest)
+            object["oldest_record"] = UTCTime.iso8601(UInt64(max(0, oldest.timeIntervalSince1970) * 1e9), milliseconds: true)
             object["oldest_age_seconds"] = max(0, Date().timeIntervalSince(oldest))
         }
         return object

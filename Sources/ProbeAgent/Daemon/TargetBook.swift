@@ -159,9 +159,6 @@ final class TargetBook: Sendable {
     /// state changes and restarts among them.
     func statusJSON(discovery: DiscoveryHealth? = nil, spool: Spool? = nil, history: Int = 0) -> [UInt8] {
         let entries = self.entries
-        // One formatter per document, not per timestamp (a fleet has thousands).
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         let targets: [(object: [String: Any], history: ProbeHistory?)] = entries.keys.sorted().map { name in
             let e = entries[name]!
             var object: [String: Any] = [
@@ -176,7 +173,7 @@ final class TargetBook: Sendable {
             if let last = e.last {
                 var result: [String: Any] = [
                     "health_status": last.status.rawValue, "trace_id": last.traceID,
-                    "time": Self.iso8601(last.atUnixNano, formatter), "duration_seconds": last.durationSeconds,
+                    "time": UTCTime.iso8601(last.atUnixNano, milliseconds: true), "duration_seconds": last.durationSeconds,
                 ]
                 if !last.message.isEmpty { result["message"] = last.message }
                 if let errorType = last.errorType { result["error_type"] = errorType }
@@ -185,7 +182,7 @@ final class TargetBook: Sendable {
                 object["last_trace_id"] = last.traceID
             }
             if let t = e.lastTransition {
-                object["last_transition"] = ["from": t.from, "to": t.to, "time": Self.iso8601(t.atUnixNano, formatter), "trace_id": t.traceID]
+                object["last_transition"] = ["from": t.from, "to": t.to, "time": UTCTime.iso8601(t.atUnixNano, milliseconds: true), "trace_id": t.traceID]
             }
             return (object, history > 0 ? e.history : nil)
         }
@@ -195,8 +192,8 @@ final class TargetBook: Sendable {
         json.beginObject()
         json.key("count")
         json.int(targets.count)
-        if let discovery { json.key("discovery"); json.any(discovery.statusObject(formatter)) }
-        if let spool { json.key("spool"); json.any(spool.statusObject(formatter)) }
+        if let discovery { json.key("discovery"); json.any(discovery.statusObject()) }
+        if let spool { json.key("spool"); json.any(spool.statusObject()) }
         json.array("targets") { json in
             for (object, kept) in targets {
                 json.beginObject()
@@ -250,9 +247,5 @@ final class TargetBook: Sendable {
         json.key("time"); json.string(UTCTime.iso8601(event.atUnixNano, milliseconds: true))
         json.key("trace_id"); json.string(event.traceID.hex)
         json.endObject()
-    }
-
-    static func iso8601(_ unixNano: UInt64, _ formatter: ISO8601DateFormatter) -> String {
-        formatter.string(from: Date(timeIntervalSince1970: Double(unixNano) / 1e9))
     }
 }

@@ -68,12 +68,12 @@ final class DiscoveryHealth: Sendable {
     }
 
     /// The `discovery` object of `/status`.
-    func statusObject(_ formatter: ISO8601DateFormatter) -> [String: Any] {
+    func statusObject() -> [String: Any] {
         let s = state.withLock { $0 }
         var object: [String: Any] = ["source": source, "consecutive_failures": s.consecutiveFailures, "targets": s.targets]
-        if let time = s.lastSuccessUnixNano { object["last_success"] = TargetBook.iso8601(time, formatter) }
+        if let time = s.lastSuccessUnixNano { object["last_success"] = UTCTime.iso8601(time, milliseconds: true) }
         if let error = s.lastError { object["last_error"] = error }
-        if let time = s.lastErrorUnixNano { object["last_error_time"] = TargetBook.iso8601(time, formatter) }
+        if let time = s.lastErrorUnixNano { object["last_error_time"] = UTCTime.iso8601(time, milliseconds: true) }
         return object
     }
 }
